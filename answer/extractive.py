@@ -1,0 +1,105 @@
+"""The extractive backend: answers made only of verbatim sentences of the passages.
+
+Each candidate sentence of the top passages is scored by its embedding similarity to the
+question plus the share of the question's content words it contains; sentences that cannot hold
+the wanted kind of answer, or miss a number the question names, are dropped. No candidate above
+the abstention threshold means the document does not answer the question. The weights and the
+threshold are calibrated on the dev set by `eval/calibrate.py`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from answer.qtype import can_answer, constraints, meets_constraints, wants
+from core.errors import BadInput
+from core.types import Citation, Passage, Sentence
+from retrieval.bm25 import tokenize
+from retrieval.index import DocIndex
+from retrieval.search import Retrieval
+
+
+@dataclass(frozen=True)
+class ExtractiveSettings:
+    lexical_weight: float = 0.5
+    rank_weight: float = 0.05
+    threshold: float = 0.55  # abstain when the best candidate scores below this
+    second_ratio: float = 0.92  # add a second sentence when it scores this close to the best
+    max_sentences: int = 2
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.lexical_weight <= 5:
+            raise BadInput(f"lexical_weight {self.lexical_weight} out of range", "use 0..5")
+        if not 0 < self.second_ratio <= 1.0:
+            raise BadInput(f"second_ratio {self.second_ratio} out of range", "use (0, 1]")
+        if self.max_sentences < 1:
+            raise BadInput(f"max_sentences {self.max_sentences} must be >= 1", "use 1 or more")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    sentence: Sentence
+    passage: Passage
+    score: float
+    dense: float
+    lexical: float
+    eligible: bool
+
+
+def candidates(
+    index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings
+) -> list[Candidate]:
+    """Every distinct sentence of the retrieved passages, best first."""
+    q_terms = set(tokenize([retrieval.question])[0])
+    want = wants(retrieval.question)
+    required = constraints(retrieval.question)
+    seen: set[tuple[str, int]] = set()
+    out: list[Candidate] = []
+    for p in retrieval.passages:
+        for s in p.chunk.sentences:
+            key = (p.chunk.source, s.start)
+            if key in seen:
+                continue
+            seen.add(key)
+            row = index.sentence_row(p.chunk.source, s)
+            dense = float(retrieval.sentence_scores[row]) if row is not None else 0.0
+            s_terms = set(tokenize([f"{p.chunk.section} {s.text}"])[0])
+            lexical = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+            score = dense + settings.lexical_weight * lexical + settings.rank_weight / p.rank
+            eligible = can_answer(want, s.text) and meets_constraints(required, s.text)
+            out.append(Candidate(s, p, score, dense, lexical, eligible))
+    out.sort(key=lambda c: -c.score)
+    return out
+
+
+def select(cands: list[Candidate], settings: ExtractiveSettings) -> list[Candidate]:
+    """The sentences to quote, in document order; empty means abstain."""
+    ok = [c for c in cands if c.eligible]
+    if not ok or ok[0].score < settings.threshold:
+        return []
+    chosen = [ok[0]]
+    for c in ok[1:]:
+        if len(chosen) >= settings.max_sentences or c.score < settings.second_ratio * ok[0].score:
+            break
+        chosen.append(c)
+    return sorted(chosen, key=lambda c: (c.passage.chunk.source, c.sentence.start))
+
+
+def compose(chosen: list[Candidate]) -> tuple[str, list[Citation], list[tuple[str, int]]]:
+    """Answer text with [n] markers, its citations, and (sentence text, citation id) pairs."""
+    citations: list[Citation] = []
+    parts: list[tuple[str, int]] = []
+    for n, c in enumerate(chosen, start=1):
+        s = c.sentence
+        citations.append(
+            Citation(n, c.passage.chunk.source, s.start, s.end, s.text, c.passage.chunk.chunk_id)
+        )
+        parts.append((f"{s.text} [{n}]", n))
+    return " ".join(t for t, _ in parts), citations, parts
+
+
+def abstention_text(question: str) -> str:
+    q = " ".join(question.split())
+    if len(q) > 120:
+        q = q[:117] + "…"
+    return f"The article does not say. None of its passages answers “{q}”."

@@ -1,0 +1,244 @@
+"""The `docqa` command line (DESIGN.md, "Command line").
+
+With `--json` each command prints exactly one JSON document on stdout; logs go to stderr.
+Exit status: 0 ok, 2 bad usage or bad input (one line on stderr), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core.errors import BadInput, DocqaError
+from core.types import Answer, Passage
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Answers questions about a document, with citations you can check to the character.",
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+KOpt = Annotated[int | None, typer.Option("-k", "--k", help="Number of passages (1-50).")]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", help="extractive (default), llamacpp or openai."),
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index-dir", help="Where the index lives (.docqa/index).")
+]
+
+
+def _log(msg: str) -> None:
+    print(f"docqa: {msg}", file=sys.stderr, flush=True)
+
+
+def _emit(doc: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _read_arg(value: str | None, what: str) -> str:
+    """The argument itself, or stdin for "-" (and when stdin is piped with no argument)."""
+    if value == "-" or (value is None and not sys.stdin.isatty()):
+        value = sys.stdin.read()
+    if value is None or not value.strip():
+        raise BadInput(f"the {what} is empty", f"give a {what}, e.g. docqa ask \"Who wrote it?\"")
+    return value
+
+
+def _settings(**flags: Any):
+    from app.settings import load_settings
+
+    return load_settings(**flags)
+
+
+def _print_passages(passages: tuple[Passage, ...] | list[Passage]) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    con = Console()
+    for p in passages:
+        head = Text(f"[{p.rank}] ", style="bold")
+        head.append(f"{p.chunk.section}  ", style="cyan")
+        head.append(f"{p.chunk.source}:{p.chunk.start}-{p.chunk.end}  score {p.score:.4f}", "dim")
+        con.print(head)
+        con.print(Text(p.chunk.text), "")
+
+
+def _print_answer(ans: Answer) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    con = Console()
+    con.print(Text(ans.answer, style="bold" if not ans.abstained else "yellow"))
+    for s in ans.sentences:
+        if s.support != "supported":
+            con.print(Text(f"  ({s.support}) {s.text}", style="red"))
+    if ans.citations:
+        con.print()
+    for c in ans.citations:
+        line = Text(f"[{c.id}] ", style="bold")
+        line.append(f"{c.source}:{c.start}-{c.end} ", style="dim")
+        line.append(f"“{c.quote}”")
+        con.print(line)
+    for note in ans.notes:
+        con.print(Text(f"note: {note}", style="dim"))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="txt, md or html files.")] = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Build or refresh the index (default: the shipped article)."""
+    from app.engine import make_embedder, open_index
+
+    s = _settings(index_dir=index_dir)
+    embedder = make_embedder(s)
+    idx = open_index(s, embedder, sources=paths or list(s.sources), rebuild=True, log=_log)
+    m = idx.manifest
+    if json_out:
+        _emit(
+            {
+                "index_dir": str(s.index_dir),
+                "sources": [
+                    {k: src[k] for k in ("source", "sha256", "title", "author", "date")}
+                    for src in m["sources"]
+                ],
+                "chunks": m["n_chunks"],
+                "sentences": m["n_sentences"],
+                "model": m["model"],
+            }
+        )
+    else:
+        for src in m["sources"]:
+            print(f"{src['source']}: “{src['title']}” by {src['author'] or '?'}, {src['date'] or '?'}")
+        print(f"{m['n_chunks']} chunks, {m['n_sentences']} sentences in {s.index_dir}")
+
+
+@app.command()
+def retrieve(
+    question: Annotated[str | None, typer.Argument(help="The question, or - for stdin.")] = None,
+    k: KOpt = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The top passages for a question."""
+    from app.engine import open_pipeline
+
+    q = _read_arg(question, "question")
+    s = _settings(index_dir=index_dir, k=k)
+    pipe = open_pipeline(s, log=_log)
+    r = pipe.retrieve(q, s.k)
+    if json_out:
+        _emit({"question": q, "passages": [p.to_json() for p in r.passages]})
+    else:
+        _print_passages(r.passages)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question, or - for stdin.")] = None,
+    backend: BackendOpt = None,
+    k: KOpt = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """A cited answer."""
+    from app.engine import open_pipeline
+
+    q = _read_arg(question, "question")
+    s = _settings(index_dir=index_dir, k=k, backend=backend)
+    pipe = open_pipeline(s, log=_log)
+    ans = pipe.ask(q, k=s.k, backend=s.backend)
+    if json_out:
+        _emit(ans.to_json())
+    else:
+        _print_answer(ans)
+
+
+@app.command()
+def check(
+    text: Annotated[str | None, typer.Argument(help="The text to check, or - for stdin.")] = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Verify each sentence of TEXT against the document."""
+    from answer.check import check_report
+
+    from app.engine import open_pipeline
+
+    body = _read_arg(text, "text to check")
+    s = _settings(index_dir=index_dir)
+    pipe = open_pipeline(s, log=_log)
+    report = check_report(body, pipe)
+    if json_out:
+        _emit(report)
+    else:
+        for sent in report["sentences"]:
+            mark = {"supported": "✓", "partial": "~", "unsupported": "✗"}[sent["support"]]
+            print(f"{mark} {sent['support']:<11} {sent['score']:.2f}  {sent['text']}")
+            for ev in sent["evidence"][:1]:
+                print(f"    {ev['source']}:{ev['start']}-{ev['end']} “{ev['quote']}”")
+
+
+@app.command(name="eval")
+def eval_cmd(
+    qa_file: Annotated[Path | None, typer.Argument(help="Q&A set (.jsonl or .csv).")] = None,
+    backend: BackendOpt = None,
+    out: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
+    extra: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
+) -> None:
+    """Batch evaluation of a Q&A set; writes report.json into --out."""
+    from eval.cli import run_eval_command
+
+    code = run_eval_command(qa_file, backend, out, extra or [], _settings, _log)
+    raise typer.Exit(code)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit app."""
+    script = Path(__file__).with_name("streamlit_app.py")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port), "--server.address", host,
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    raise typer.Exit(subprocess.call(cmd))
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except BadInput as e:
+        print(f"docqa: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except DocqaError as e:
+        print(f"docqa: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # click usage errors and the unexpected: one line, never a trace
+        import click
+
+        if isinstance(e, click.exceptions.ClickException):
+            e.show()
+            sys.exit(e.exit_code)
+        if isinstance(e, click.exceptions.Abort):
+            sys.exit(1)
+        print(f"docqa: error: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)

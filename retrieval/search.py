@@ -1,0 +1,106 @@
+"""Hybrid search: dense (chunk and sentence vectors) and BM25 rankings, fused."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+import numpy as np
+
+from core.errors import BadInput
+from core.text import fold
+from core.types import Passage
+from retrieval.embed import MAX_CHARS, Embedder
+from retrieval.index import DocIndex
+
+Fusion = Literal["rrf", "weighted", "dense", "bm25"]
+
+
+@dataclass(frozen=True)
+class SearchSettings:
+    fusion: Fusion = "rrf"
+    rrf_k: int = 60
+    alpha: float = 0.5  # weight of the dense side in weighted fusion
+    sentence_weight: float = 0.5  # how much a chunk's best sentence counts in its dense score
+
+    def __post_init__(self) -> None:
+        if self.fusion not in ("rrf", "weighted", "dense", "bm25"):
+            raise BadInput(f"unknown fusion {self.fusion!r}", "use rrf, weighted, dense or bm25")
+        if self.rrf_k < 1:
+            raise BadInput(f"rrf_k must be >= 1, got {self.rrf_k}", "use e.g. 60")
+        if not 0.0 <= self.alpha <= 1.0:
+            raise BadInput(f"alpha must be in [0, 1], got {self.alpha}", "use e.g. 0.5")
+        if not 0.0 <= self.sentence_weight <= 1.0:
+            raise BadInput(f"sentence_weight must be in [0, 1], got {self.sentence_weight}", "")
+
+
+@dataclass(frozen=True)
+class Retrieval:
+    question: str
+    query_vec: np.ndarray  # normalised embedding of the question, reused by the answerer
+    passages: tuple[Passage, ...]
+    sentence_scores: np.ndarray  # cosine of the question with every indexed sentence
+
+
+def query_text(question: str) -> str:
+    q = " ".join(fold(question).split())
+    if not q:
+        raise BadInput("the question is empty", "type a question about the document")
+    return q[:MAX_CHARS]
+
+
+def _minmax(x: np.ndarray) -> np.ndarray:
+    lo, hi = float(x.min()), float(x.max())
+    return np.zeros_like(x) if hi - lo < 1e-9 else (x - lo) / (hi - lo)
+
+
+def _ranks(scores: np.ndarray) -> np.ndarray:
+    order = np.argsort(-scores, kind="stable")
+    ranks = np.empty(len(scores), dtype=np.int64)
+    ranks[order] = np.arange(1, len(scores) + 1)
+    return ranks
+
+
+def dense_scores(index: DocIndex, qvec: np.ndarray, sent_scores: np.ndarray, w: float) -> np.ndarray:
+    chunk = index.chunk_vecs @ qvec
+    if w == 0.0 or not len(sent_scores):
+        return chunk
+    best = np.full(len(index.chunks), -1.0, dtype=np.float32)
+    for i, c in enumerate(index.chunks):
+        rows = [index.sentence_row(c.source, s) for s in c.sentences]
+        vals = [sent_scores[r] for r in rows if r is not None]
+        if vals:
+            best[i] = max(vals)
+    return (1 - w) * chunk + w * best
+
+
+def search(
+    index: DocIndex, embedder: Embedder, question: str, k: int, settings: SearchSettings
+) -> Retrieval:
+    if k < 1:
+        raise BadInput(f"k must be at least 1, got {k}", "ask for 1 or more passages")
+    q = query_text(question)
+    qvec = embedder.encode([q])[0]
+    sent_scores = index.sentence_vecs @ qvec if len(index.sentences) else np.zeros(0)
+    dense = dense_scores(index, qvec, sent_scores, settings.sentence_weight)
+    lexical = index.bm25.scores(q)
+    if settings.fusion == "dense":
+        fused = dense
+    elif settings.fusion == "bm25":
+        fused = lexical + 1e-6 * dense  # dense only breaks ties (all-zero BM25 for odd queries)
+    elif settings.fusion == "weighted":
+        fused = settings.alpha * _minmax(dense) + (1 - settings.alpha) * _minmax(lexical)
+    else:
+        fused = 1.0 / (settings.rrf_k + _ranks(dense)) + 1.0 / (settings.rrf_k + _ranks(lexical))
+    order = np.argsort(-fused, kind="stable")[:k]
+    passages = tuple(
+        Passage(
+            chunk=index.chunks[i],
+            score=float(fused[i]),
+            rank=r + 1,
+            dense_score=float(dense[i]),
+            bm25_score=float(lexical[i]),
+        )
+        for r, i in enumerate(order)
+    )
+    return Retrieval(question, qvec, passages, sent_scores)
