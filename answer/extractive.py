@@ -9,14 +9,15 @@ threshold are calibrated on the dev set by `eval/calibrate.py`.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from answer.qtype import can_answer, constraints, meets_constraints, wants
 from core.errors import BadInput
 from core.types import Citation, Passage, Sentence
 from retrieval.bm25 import tokenize
-from retrieval.index import DocIndex
-from retrieval.search import Retrieval
+from retrieval.index import DocIndex, unseen_idf
+from retrieval.search import Retrieval, is_about_document
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ def candidates(
 ) -> list[Candidate]:
     """Every distinct sentence of the retrieved passages, best first."""
     q_terms = set(tokenize([retrieval.question])[0])
+    unseen = unseen_idf(index)
+    q_weight = sum(index.idf.get(t, unseen) for t in q_terms)
     want = wants(retrieval.question)
     required = constraints(retrieval.question)
     seen: set[tuple[str, int]] = set()
@@ -64,11 +67,32 @@ def candidates(
             row = index.sentence_row(p.chunk.source, s)
             dense = float(retrieval.sentence_scores[row]) if row is not None else 0.0
             s_terms = set(tokenize([f"{p.chunk.section} {s.text}"])[0])
-            lexical = len(q_terms & s_terms) / len(q_terms) if q_terms else 0.0
+            # IDF-weighted share of the question's terms: "UNICORN" counts, "India" barely,
+            # and a term the document never uses weighs most of all.
+            hit = sum(index.idf.get(t, unseen) for t in q_terms & s_terms)
+            lexical = hit / q_weight if q_weight else 0.0
             score = dense + settings.lexical_weight * lexical + settings.rank_weight / p.rank
             eligible = can_answer(want, s.text) and meets_constraints(required, s.text)
             out.append(Candidate(s, p, score, dense, lexical, eligible))
     out.sort(key=lambda c: -c.score)
+    return out
+
+
+def front_matter(index: DocIndex, retrieval: Retrieval) -> list[Candidate]:
+    """For questions about the document itself: its title or its byline sentence."""
+    q = retrieval.question.lower()
+    wants_title = bool(re.search(r"\b(title|headline|called)\b", q))
+    out: list[Candidate] = []
+    for p in retrieval.passages:
+        doc = index.document(p.chunk.source)
+        if doc is None:
+            continue
+        for s in p.chunk.sentences:
+            is_title = bool(doc.title) and s.text == doc.title
+            is_byline = bool(doc.author) and doc.author in s.text and not is_title
+            if (wants_title and is_title) or (not wants_title and is_byline):
+                out.append(Candidate(s, p, 1.0, 1.0, 1.0, True))
+                return out
     return out
 
 
@@ -83,6 +107,15 @@ def select(cands: list[Candidate], settings: ExtractiveSettings) -> list[Candida
             break
         chosen.append(c)
     return sorted(chosen, key=lambda c: (c.passage.chunk.source, c.sentence.start))
+
+
+def choose(index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings) -> list[Candidate]:
+    """The sentences that answer, or [] to abstain."""
+    if is_about_document(retrieval.question):
+        meta = front_matter(index, retrieval)
+        if meta:
+            return meta
+    return select(candidates(index, retrieval, settings), settings)
 
 
 def compose(chosen: list[Candidate]) -> tuple[str, list[Citation], list[tuple[str, int]]]:

@@ -6,7 +6,7 @@ import time
 from collections.abc import Callable
 from typing import Protocol
 
-from answer.extractive import ExtractiveSettings, abstention_text, candidates, compose, select
+from answer.extractive import ExtractiveSettings, abstention_text, choose, compose
 from core.errors import BadInput
 from core.types import Answer, AnswerSentence, Citation
 from retrieval.embed import Embedder
@@ -31,7 +31,7 @@ class ExtractiveBackend:
         self.settings = settings or ExtractiveSettings()
 
     def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
-        chosen = select(candidates(index, retrieval, self.settings), self.settings)
+        chosen = choose(index, retrieval, self.settings)
         if not chosen:
             return Answer(question, abstention_text(question), True, self.name)
         text, citations, parts = compose(chosen)

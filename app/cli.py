@@ -192,16 +192,64 @@ def check(
 
 @app.command(name="eval")
 def eval_cmd(
-    qa_file: Annotated[Path | None, typer.Argument(help="Q&A set (.jsonl or .csv).")] = None,
+    qa_file: Annotated[
+        Path | None, typer.Argument(help="Q&A set (.jsonl or .csv); not with --compare.")
+    ] = None,
     backend: BackendOpt = None,
-    out: Annotated[Path | None, typer.Option("--out", help="Report folder.")] = None,
-    extra: Annotated[list[str] | None, typer.Argument(hidden=True)] = None,
+    k: KOpt = None,
+    index_dir: IndexOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default .docqa/eval/STEM-BACKEND)."),
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", "-j", min=1, help="Questions in flight (remote backends)."),
+    ] = 1,
+    limit: Annotated[
+        int | None, typer.Option("--limit", min=1, help="Run only the first N questions.")
+    ] = None,
+    types: Annotated[
+        list[str] | None,
+        typer.Option("--types", help="Only these types (comma-separated or repeated)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="A malformed line is fatal (exit 2), not skipped.")
+    ] = False,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under", metavar="METRIC=VALUE", help="Exit 1 when METRIC < VALUE (repeatable)."
+        ),
+    ] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--compare", metavar="DIR_A DIR_B", help="What changed from A to B."),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
+    json_out: JsonFlag = False,
 ) -> None:
-    """Batch evaluation of a Q&A set; writes report.json into --out."""
-    from eval.cli import run_eval_command
+    """Batch evaluation of a Q&A set: report.json, report.md and report.html in --out."""
+    from eval.cli import EvalOptions, run_eval_command
 
-    code = run_eval_command(qa_file, backend, out, extra or [], _settings, _log)
-    raise typer.Exit(code)
+    opts = EvalOptions(
+        qa_file=qa_file,
+        backend=backend,
+        k=k,
+        index_dir=index_dir,
+        out=out,
+        concurrency=concurrency,
+        limit=limit,
+        types=tuple(types or ()),
+        strict=strict,
+        fail_under=tuple(fail_under or ()),
+        compare=compare,
+        json_out=json_out,
+        progress=progress,
+    )
+    raise typer.Exit(run_eval_command(opts, _settings, _log))
 
 
 @app.command()

@@ -34,7 +34,7 @@ class Settings(BaseSettings):
     k: int = Field(5, ge=1, le=50)
     chunk_tokens: int = Field(200, ge=16, le=2000)
     chunk_overlap: int = Field(1, ge=0, le=5)
-    fusion: Literal["rrf", "weighted", "dense", "bm25"] = "rrf"
+    fusion: Literal["rrf", "weighted", "dense", "bm25"] = "weighted"
     threads: int = Field(1, ge=1, le=64)
     max_upload_bytes: int = Field(5_000_000, ge=1)
     llamacpp_model: Path | None = None

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -32,7 +33,7 @@ from core.errors import BadInput, IndexProblem
 from core.types import Chunk, Document, Sentence
 from ingest.chunk import chunk_document
 from ingest.load import display_path, load_document
-from retrieval.bm25 import BM25
+from retrieval.bm25 import BM25, tokenize
 from retrieval.embed import Embedder
 
 FORMAT = 1
@@ -96,16 +97,38 @@ class DocIndex:
         self.chunk_vecs = chunk_vecs
         self.sentence_vecs = sentence_vecs
         self.bm25 = BM25([f"{c.section} {c.text}" for c in chunks])
+        self.sentence_bm25 = BM25([s.text for s in sentences])
+        self.idf = _idf([set(toks) for toks in tokenize([s.text for s in sentences])])
         self._sentence_row = {
             (src, s.start, s.end): i
             for i, (src, s) in enumerate(zip(sentence_sources, sentences, strict=True))
         }
+        # For each chunk, the rows of its sentences: a chunk's best sentence is one max().
+        self.chunk_rows = [
+            np.array([self._sentence_row[(c.source, s.start, s.end)] for s in c.sentences])
+            for c in chunks
+        ]
 
     def sentence_row(self, source: str, sent: Sentence) -> int | None:
         return self._sentence_row.get((source, sent.start, sent.end))
 
     def document(self, source: str) -> Document | None:
         return next((d for d in self.documents if d.source == source), None)
+
+
+def _idf(docs: list[set[str]]) -> dict[str, float]:
+    """Smoothed inverse document frequency of each stemmed term over the sentences."""
+    n = len(docs)
+    df: dict[str, int] = {}
+    for d in docs:
+        for t in d:
+            df[t] = df.get(t, 0) + 1
+    return {t: math.log((n + 1) / (c + 0.5)) for t, c in df.items()}
+
+
+def unseen_idf(index: DocIndex) -> float:
+    """The weight of a term the document never uses: rarer than its rarest word."""
+    return math.log((len(index.sentences) + 1) / 0.5)
 
 
 def _flat_ip(vecs: np.ndarray) -> faiss.Index:

@@ -82,7 +82,7 @@ if [[ -z "$wheel" ]]; then
     start=$SECONDS
     if ! CMAKE_ARGS="$cmake_args" FORCE_CMAKE=1 \
          CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
-         pip_ wheel --no-deps --no-cache-dir --no-binary llama-cpp-python \
+         pip_ wheel -v --no-deps --no-cache-dir --no-binary llama-cpp-python \
              "llama-cpp-python==$LLAMA_VERSION" -w "$build_dir" >"$build_log" 2>&1; then
         tail -n 40 "$build_log" >&2
         die "building llama-cpp-python==$LLAMA_VERSION failed (full log: $build_log)"

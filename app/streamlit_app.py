@@ -1,0 +1,83 @@
+"""docqa's Streamlit app: chat with the article, see and check every citation.
+
+Run with `docqa ui` (or `streamlit run app/streamlit_app.py` from the project folder). The page
+is assembled from small `app/ui_*` modules; this script only wires them together.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts this file's folder on sys.path, not the project: add the project root
+# so that `app`, `answer`, `core`... import the same way as under the `docqa` command.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app import ui_render as R  # noqa: E402
+from app import ui_state as S  # noqa: E402
+
+st.set_page_config(page_title="docqa · chat with the article", page_icon="📄", layout="wide")
+st.html(R.CSS)
+
+
+def main() -> None:
+    from app import ui_article, ui_chat, ui_check, ui_eval, ui_resources, ui_sidebar
+    from app.settings import Settings, load_settings
+    from core.errors import DocqaError
+
+    try:
+        base: Settings = st.session_state.get("dq_settings") or load_settings()
+        st.session_state["dq_settings"] = base
+        default_pipe = ui_resources.shared_pipeline(base)
+    except DocqaError as e:
+        st.error(f"docqa cannot start: {e}", icon="🚫")
+        st.stop()
+
+    side = ui_sidebar.render(base, default_pipe)
+    doc = side.pipeline.index.documents[0]
+
+    st.markdown("## 📄 docqa")
+    st.caption(
+        R.md_escape(f"Ask about “{doc.title or R.short_source(doc.source)}”.")
+        + " Every answer quotes the article, and every quote can be checked."
+    )
+    chat, article, check, evaluate = st.tabs(S.TABS, key=S.TAB, on_change="rerun")
+
+    ctx = ui_chat.AskContext(
+        side.pipeline, doc, side.backend, side.k, side.show_passages, side.notes
+    )
+    # Only the open tab is computed; the chat box is pinned under the chat tab alone.
+    prompt = None
+    if chat.open is not False:
+        prompt = st.chat_input("Ask a question about the article…", max_chars=2000)
+    with chat:
+        if chat.open is not False:
+            if not S.history() and not prompt:
+                _welcome()
+            ui_chat.render_history(ctx)
+            if prompt:
+                ui_chat.answer_question(prompt, ctx)
+    with article:
+        if article.open:
+            ui_article.render(doc)
+    with check:
+        if check.open:
+            ui_check.render(side.pipeline)
+    with evaluate:
+        if evaluate.open:
+            ui_eval.render(side.pipeline, side.backend, side.k)
+
+
+def _welcome() -> None:
+    st.info(
+        "Ask anything about the article below, e.g. *How much has Japan invested in India?* "
+        "Answers quote the article word for word; the numbered badges lead to the sources.",
+        icon="💡",
+    )
+
+
+main()

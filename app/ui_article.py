@@ -1,0 +1,95 @@
+"""The article tab: the whole document, the spans cited in the conversation lit, and a jump to
+the one a person chose."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app import ui_render as R
+from app import ui_state as S
+from core.types import Document
+
+# Past this many characters the page would get slow: show a window around the chosen citation.
+MAX_RENDER_CHARS = 250_000
+VIEW_HEIGHT = 620
+
+# Our own constant script, no document text in it: it scrolls the focused span into view once
+# the article has been drawn (it may arrive a moment after this element).
+_SCROLL_JS = """<script>
+(function () {{ /* focus {key} */
+  let tries = 0;
+  function go() {{
+    const el = document.getElementById("dq-focus");
+    if (el) {{ el.scrollIntoView({{block: "center", behavior: "smooth"}}); return; }}
+    if (++tries < 40) setTimeout(go, 50);
+  }}
+  go();
+}})();
+</script>"""
+
+
+def cited_spans(doc: Document) -> dict[tuple[int, int], R.CitedSpan]:
+    """Every citation of the conversation that points into `doc`, keyed (turn, citation id)."""
+    out: dict[tuple[int, int], R.CitedSpan] = {}
+    for i, turn in enumerate(S.history()):
+        if turn.answer is None or turn.doc_source != doc.source:
+            continue
+        for c in turn.answer.citations:
+            if c.source == doc.source and doc.text[c.start : c.end] == c.quote:
+                label, anchor = f"Q{i + 1} [{c.id}]", f"dq-c-{i}-{c.id}"
+                out[(i, c.id)] = R.CitedSpan(c.start, c.end, label, anchor)
+    return out
+
+
+def _label(key: tuple[int, int] | None) -> str:
+    if key is None:
+        return "—"
+    i, cid = key
+    turn = S.history()[i]
+    c = turn.citation(cid)
+    quote = c.quote if c else ""
+    quote = quote if len(quote) <= 70 else quote[:67] + "…"
+    return f"Q{i + 1} [{cid}] · “{quote}”"
+
+
+def render(doc: Document) -> None:
+    st.subheader(R.md_escape(doc.title or R.short_source(doc.source)), anchor=False)
+    st.html(f'<div class="dq-meta">{R.esc(R.doc_meta_line(doc))}</div>')
+    if not doc.text:
+        st.warning(
+            f"The text of {doc.source} cannot be read from here. Start the app from the project "
+            "folder (`docqa ui`), or rebuild the index with `docqa ingest`."
+        )
+        return
+    spans = cited_spans(doc)
+    if S.get(S.FOCUS) not in spans:
+        st.session_state[S.FOCUS] = None
+    options: list[tuple[int, int] | None] = [None, *spans]
+    if spans:
+        st.selectbox(
+            "Jump to a citation",
+            options,
+            key=S.FOCUS,
+            format_func=_label,
+            help="Citations made in this conversation; all of them are highlighted below.",
+        )
+    else:
+        st.caption("Ask a question in the chat: the passages it cites will be highlighted here.")
+    focus_key = S.get(S.FOCUS)
+    focus = spans.get(focus_key) if focus_key else None
+    if focus is not None:
+        i, cid = focus_key
+        sec = next((s.heading for s in doc.sections if s.start <= focus.start < s.end), "")
+        where = f"chars {focus.start}–{focus.end}" + (f" · section “{sec}”" if sec else "")
+        st.caption(R.md_escape(f"Q{i + 1}: {S.history()[i].question} → [{cid}] · {where}"))
+    window = None
+    if len(doc.text) > MAX_RENDER_CHARS:
+        centre = focus.start if focus else 0
+        a = max(0, centre - MAX_RENDER_CHARS // 2)
+        window = (a, min(len(doc.text), a + MAX_RENDER_CHARS))
+        st.caption(f"A long document: showing characters {window[0]:,}–{window[1]:,}.")
+    with st.container(height=VIEW_HEIGHT, border=True, key="dq-article"):
+        st.html(R.document_html(doc, list(spans.values()), focus, window))
+    if focus is not None:
+        script = _SCROLL_JS.format(key=f"{focus_key[0]}-{focus_key[1]}")
+        st.html(script, unsafe_allow_javascript=True)
