@@ -8,9 +8,13 @@ from __future__ import annotations
 
 import re
 
+
+def _words(text: str) -> frozenset[str]:
+    return frozenset(text.split())
+
 # Words that carry no claim of their own: they are neither content (for coverage) nor names
 # (for the entity check), even when capitalised at the start of a sentence.
-FUNCTION_WORDS = frozenset(
+FUNCTION_WORDS = _words(
     """
     a about above across after afterwards again against all almost along already also although
     always am among amongst an and another any anyhow anyone anything anyway anywhere are around
@@ -29,23 +33,23 @@ FUNCTION_WORDS = frozenset(
     whenever where whereas whereby wherever whether which while who whoever whole whom whose why
     will with within would yet you your yours yourself yourselves around approximately roughly
     nearly some like including include includes included among amongst such
-    """.split()
+    """
 )
 
 # Cues that negate what follows them. "no" and "not" are the usual ones; "without" and "lack"
 # negate a noun phrase.
-NEGATION_CUES = frozenset(
+NEGATION_CUES = _words(
     """
     not no never none nobody nothing neither nor without cannot can't don't doesn't didn't isn't
     aren't wasn't weren't won't wouldn't shouldn't couldn't hasn't haven't hadn't lack lacks
     lacked
-    """.split()
+    """
 )
 # Verbs whose meaning negates their object: on the evidence side they count as a negation, so
 # "is not expected to expand" can be matched by "prevents further expansion".
-NEGATIVE_VERBS = frozenset(
+NEGATIVE_VERBS = _words(
     "prevent prevents prevented preventing fail fails failed failing refuse refuses refused "
-    "deny denies denied lacking absent rejects rejected reject".split()
+    "deny denies denied lacking absent rejects rejected reject"
 )
 
 MONTHS = {
@@ -55,7 +59,10 @@ MONTHS = {
     "sept": 9, "oct": 10, "nov": 11, "dec": 12,
 }  # fmt: skip
 # Abbreviations are months only next to a number ("Sept 2024"), never alone ("Mar" is a verb).
-MONTH_ABBREVIATIONS = frozenset(k for k in MONTHS if len(k) <= 4 and k not in ("may", "june", "july"))
+MONTH_ABBREVIATIONS = frozenset(
+    k for k in MONTHS if len(k) <= 4 and k not in ("may", "june", "july")
+)
+MONTH_NAMES = {v: k.capitalize() for k, v in MONTHS.items() if k not in MONTH_ABBREVIATIONS}
 
 NUMBER_WORDS = {
     "two": 2, "three": 3, "four": 4, "five": 5, "six": 6, "seven": 7, "eight": 8, "nine": 9,

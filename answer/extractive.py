@@ -15,17 +15,18 @@ from dataclasses import dataclass
 from answer.qtype import can_answer, constraints, meets_constraints, wants
 from core.errors import BadInput
 from core.types import Citation, Passage, Sentence
-from retrieval.bm25 import tokenize
+from retrieval.bm25 import QUESTION_STOPWORDS, tokenize
 from retrieval.index import DocIndex, unseen_idf
 from retrieval.search import Retrieval, is_about_document
 
 
 @dataclass(frozen=True)
 class ExtractiveSettings:
-    lexical_weight: float = 0.5
+    # Calibrated on eval/datasets/dev.jsonl by `python -m eval.calibrate`.
+    lexical_weight: float = 0.7
     rank_weight: float = 0.05
-    threshold: float = 0.55  # abstain when the best candidate scores below this
-    second_ratio: float = 0.92  # add a second sentence when it scores this close to the best
+    threshold: float = 0.45  # abstain when the best candidate scores below this
+    second_ratio: float = 0.9  # add a second sentence when it scores this close to the best
     max_sentences: int = 2
 
     def __post_init__(self) -> None:
@@ -51,7 +52,7 @@ def candidates(
     index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings
 ) -> list[Candidate]:
     """Every distinct sentence of the retrieved passages, best first."""
-    q_terms = set(tokenize([retrieval.question])[0])
+    q_terms = set(tokenize([retrieval.question], QUESTION_STOPWORDS)[0])
     unseen = unseen_idf(index)
     q_weight = sum(index.idf.get(t, unseen) for t in q_terms)
     want = wants(retrieval.question)
@@ -66,7 +67,7 @@ def candidates(
             seen.add(key)
             row = index.sentence_row(p.chunk.source, s)
             dense = float(retrieval.sentence_scores[row]) if row is not None else 0.0
-            s_terms = set(tokenize([f"{p.chunk.section} {s.text}"])[0])
+            s_terms = set(tokenize([f"{p.chunk.section} {s.text}"], QUESTION_STOPWORDS)[0])
             # IDF-weighted share of the question's terms: "UNICORN" counts, "India" barely,
             # and a term the document never uses weighs most of all.
             hit = sum(index.idf.get(t, unseen) for t in q_terms & s_terms)

@@ -204,10 +204,10 @@ def eval_cmd(
     ] = None,
     concurrency: Annotated[
         int,
-        typer.Option("--concurrency", "-j", min=1, help="Questions in flight (remote backends)."),
+        typer.Option("--concurrency", "-j", help="Questions in flight (remote backends)."),
     ] = 1,
     limit: Annotated[
-        int | None, typer.Option("--limit", min=1, help="Run only the first N questions.")
+        int | None, typer.Option("--limit", help="Run only the first N questions.")
     ] = None,
     types: Annotated[
         list[str] | None,
@@ -249,7 +249,11 @@ def eval_cmd(
         json_out=json_out,
         progress=progress,
     )
-    raise typer.Exit(run_eval_command(opts, _settings, _log))
+    code = run_eval_command(opts, _settings, _log)
+    # SystemExit, not typer.Exit: under standalone_mode=False click returns an Exit's code
+    # instead of raising it, and main() would then exit 0 on a failed --fail-under gate.
+    if code:
+        sys.exit(code)
 
 
 @app.command()

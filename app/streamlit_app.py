@@ -20,7 +20,7 @@ import streamlit as st  # noqa: E402
 from app import ui_render as R  # noqa: E402
 from app import ui_state as S  # noqa: E402
 
-st.set_page_config(page_title="docqa · chat with the article", page_icon="📄", layout="wide")
+st.set_page_config(page_title="docqa · chat with the article", page_icon=":material/menu_book:", layout="wide")
 st.html(R.CSS)
 
 
@@ -34,13 +34,13 @@ def main() -> None:
         st.session_state["dq_settings"] = base
         default_pipe = ui_resources.shared_pipeline(base)
     except DocqaError as e:
-        st.error(f"docqa cannot start: {e}", icon="🚫")
+        st.error(f"docqa cannot start: {e}", icon=":material/block:")
         st.stop()
 
     side = ui_sidebar.render(base, default_pipe)
     doc = side.pipeline.index.documents[0]
 
-    st.markdown("## 📄 docqa")
+    st.markdown("## :material/menu_book: docqa")
     st.caption(
         R.md_escape(f"Ask about “{doc.title or R.short_source(doc.source)}”.")
         + " Every answer quotes the article, and every quote can be checked."
@@ -76,7 +76,7 @@ def _welcome() -> None:
     st.info(
         "Ask anything about the article below, e.g. *How much has Japan invested in India?* "
         "Answers quote the article word for word; the numbered badges lead to the sources.",
-        icon="💡",
+        icon=":material/lightbulb:",
     )
 
 

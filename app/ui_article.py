@@ -19,8 +19,16 @@ _SCROLL_JS = """<script>
 (function () {{ /* focus {key} */
   let tries = 0;
   function go() {{
-    const el = document.getElementById("dq-focus");
-    if (el) {{ el.scrollIntoView({{block: "center", behavior: "smooth"}}); return; }}
+    const el = document.querySelector(".dq-doc .dq-focus");
+    if (el) {{
+      let box = el.parentElement;
+      while (box && !(box.scrollHeight > box.clientHeight + 4 &&
+             /(auto|scroll)/.test(getComputedStyle(box).overflowY))) box = box.parentElement;
+      if (!box) {{ el.scrollIntoView({{block: "center"}}); return; }}
+      const dy = el.getBoundingClientRect().top - box.getBoundingClientRect().top;
+      box.scrollTo({{top: box.scrollTop + dy - box.clientHeight / 3, behavior: "smooth"}});
+      return;
+    }}
     if (++tries < 40) setTimeout(go, 50);
   }}
   go();

@@ -97,7 +97,7 @@ def render_reply(index: int, turn: S.Turn, ctx: AskContext, latest: bool, slot=N
     """An assistant message: the answer (or error), its verification, sources and passages."""
     body = slot if slot is not None else st.empty()
     if turn.answer is None:
-        body.error(turn.error or "No answer.", icon="⚠️")
+        body.error(turn.error or "No answer.", icon=":material/error:")
         return
     ans = turn.answer
     body.html(R.answer_html(ans))
@@ -111,7 +111,7 @@ def render_reply(index: int, turn: S.Turn, ctx: AskContext, latest: bool, slot=N
     if ans.standalone_question:
         st.caption(R.md_escape(f"Understood as: {ans.standalone_question}"))
     if ans.citations:
-        with st.expander(f"Sources ({len(ans.citations)})", expanded=latest, icon="📎"):
+        with st.expander(f"Sources ({len(ans.citations)})", expanded=latest, icon=":material/format_quote:"):
             for c in ans.citations:
                 _source_row(index, turn, c, ctx)
     if ctx.show_passages and ans.passages:
@@ -133,23 +133,20 @@ def _passage_of(c: Citation, ans: Answer, pipe: Pipeline) -> tuple[str, str, int
 def _source_row(index: int, turn: S.Turn, c: Citation, ctx: AskContext) -> None:
     assert turn.answer is not None
     section, text, start = _passage_of(c, turn.answer, ctx.pipeline)
-    left, right = st.columns([6, 1], vertical_alignment="top")
-    with left:
-        st.html(R.source_card_html(c, section, text, start))
-    with right:
-        same_doc = turn.doc_source == ctx.document.source
-        st.button(
-            "Show in article",
-            key=f"show-{index}-{c.id}",
-            icon=":material/open_in_new:",
-            type="tertiary",
-            on_click=S.show_in_article,
-            args=(index, c.id),
-            disabled=not same_doc,
-            help="Highlight this quote in the article view"
-            if same_doc
-            else "This answer was about another document",
-        )
+    st.html(R.source_card_html(c, section, text, start))
+    same_doc = turn.doc_source == ctx.document.source
+    st.button(
+        "Show in article",
+        key=f"show-{index}-{c.id}",
+        icon=":material/open_in_new:",
+        type="tertiary",
+        on_click=S.show_in_article,
+        args=(index, c.id),
+        disabled=not same_doc,
+        help="Highlight this quote in the article view"
+        if same_doc
+        else "This answer was about another document",
+    )
 
 
 def _passages_html(ans: Answer) -> str:

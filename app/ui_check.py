@@ -17,7 +17,11 @@ from app import ui_render as R
 from app import ui_state as S
 from core.errors import DocqaError
 
-ICON = {"supported": "✅", "partial": "🟡", "unsupported": "❌"}
+ICON = {
+    "supported": ":green[:material/check_circle:]",
+    "partial": ":orange[:material/contrast:]",
+    "unsupported": ":red[:material/cancel:]",
+}
 MAX_CHARS = 20_000
 
 
@@ -61,7 +65,7 @@ def _run(text: str, pipe: Pipeline) -> dict[str, Any]:
 
 def show_report(report: dict[str, Any]) -> None:
     if report.get("error"):
-        st.warning(report["error"], icon="⚠️")
+        st.warning(report["error"], icon=":material/warning:")
         return
     sentences = report.get("sentences", [])
     if not sentences:
@@ -70,13 +74,13 @@ def show_report(report: dict[str, Any]) -> None:
     counts = {k: sum(s.get("support") == k for s in sentences) for k in ICON}
     cols = st.columns(3)
     for col, (k, n) in zip(cols, counts.items(), strict=True):
-        col.metric(f"{ICON[k]} {k}", n)
+        col.metric(k.capitalize(), n)
     for s in sentences:
         support = s.get("support", "unsupported")
         score = float(s.get("score", 0.0))
         with st.container(border=True):
             st.markdown(
-                f"{ICON.get(support, '❔')} **{R.md_escape(support)}** "
+                f"{ICON.get(support, ':material/help:')} **{R.md_escape(support)}** "
                 f":gray[· score {score:.2f}]  \n{R.md_escape(s.get('text', ''))}"
             )
             evidence = s.get("evidence") or []

@@ -222,7 +222,7 @@ def document_html(
     marks += heading_marks(doc)
     marks += [Mark(c.start, c.end, "dq-cited", c.label, c.anchor) for c in cited]
     if focus is not None:
-        marks.append(Mark(focus.start, focus.end, "dq-focus", focus.label, "dq-focus"))
+        marks.append(Mark(focus.start, focus.end, "dq-focus", focus.label))
     body = highlight(doc.text[a:b], marks, base=a)
     more_before = '<span class="dq-more">…</span>' if a > 0 else ""
     more_after = '<span class="dq-more">…</span>' if b < len(doc.text) else ""
@@ -252,7 +252,7 @@ def passage_card_html(
 
 def source_card_html(cite: Citation, section: str, passage_text: str, passage_start: int) -> str:
     """A citation in the Sources block: badge, section, location, passage with the quote lit."""
-    a, b = clip_window(passage_text, cite.start - passage_start, cite.end - passage_start, 320)
+    a, b = clip_window(passage_text, cite.start - passage_start, cite.end - passage_start, 220)
     snippet = highlight(
         passage_text[a:b], [Mark(cite.start, cite.end, "dq-quote")], base=passage_start + a
     )
@@ -285,6 +285,7 @@ def doc_meta_line(doc: Document) -> str:
 CSS = """
 <style>
 .block-container { max-width: 1180px; padding-top: 2.2rem; }
+.stAppDeployButton, [data-testid="stAppDeployButton"] { display: none; }
 .dq-answer { line-height: 1.65; white-space: pre-wrap; }
 .dq-badge {
   display: inline-block; min-width: 1.15em; padding: 0 .32em; margin: 0 .08em 0 .18em;

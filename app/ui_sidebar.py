@@ -30,15 +30,15 @@ class SidebarChoice:
 
 def render(base: Settings, default_pipe: Pipeline) -> SidebarChoice:
     with st.sidebar:
-        st.markdown("### 📄 Document")
+        st.markdown("#### :material/description: Document")
         doc_pipe = _document_section(base, default_pipe)
         st.divider()
-        st.markdown("### ⚙️ Answering")
+        st.markdown("#### :material/tune: Answering")
         backend, pipe, notes = _backend_section(base, doc_pipe)
         k = st.slider("Passages to retrieve", 1, min(MAX_K, 20), min(base.k, 20), key="dq_k")
         show = st.toggle("Show retrieved passages and scores", key="dq_show_passages")
         st.divider()
-        st.button("Clear the conversation", on_click=S.clear_conversation, icon="🧹")
+        st.button("Clear the conversation", on_click=S.clear_conversation, icon=":material/delete_sweep:")
     return SidebarChoice(pipe, backend, k, show, notes)
 
 
@@ -63,16 +63,16 @@ def _document_section(base: Settings, default_pipe: Pipeline) -> Pipeline:
         st.session_state[S.UPLOAD_NOTICE] = ""
     error = S.get(S.UPLOAD_ERROR)
     if error:
-        st.error(error, icon="🚫")
+        st.error(error, icon=":material/block:")
     notice = S.get(S.UPLOAD_NOTICE)
     if notice:
-        st.success(notice, icon="✅")
+        st.success(notice, icon=":material/check_circle:")
     pipe = upload.pipeline if upload else default_pipe
     doc = pipe.index.documents[0]
     st.markdown(f"**{R.md_escape(doc.title or R.short_source(doc.source))}**")
     st.caption(R.md_escape(R.doc_meta_line(doc)))
     if upload is not None:
-        st.button("Back to the shipped article", on_click=_drop_upload, icon="↩️")
+        st.button("Back to the shipped article", on_click=_drop_upload, icon=":material/undo:")
     return pipe
 
 
@@ -142,7 +142,7 @@ def _backend_section(base: Settings, doc_pipe: Pipeline) -> tuple[str, Pipeline,
         valid = B.validate(choice, base)
         st.session_state[VALID] = valid
     except BadInput as e:
-        st.error(f"Refused: {e.problem}. {e.fix}." if e.fix else f"Refused: {e.problem}", icon="🚫")
+        st.error(f"Refused: {e.problem}. {e.fix}." if e.fix else f"Refused: {e.problem}", icon=":material/block:")
         valid = S.get(VALID) or base
         if valid.backend != "extractive":
             st.caption(R.md_escape(f"Still answering with {B.LABELS[valid.backend]}."))
@@ -168,10 +168,10 @@ def _resolve(s: Settings, doc_pipe: Pipeline) -> tuple[str, Pipeline, list[str]]
         backends = _backends(key, s)
     except (DocqaError, ImportError, OSError) as e:
         msg = f"{B.LABELS[s.backend]} could not start ({e}); answering with extractive."
-        st.warning(msg, icon="⚠️")
+        st.warning(msg, icon=":material/warning:")
         return "extractive", doc_pipe, [msg]
     if s.backend not in backends:
         msg = f"{B.LABELS[s.backend]} is not available in this install; answering with extractive."
-        st.warning(msg, icon="⚠️")
+        st.warning(msg, icon=":material/warning:")
         return "extractive", doc_pipe, [msg]
     return s.backend, RES.with_backends(doc_pipe, backends), []

@@ -27,10 +27,12 @@ BACKEND_ERROR = "dq_backend_error"
 CHECK_REPORT = "dq_check_report"
 EVAL_RESULT = "dq_eval_result"
 
-TAB_CHAT = "💬 Chat"
-TAB_ARTICLE = "📄 Article"
-TAB_CHECK = "✅ Check an answer"
-TAB_EVAL = "📊 Evaluate"
+# Material icons, not emoji: they ship with Streamlit, so they render on machines without an
+# emoji font (headless Chromium on a server, for one).
+TAB_CHAT = ":material/forum: Chat"
+TAB_ARTICLE = ":material/article: Article"
+TAB_CHECK = ":material/fact_check: Check an answer"
+TAB_EVAL = ":material/analytics: Evaluate"
 TABS = [TAB_CHAT, TAB_ARTICLE, TAB_CHECK, TAB_EVAL]
 
 

@@ -8,11 +8,12 @@
   its citations (0 when it has none).
 
 Whether a text supports a sentence is a judge's call. The judge is the project's citation
-checker (`answer/check.py`, issue 5) when it is installed; until then, and whenever it is
-missing, `quote_containment` stands in: support means the sentence, markers stripped and
-whitespace and quotes folded, is contained in the cited text. That is exact for the extractive
-backend (it quotes verbatim) and strict for paraphrasing backends (they will score low until the
-checker lands). Abstentions make no claim and are not scored (None).
+checker (`answer/check.py`, issue 5: lexical and structural vetoes plus embeddings), through
+`check_cited`, which also splits the answer into sentences and reads its markers. When that
+module is absent, `quote_containment` stands in, through `alce_score`: support means the
+sentence, markers stripped and whitespace and quotes folded, is contained in the cited text,
+exact for the extractive backend (it quotes verbatim) and strict for paraphrasing ones. Every
+report names the judge it used. Abstentions make no claim and are not scored (None).
 """
 
 from __future__ import annotations
@@ -35,14 +36,21 @@ class SentenceVerdict:
     citations: tuple[int, ...]
     supported: bool  # by the concatenation of its citations (ALCE recall)
     relevant: tuple[int, ...]  # the citations counted as relevant (ALCE precision)
+    support: str = ""  # the checker's label for the joint verdict, when it gave one
+    reasons: tuple[str, ...] = ()  # the checker's why-not
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "text": self.text,
             "citations": list(self.citations),
             "supported": self.supported,
             "relevant": list(self.relevant),
         }
+        if self.support:
+            out["support"] = self.support
+        if self.reasons:
+            out["reasons"] = list(self.reasons)
+        return out
 
 
 @dataclass(frozen=True)
@@ -98,35 +106,63 @@ def alce_score(
 
 
 class CitationScorer:
-    """Scores answers with the checker of `answer/check.py` when present, else the fallback."""
+    """Scores answers with one judge through `alce_score` (the fallback path)."""
 
     def __init__(self, judge: Judge, name: str) -> None:
         self.judge = judge
         self.name = name
 
     def score(self, answer: Answer) -> CitationScore:
-        if answer.abstained:
-            return CitationScore(None, None)
+        if answer.abstained or not answer.answer.strip():
+            return CitationScore(None, None)  # no claim made, nothing to support
         quotes = {c.id: c.quote for c in answer.citations}
         sentences = [(s.text, s.citations) for s in answer.sentences]
-        if not sentences and answer.answer.strip():
+        if not sentences:
             # A backend that gives no sentence split: the whole answer is one claim.
             sentences = [(answer.answer, tuple(quotes))]
         return alce_score(sentences, quotes, self.judge)
 
 
-def make_scorer(pipeline: object | None = None) -> CitationScorer:
-    """The best judge available: the project's checker, or the quote-containment fallback."""
-    judge = _checker_judge(pipeline)
-    if judge is not None:
-        return CitationScorer(judge, "answer.check")
-    return CitationScorer(quote_containment, "quote_containment (fallback)")
+class CheckerScorer(CitationScorer):
+    """Scores answers with the project's checker (`answer.check.check_cited`, issue 5).
+
+    The checker splits the answer into sentences itself, reads the `[n]` markers and judges
+    each sentence against the cited spans with their offsets (so it knows their source). An
+    answer with no citation at all gets ALCE's zeros without asking it (the checker would
+    otherwise judge the sentences against the whole document, which is not what ALCE scores).
+    """
+
+    def __init__(self, check: Any, checker: Any) -> None:
+        super().__init__(checker.supports, "answer.check")
+        self._check_cited = check.check_cited
+        self._checker = checker
+
+    def score(self, answer: Answer) -> CitationScore:
+        if answer.abstained or not answer.answer.strip():
+            return CitationScore(None, None)
+        if not answer.citations:
+            return super().score(answer)
+        report = self._check_cited(
+            answer.answer, {c.id: c for c in answer.citations}, self._checker
+        )
+        verdicts = tuple(
+            SentenceVerdict(
+                text=s.text,
+                citations=tuple(s.citations),
+                supported=bool(s.recall),
+                relevant=tuple(c.id for c in s.cited if c.relevant),
+                support=s.verdict.support,
+                reasons=tuple(s.verdict.reasons),
+            )
+            for s in report.sentences
+        )
+        return CitationScore(report.citation_recall, report.citation_precision, verdicts)
 
 
-def _checker_judge(pipeline: object | None) -> Judge | None:
+def make_scorer(pipeline: Any) -> CitationScorer:
+    """The project's checker when `answer/check.py` is there, else the containment fallback."""
     try:
-        from answer import check  # issue 5; absent until it lands
-    except ImportError:
-        return None
-    del check, pipeline
-    return None
+        from answer import check  # issue 5
+    except ImportError:  # not in this tree: the documented fallback, named in every report
+        return CitationScorer(quote_containment, "quote_containment (fallback)")
+    return CheckerScorer(check, check.checker_for(pipeline))

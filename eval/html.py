@@ -27,7 +27,7 @@ gap:.6em}.card{border:1px solid #ddd;border-radius:6px;padding:.5em .7em}
 table{border-collapse:collapse;width:100%;margin:.5em 0}td,th{border-bottom:1px solid #eee;
 padding:.3em .45em;text-align:left;vertical-align:top}th{background:#fafafa;font-weight:600}
 td.n{text-align:right;white-space:nowrap;font-variant-numeric:tabular-nums}
-td.c{min-width:80px}td.c .bar{height:10px}
+td.c{min-width:70px}.wide{overflow-x:auto}.wide th,.wide td{font-size:.9em}td.c .bar{height:10px}
 details{border:1px solid #e2e2e2;border-radius:6px;margin:.4em 0;padding:.3em .6em}
 details.fail{border-left:5px solid #c0392b}details.warn{border-left:5px solid #d9822b}
 details.ok{border-left:5px solid #27ae60}summary{cursor:pointer}
@@ -37,6 +37,18 @@ background:#eee}.tag.fail{background:#fadbd8}.tag.warn{background:#fdebd0}
 border-left:3px solid #ccc;color:#333}.mono{font-family:ui-monospace,Menlo,Consolas,monospace;
 font-size:.9em}pre{white-space:pre-wrap;background:#f7f7f7;padding:.6em;border-radius:4px}
 """
+
+
+SHORT = {
+    "exact_match": "EM",
+    "answer_contained": "contained",
+    "retrieval_hit@5": "hit@5",
+    "citation_recall": "cite R",
+    "citation_precision": "cite P",
+    "abstention_precision": "abstain P",
+    "abstention_recall": "abstain R",
+    "latency_ms_p50": "p50",
+}  # column heads of the type table; the full name is the tooltip
 
 
 def esc(text: object) -> str:
@@ -64,7 +76,7 @@ def _cards(m: dict[str, Any]) -> str:
 
 
 def _type_table(by_type: dict[str, dict[str, Any]]) -> str:
-    head = "".join(f"<th>{esc(c)}</th>" for c in TYPE_COLUMNS)
+    head = "".join(f'<th title="{esc(c)}">{esc(SHORT.get(c, c))}</th>' for c in TYPE_COLUMNS)
     rows = []
     for t, tm in by_type.items():
         cells = []
@@ -74,32 +86,39 @@ def _type_table(by_type: dict[str, dict[str, Any]]) -> str:
             cells.append(f'<td class="c n">{esc(fmt(v, c))}{bar}</td>')
         rows.append(f"<tr><th>{esc(t)}</th><td class='n'>{tm['counts']['questions']}</td>"
                     + "".join(cells) + "</tr>")  # fmt: skip
-    return f"<table><tr><th>type</th><th>n</th>{head}</tr>{''.join(rows)}</table>"
+    table = f"<table><tr><th>type</th><th>n</th>{head}</tr>{''.join(rows)}</table>"
+    return f'<div class="wide">{table}</div>'  # scrolls sideways on a narrow screen
 
 
 def latency_svg(values: list[float], p50: float | None, p95: float | None, bins: int = 20) -> str:
-    """A histogram of per-question latency, with the p50 and p95 marked."""
+    """A histogram of per-question latency over its observed range, p50 and p95 marked."""
     if not values:
         return "<p>No latency to show.</p>"
-    w, h, pad = 760, 180, 30
-    hi = max(values) * 1.05 or 1.0
-    step = hi / bins
+    w, h, pad, top_pad = 760, 200, 30, 34
+    lo = min(values)
+    hi = max(values)
+    span = (hi - lo) or max(hi, 1.0)
+    lo, step = max(0.0, lo - span * 0.02), span * 1.04 / bins
+
+    def x_of(v: float) -> float:
+        return pad + (v - lo) / step * (w - 2 * pad) / bins
+
     counts = [0] * bins
     for v in values:
-        counts[min(bins - 1, int(v / step))] += 1
-    top = max(counts)
+        counts[min(bins - 1, max(0, int((v - lo) / step)))] += 1
+    most = max(counts)
     bw = (w - 2 * pad) / bins
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h + 30}" width="100%" '
-        f'role="img" aria-label="latency histogram">'
+        'role="img" aria-label="histogram of latency per question">'
     ]
     for i, c in enumerate(counts):
-        bh = (h - pad) * c / top
+        bh = (h - top_pad) * c / most
         x, y = pad + i * bw, h - bh
-        lo, up = i * step, (i + 1) * step
+        a, b = lo + i * step, lo + (i + 1) * step
         parts.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{bw - 2:.1f}" height="{bh:.1f}" '
-            f'fill="#3b7dd8"><title>{lo:.0f}-{up:.0f} ms: {c}</title></rect>'
+            f'fill="#3b7dd8"><title>{a:.1f}-{b:.1f} ms: {c}</title></rect>'
         )
         if c:
             parts.append(
@@ -107,23 +126,22 @@ def latency_svg(values: list[float], p50: float | None, p95: float | None, bins:
                 f'text-anchor="middle">{c}</text>'
             )
     parts.append(f'<line x1="{pad}" y1="{h}" x2="{w - pad}" y2="{h}" stroke="#888"/>')
-    for i in range(0, bins + 1, max(1, bins // 5)):
-        x = pad + i * bw
+    for i in range(0, bins + 1, 4):
         parts.append(
-            f'<text x="{x:.1f}" y="{h + 14}" font-size="10" text-anchor="middle">'
-            f"{i * step:.0f}</text>"
+            f'<text x="{pad + i * bw:.1f}" y="{h + 14}" font-size="10" text-anchor="middle">'
+            f"{lo + i * step:.{0 if step * 4 >= 10 else 1}f}</text>"
         )
     parts.append(
         f'<text x="{w / 2}" y="{h + 28}" font-size="11" text-anchor="middle">'
         "latency per question (ms)</text>"
     )
-    for label, v, color in (("p50", p50, "#27ae60"), ("p95", p95, "#c0392b")):
+    for n, (label, v, color) in enumerate((("p50", p50, "#27ae60"), ("p95", p95, "#c0392b"))):
         if v is not None:
-            x = pad + v / step * bw
+            x = x_of(v)
             parts.append(
-                f'<line x1="{x:.1f}" y1="{pad / 2}" x2="{x:.1f}" y2="{h}" stroke="{color}" '
-                f'stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="{pad / 2 + 10}" '
-                f'font-size="10" fill="{color}">{label} {v:.0f} ms</text>'
+                f'<line x1="{x:.1f}" y1="{6 + 12 * n}" x2="{x:.1f}" y2="{h}" stroke="{color}" '
+                f'stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="{14 + 12 * n}" '
+                f'font-size="10" fill="{color}">{label} {v:.1f} ms</text>'
             )
     parts.append("</svg>")
     return "".join(parts)

@@ -165,7 +165,7 @@ def score_outcome(o: Outcome, spans: SourceSpans, citations: CitationScorer) -> 
         verdicts = [v.to_json() for v in cs.sentences]
     rec["citation_verdicts"] = verdicts
     rec["abstained"] = abstained
-    rec["metrics"] = m
+    rec["metrics"] = {k: _round(v) for k, v in m.items()}
     rec["failures"] = failures(rec)
     rec["correct"] = not any(f in (WRONG, MISSED, OVERANSWERED, ERROR) for f in rec["failures"])
     return rec

@@ -10,6 +10,21 @@ import numpy as np
 from core.text import fold
 
 
+# bm25s's built-in English list is Lucene's 33 words, which ranks best on the dev set. Word
+# overlap between a question and one sentence needs more ("what", "does", "how"...), or every
+# sentence containing "does" looks relevant.
+QUESTION_STOPWORDS = sorted(set("""
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom whose why will with would you your yours yourself yourselves also said say says
+according tell told give given
+""".split()))
+
+
 @lru_cache(maxsize=1)
 def _stemmer():  # PyStemmer; imported lazily to keep import light
     import Stemmer
@@ -17,10 +32,10 @@ def _stemmer():  # PyStemmer; imported lazily to keep import light
     return Stemmer.Stemmer("english").stemWords
 
 
-def tokenize(texts: list[str]) -> list[list[str]]:
+def tokenize(texts: list[str], stopwords: str | list[str] = "english") -> list[list[str]]:
     out = bm25s.tokenize(
         [fold(t) for t in texts],
-        stopwords="en",
+        stopwords=stopwords,
         stemmer=_stemmer(),
         return_ids=False,
         show_progress=False,

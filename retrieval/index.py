@@ -33,7 +33,7 @@ from core.errors import BadInput, IndexProblem
 from core.types import Chunk, Document, Sentence
 from ingest.chunk import chunk_document
 from ingest.load import display_path, load_document
-from retrieval.bm25 import BM25, tokenize
+from retrieval.bm25 import BM25, QUESTION_STOPWORDS, tokenize
 from retrieval.embed import Embedder
 
 FORMAT = 1
@@ -98,7 +98,9 @@ class DocIndex:
         self.sentence_vecs = sentence_vecs
         self.bm25 = BM25([f"{c.section} {c.text}" for c in chunks])
         self.sentence_bm25 = BM25([s.text for s in sentences])
-        self.idf = _idf([set(toks) for toks in tokenize([s.text for s in sentences])])
+        self.idf = _idf(
+            [set(t) for t in tokenize([s.text for s in sentences], QUESTION_STOPWORDS)]
+        )
         self._sentence_row = {
             (src, s.start, s.end): i
             for i, (src, s) in enumerate(zip(sentence_sources, sentences, strict=True))

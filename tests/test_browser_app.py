@@ -1,0 +1,228 @@
+"""The app in a real browser: `streamlit run` on 127.0.0.1, driven by headless Debian Chromium.
+
+Asks about the article, waits for the streamed answer and its sources, checks that a quote shown
+is really in the article, saves screenshots, and prints how long a person waits: from pressing
+Enter to the first visible answer token, and to the complete answer with its sources.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTICLE = ROOT / "data" / "india-japan-strategic-partnership.txt"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--headless",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+QUESTIONS = [
+    "How much has Japan invested in India?",
+    "When did India and Japan establish diplomatic relations?",
+]
+
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.skipif(
+        not CHROMIUM.exists(), reason="Debian chromium is not installed at /usr/bin/chromium"
+    ),
+]
+
+# Installed before the question is typed: records when Enter goes down, when the new assistant
+# message first shows answer text, and when its answer and sources are all on the page.
+WATCH_JS = """
+(searching) => {
+  const before = document.querySelectorAll('[data-testid="stChatMessageAvatarAssistant"]').length;
+  const w = window.__dq = {t0: null, first: null, done: null, before};
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && w.t0 === null) w.t0 = performance.now();
+  }, true);
+  const newest = () => {
+    const msgs = [...document.querySelectorAll('[data-testid="stChatMessage"]')].filter(
+      (m) => m.querySelector('[data-testid="stChatMessageAvatarAssistant"]'));
+    return msgs.length > before ? msgs[msgs.length - 1] : null;
+  };
+  const check = () => {
+    if (w.t0 === null || w.done !== null) return;
+    const m = newest();
+    if (!m) return;
+    const content = m.querySelector('[data-testid="stChatMessageContent"]');
+    const text = (content ? content.innerText : '').trim();
+    if (w.first === null && text && !text.startsWith(searching)) w.first = performance.now();
+    if (m.querySelector('.dq-answer') && m.querySelector('.dq-src .dq-quote')) {
+      if (w.first === null) w.first = performance.now();
+      w.done = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document.body,
+    {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"streamlit exited with {proc.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise TimeoutError("streamlit did not become healthy")
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    work = tmp_path_factory.mktemp("browser-server")
+    port = _free_port()
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "DOCQA_INDEX_DIR": str(work / "index"),
+        "DOCQA_BACKEND": "extractive",
+    }
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(ROOT / "app" / "streamlit_app.py"),
+        "--server.port", str(port), "--server.address", "127.0.0.1",
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        "--server.fileWatcherType", "none",
+    ]  # fmt: skip
+    log = open(work / "streamlit.log", "wb")  # noqa: SIM115 - closed below, after the server
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        b = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            yield b
+        finally:
+            b.close()
+
+
+def _open(browser, url: str):  # noqa: ANN001, ANN202 - playwright types are optional
+    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+    page.goto(url, wait_until="domcontentloaded")
+    # The first visit loads the model and builds the index: allow for a cold machine.
+    page.wait_for_selector('[data-testid="stChatInputTextArea"]', timeout=150_000)
+    page.wait_for_selector("text=Ask anything", timeout=150_000)
+    return page
+
+
+def _ask(page, question: str) -> dict[str, float]:  # noqa: ANN001
+    from app.ui_chat import SEARCHING
+
+    page.evaluate(WATCH_JS, SEARCHING)
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill(question)
+    box.press("Enter")
+    page.wait_for_function("() => window.__dq.done !== null", timeout=60_000, polling=50)
+    t = page.evaluate("() => window.__dq")
+    return {"first_token_ms": t["first"] - t["t0"], "complete_ms": t["done"] - t["t0"]}
+
+
+def test_ask_in_browser_shows_cited_quote(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
+    page = _open(browser, server)
+    article = ARTICLE.read_text(encoding="utf-8")
+    timings = []
+    for q in QUESTIONS:
+        timings.append(_ask(page, q))
+    page.wait_for_timeout(300)  # let the last expander finish its animation for the picture
+
+    quotes = page.locator(".dq-src .dq-quote").all_inner_texts()
+    assert quotes, "no cited quote on the page"
+    assert any(q.strip() and q.strip() in article for q in quotes), quotes
+    assert "35 billion" in page.locator(".dq-answer").first.inner_text()
+    assert page.locator('[data-testid="stException"]').count() == 0
+
+    shot = tmp_path / "chat.png"
+    page.screenshot(path=str(shot), full_page=True)
+    assert shot.stat().st_size > 10_000
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copyfile(shot, docs / "screenshot.png")
+
+    # "Show in article" switches to the article and lights the chosen quote.
+    page.get_by_role("button", name="Show in article").first.click()
+    focus = page.locator(".dq-doc .dq-focus").first
+    focus.wait_for(timeout=20_000)
+    assert focus.inner_text().strip() in article
+    page.wait_for_timeout(600)  # the smooth scroll
+    page.screenshot(path=str(tmp_path / "article.png"), full_page=True)
+    page.close()
+
+    for q, t in zip(QUESTIONS, timings, strict=True):
+        print(
+            f"\nbrowser timing ({q!r}): enter -> first token {t['first_token_ms']:.0f} ms, "
+            f"-> complete answer with sources {t['complete_ms']:.0f} ms"
+        )
+    print(f"screenshots in {tmp_path}")
+
+
+def test_hostile_document_runs_nothing_in_browser(
+    server: str,
+    browser,  # noqa: ANN001
+    tmp_path: Path,
+) -> None:
+    hostile = tmp_path / "hostile.md"
+    hostile.write_text(
+        "# A page with markup in it\n\n"
+        'The budget grew. <img src=x onerror="window.__pwned=1"> was in the text.\n\n'
+        "Scripts such as <script>window.__pwned=2</script> are shown as text.\n\n"
+        "The council approved the budget of 12 million euros in March 2024.\n",
+        encoding="utf-8",
+    )
+    page = _open(browser, server)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(hostile))
+    page.wait_for_selector("text=Indexed hostile.md", timeout=60_000)
+    page.get_by_role("tab", name="Article").click()
+    doc = page.locator(".dq-doc")
+    doc.wait_for(timeout=20_000)
+    text = doc.inner_text()
+    assert "<script>window.__pwned=2</script>" in text
+    assert '<img src=x onerror="window.__pwned=1">' in text
+    assert page.locator(".dq-doc img, .dq-doc script").count() == 0
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => window.__pwned === undefined")
+    page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+    page.close()

@@ -1,0 +1,236 @@
+"""Reading, structure, sentences and chunks: offsets are exact, always."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from core.errors import BadInput
+from core.types import Document, Section
+from ingest.chunk import chunk_document
+from ingest.load import load_document
+from ingest.read import read_text
+from ingest.sentences import split_sentences
+from ingest.structure import analyse
+from ingest.tokens import count_tokens
+
+from .conftest import ARTICLE
+
+# ---- reading -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (b"", "empty"),
+        (b"   \n\t\n", "empty"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR", "binary"),
+        ("caf\u00e9".encode("latin-1") + b" au lait", "not valid UTF-8"),
+    ],
+)
+def test_unusable_files_give_one_clear_line(tmp_path: Path, content: bytes, message: str) -> None:
+    p = tmp_path / "doc.txt"
+    p.write_bytes(content)
+    with pytest.raises(BadInput) as e:
+        read_text(p)
+    assert message in str(e.value)
+    assert "\n" not in str(e.value)
+    assert str(p) in str(e.value)
+
+
+def test_missing_file_and_wrong_type(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="no such file"):
+        read_text(tmp_path / "nope.txt")
+    pdf = tmp_path / "a.pdf"
+    pdf.write_bytes(b"%PDF-1.4")
+    with pytest.raises(BadInput, match="unsupported file type"):
+        load_document(pdf, tmp_path)
+
+
+def test_too_large_file_is_refused(tmp_path: Path) -> None:
+    p = tmp_path / "big.txt"
+    p.write_text("word " * 1000)
+    with pytest.raises(BadInput, match="too large"):
+        read_text(p, max_bytes=100)
+
+
+def test_crlf_text_is_not_translated(tmp_path: Path) -> None:
+    p = tmp_path / "crlf.txt"
+    p.write_bytes(b"Title here\r\n\r\nFirst sentence. Second one.\r\n")
+    doc, _ = load_document(p, tmp_path)
+    assert "\r\n" in doc.text
+    for s in doc.sentences:
+        assert doc.text[s.start : s.end] == s.text
+
+
+# ---- the article's structure ---------------------------------------------------------------
+
+
+def test_article_metadata_and_furniture(article_text: str) -> None:
+    doc = analyse("a.txt", article_text)
+    assert doc.title == "India and Japan: A Strategic Partnership in an Era of Global Change"
+    assert doc.author == "Samyar Rostami"
+    assert doc.date == "2025-06-04"
+    excluded = "".join(article_text[s.start : s.end] for s in doc.excluded)
+    assert "EN|FR|RU" in excluded
+    assert "Follow us on:" in excluded
+    assert "More on this topic" in excluded
+    assert "Accelerating Economic Ties Between South Korea and Uzbekistan" in excluded
+    # the title is kept once (to cite), its repetition above the body is furniture
+    assert excluded.count(doc.title) == 1
+    # body text is never excluded
+    assert "Japanese investment in India exceeding $35 billion" not in excluded
+    headings = [s.heading for s in doc.sections]
+    assert headings[1:] == [
+        "Geopolitical and strategic convergence",
+        "Military and security cooperation",
+        "Economic and Geoeconomic Cooperation",
+        "Culture and Education",
+        "Challenges and Outlook",
+    ]
+
+
+def test_no_sentence_comes_from_furniture(article_text: str) -> None:
+    doc = analyse("a.txt", article_text)
+    for s in doc.sentences:
+        assert article_text[s.start : s.end] == s.text
+        for ex in doc.excluded:
+            assert s.end <= ex.start or s.start >= ex.end, s.text
+
+
+# ---- sentences -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        (
+            "The U.S. gave $3.1 billion in 2023. Japan did not.",
+            ["The U.S. gave $3.1 billion in 2023.", "Japan did not."],
+        ),
+        (
+            "Mr. Kishida visited New Delhi. He met Dr. Jaishankar et al. on Monday.",
+            ["Mr. Kishida visited New Delhi.", "He met Dr. Jaishankar et al. on Monday."],
+        ),
+        (
+            "It was called “soft power.” Many agreed. Trade rose 40%.",
+            ["It was called “soft power.”", "Many agreed.", "Trade rose 40%."],
+        ),
+        ("Trade was US$ $22.85 billion in 2023-24.", ["Trade was US$ $22.85 billion in 2023-24."]),
+    ],
+)
+def test_sentence_segmentation(text: str, expected: list[str]) -> None:
+    sents = split_sentences(text)
+    assert [s.text for s in sents] == expected
+    for s in sents:
+        assert text[s.start : s.end] == s.text
+
+
+# ---- chunks --------------------------------------------------------------------------------
+
+
+def test_article_chunks_respect_budget_and_sections(article_text: str) -> None:
+    doc = analyse("data/a.txt", article_text)
+    chunks = chunk_document(doc, max_tokens=200, overlap=1)
+    assert len(chunks) >= 8
+    for c in chunks:
+        assert article_text[c.start : c.end] == c.text
+        assert c.n_tokens == count_tokens(c.text) <= 200
+        sec = next(s for s in doc.sections if s.heading == c.section)
+        assert sec.start <= c.start and c.end <= sec.end
+        assert c.sentences[0].start == c.start and c.sentences[-1].end == c.end
+    # one sentence of overlap between consecutive chunks of a section
+    for a, b in zip(chunks, chunks[1:], strict=False):
+        if a.section == b.section:
+            assert a.sentences[-1] == b.sentences[0]
+
+
+def test_overlong_sentence_is_cut_not_lost() -> None:
+    text = "Title\n\n" + ("word " * 600).strip() + ".\n"
+    doc = analyse("long.txt", text)
+    chunks = chunk_document(doc, max_tokens=100, overlap=0)
+    assert all(c.n_tokens <= 101 for c in chunks)
+    covered = "".join(c.text for c in chunks).replace(" ", "")
+    assert covered.count("word") == 600
+
+
+_alphabet = st.sampled_from(
+    list("abcdefgh XYZ.,;:!?$%’“”'\"-–—") + ["\n", "\n\n", "\r\n", "U.S.", "Dr. ", "3.1", "é", "日本", "\u00a0"]
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(_alphabet, min_size=1, max_size=300).map("".join))
+def test_offsets_hold_for_random_texts(text: str) -> None:
+    doc = analyse("r.txt", text)
+    for s in doc.sentences:
+        assert text[s.start : s.end] == s.text
+        assert s.text == s.text.strip() and s.text
+    for c in chunk_document(doc, max_tokens=40, overlap=1):
+        assert text[c.start : c.end] == c.text
+        for s in c.sentences:
+            assert text[s.start : s.end] == s.text
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.text(min_size=1, max_size=400))
+def test_offsets_hold_for_arbitrary_unicode(text: str) -> None:
+    doc = Document("u.txt", text, sections=(Section("", 0, len(text)),),
+                   sentences=tuple(split_sentences(text)))  # fmt: skip
+    for s in doc.sentences:
+        assert text[s.start : s.end] == s.text
+    for c in chunk_document(doc, max_tokens=32, overlap=1):
+        assert text[c.start : c.end] == c.text
+
+
+# ---- html ----------------------------------------------------------------------------------
+
+REALWORLD = Path("/work/shared/realworld")
+
+
+def test_html_page_gives_article_text_and_metadata(tmp_path: Path) -> None:
+    html = tmp_path / "page.html"
+    html.write_text(
+        "<html><head><title>Page</title><script>var tracker=1;</script></head><body>"
+        "<nav><a href='/'>Home</a> <a href='/news'>News</a></nav>"
+        "<article><h1>Ports and people</h1><p class='byline'>By Ann Lee</p>"
+        "<p>The harbour handled 3.1 million containers in 2023, a record for the city. "
+        "Officials credited new cranes bought from Japan.</p>"
+        "<p>Dock workers said the pace of work has doubled since the cranes arrived.</p></article>"
+        "<aside><h3>Related</h3><a href='/x'>Other story</a></aside></body></html>",
+        encoding="utf-8",
+    )
+    doc, _ = load_document(html, tmp_path / "extracted")
+    assert Path(doc.source).exists() and doc.source.endswith(".txt")
+    with open(doc.source, encoding="utf-8", newline="") as f:
+        text = f.read()
+    assert "3.1 million containers" in text
+    assert "tracker" not in text and "Home" not in text
+    for s in doc.sentences:
+        assert text[s.start : s.end] == s.text
+
+
+@pytest.mark.skipif(not REALWORLD.exists(), reason="shared real-world pages not on this machine")
+@pytest.mark.parametrize(
+    ("name", "must", "must_not", "author"),
+    [
+        ("dw.com.colonial", "Postcolonial Remembrance", "cookie", ""),
+        ("nature.com.telescope", "Five-hundred-meter Aperture Spherical", "Subscribe", "Gibney"),
+        ("reuters.com.parasite", "Screen Actors Guild", "All quotes delayed", "Serjeant"),
+    ],
+)
+def test_real_news_pages(tmp_path: Path, name: str, must: str, must_not: str, author: str) -> None:
+    doc, _ = load_document(REALWORLD / f"{name}.html", tmp_path)
+    assert must in doc.text
+    assert must_not.lower() not in doc.text.lower()
+    assert author in doc.author
+    assert doc.date[:2] in ("20", "19")
+    assert len(doc.sentences) > 15
+
+
+def test_default_article_is_shipped() -> None:
+    assert ARTICLE.exists()
+    assert read_text(ARTICLE).startswith("EN|FR|RU")

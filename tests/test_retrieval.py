@@ -1,0 +1,144 @@
+"""Embeddings, index persistence, BM25 and fusion, with the real model and real FAISS."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from core.errors import BadInput, IndexProblem
+from retrieval.bm25 import BM25
+from retrieval.index import IndexSettings, build, load, save, staleness
+from retrieval.search import SearchSettings, search
+
+from .conftest import ARTICLE
+
+
+def test_embeddings_are_normalised_and_meaningful(embedder) -> None:
+    v = embedder.encode(["Japan invests in India", "Japanese investment in India", "a red car"])
+    assert v.dtype == np.float32 and v.shape == (3, 384)
+    assert np.allclose(np.linalg.norm(v, axis=1), 1.0, atol=1e-5)
+    assert v[0] @ v[1] > v[0] @ v[2] + 0.3
+
+
+def test_model_loads_lazily() -> None:
+    from retrieval.embed import Embedder
+
+    e = Embedder()
+    assert e._model is None  # nothing heavy happens at construction
+
+
+def test_index_round_trip_has_no_pickle(article_index, tmp_path: Path, embedder) -> None:
+    d = tmp_path / "idx"
+    save(article_index, d)
+    names = sorted(p.name for p in d.iterdir())
+    assert names == ["chunks.faiss", "chunks.jsonl", "manifest.json", "sentences.faiss"]
+    for p in d.iterdir():
+        assert not p.read_bytes().startswith(b"\x80")  # pickle protocol marker
+    m = json.loads((d / "manifest.json").read_text())
+    assert m["model"] == "sentence-transformers/all-MiniLM-L6-v2"
+    assert m["chunking"]["max_tokens"] == 200
+    assert {"faiss-cpu", "sentence-transformers"} <= set(m["versions"])
+    again = load(d)
+    assert [c.chunk_id for c in again.chunks] == [c.chunk_id for c in article_index.chunks]
+    assert np.allclose(again.chunk_vecs, article_index.chunk_vecs)
+    assert staleness(again, [ARTICLE], embedder.name, IndexSettings()) == ""
+
+
+def test_stale_index_is_detected(article_index, tmp_path: Path, embedder) -> None:
+    src = tmp_path / "doc.txt"
+    src.write_text("A title\n\nThe first fact is here. The second fact is there.\n")
+    d = tmp_path / "idx"
+    idx = build([src], d, embedder, IndexSettings())
+    save(idx, d)
+    idx = load(d)
+    assert staleness(idx, [src], embedder.name, IndexSettings()) == ""
+    assert "chunk settings" in staleness(idx, [src], embedder.name, IndexSettings(max_tokens=100))
+    assert "model" in staleness(idx, [src], "other-model", IndexSettings())
+    src.write_text("A title\n\nThe first fact changed.\n")
+    assert "changed" in staleness(idx, [src], embedder.name, IndexSettings())
+
+
+@pytest.mark.parametrize("victim", ["chunks.jsonl", "chunks.faiss", "manifest.json"])
+def test_corrupt_index_is_a_clear_error(article_index, tmp_path: Path, victim: str) -> None:
+    d = tmp_path / "idx"
+    save(article_index, d)
+    (d / victim).write_bytes(b"garbage")
+    with pytest.raises(IndexProblem) as e:
+        load(d)
+    assert "rebuild" in str(e.value)
+
+
+def test_save_replaces_atomically_and_leaves_no_temp(article_index, tmp_path: Path) -> None:
+    d = tmp_path / "idx"
+    save(article_index, d)
+    save(article_index, d)
+    leftovers = [p.name for p in tmp_path.iterdir() if p.name != "idx"]
+    assert leftovers == []
+    load(d)
+
+
+def test_failed_save_keeps_the_old_index(article_index, tmp_path: Path, monkeypatch) -> None:
+    d = tmp_path / "idx"
+    save(article_index, d)
+    before = (d / "manifest.json").read_text()
+    import retrieval.index as index_mod
+
+    def boom(*a, **k):
+        raise OSError("disk full")
+
+    monkeypatch.setattr(index_mod.faiss, "write_index", boom)
+    with pytest.raises(OSError):
+        save(article_index, d)
+    assert (d / "manifest.json").read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["idx"]
+    shutil.rmtree(d)
+
+
+def test_bm25_matches_curly_and_straight_quotes() -> None:
+    bm = BM25(["Japan’s revised strategy", "India’s foreign policy", "unrelated text"])
+    s = bm.scores("Japan's revised strategy")
+    assert s.argmax() == 0 and s[0] > 0
+    assert bm.scores("India's policy").argmax() == 1
+
+
+@pytest.mark.parametrize(
+    ("question", "needle"),
+    [
+        ("How much has Japan invested in India?", "exceeding $35 billion"),
+        ("What did Tokyo simplify to make defence cooperation easier?", "export guidelines"),
+        ("What is Japan's revised NSS?", "National Security Strategy"),
+        ("Who wrote the article?", "Samyar Rostami, June 04, 2025"),
+        ("Which African countries are in the India-Japan Corridor?", "Mozambique"),
+    ],
+)
+def test_top_passage_holds_the_answer(article_index, embedder, question, needle) -> None:
+    r = search(article_index, embedder, question, 3, SearchSettings())
+    assert needle in r.passages[0].chunk.text
+    assert [p.rank for p in r.passages] == [1, 2, 3]
+    assert r.passages[0].score >= r.passages[1].score >= r.passages[2].score
+
+
+@pytest.mark.parametrize("fusion", ["rrf", "weighted", "dense", "bm25"])
+def test_every_fusion_returns_k_passages(article_index, embedder, fusion) -> None:
+    r = search(article_index, embedder, "semiconductor supply chain", 4, SearchSettings(fusion))
+    assert len(r.passages) == 4
+    assert len({p.chunk.chunk_id for p in r.passages}) == 4
+
+
+def test_bad_search_settings_name_the_value() -> None:
+    with pytest.raises(BadInput, match="'magic'"):
+        SearchSettings(fusion="magic")  # type: ignore[arg-type]
+    with pytest.raises(BadInput, match="1.5"):
+        SearchSettings(alpha=1.5)
+
+
+def test_empty_and_huge_questions(article_index, embedder) -> None:
+    with pytest.raises(BadInput, match="empty"):
+        search(article_index, embedder, "   \n ", 3, SearchSettings())
+    huge = "What about Japanese investment in India? " * 2500  # 100 000 characters
+    r = search(article_index, embedder, huge, 3, SearchSettings())
+    assert len(r.passages) == 3
