@@ -50,12 +50,17 @@ class CheckSettings:
     candidates: int = 6  # nearest sentences examined per claim, by vectors and by words each
     pair_penalty: float = 0.03  # a two-sentence span must beat one sentence by this much
     failed_factor: float = 0.4  # score multiplier when a lexical check objects
+    # A span the checks object to is the verdict's evidence when it scores this much above the
+    # best span they let through.
+    contradiction_margin: float = 0.1
     nli_weight: float = 0.5  # share of the NLI entailment in the score (when a model is set)
     max_chars: int = 2_000_000  # longest text `check` accepts
     batch: int = 256  # sentences embedded at once; bounds memory on long inputs
 
     def __post_init__(self) -> None:
-        for name in ("sim_weight", "supported", "partial", "failed_factor", "nli_weight"):
+        names = ("sim_weight", "supported", "partial", "failed_factor", "nli_weight",
+                 "contradiction_margin")  # fmt: skip
+        for name in names:
             v = getattr(self, name)
             if not isinstance(v, int | float) or not 0.0 <= v <= 1.0:
                 raise BadInput(f"check setting {name}={v!r} is out of range", "use 0..1")
@@ -272,6 +277,7 @@ class Checker:
         self._verdicts: _Lru = _Lru(8192)  # uncited verdicts by claim text
         self._implied: dict[str, frozenset[str]] = {}
         self._postings: dict[str, list[int]] | None = None
+        self._bylines: list[_Candidate] | None = None
         self._idf: dict[str, float] = {}
 
     # -- plumbing -------------------------------------------------------------------------
@@ -322,12 +328,24 @@ class Checker:
         if not cands:
             return Verdict(claim, "unsupported", 0.0, (), ("no evidence to compare with",))
         st = self.settings
-        best = None
+        best_pass = best_fail = None
         for c in cands:
             score, sim, cmp = self._score(c, claim, cvec)
-            rank = (not cmp.reasons, score - st.pair_penalty * (len(c.spans) - 1))
-            if best is None or rank > best[0]:
-                best = (rank, c, score, sim, cmp)
+            key = score - st.pair_penalty * (len(c.spans) - 1)
+            if not cmp.reasons:
+                if best_pass is None or key > best_pass[0]:
+                    best_pass = (key, c, score, sim, cmp)
+            elif best_fail is None or key > best_fail[0]:
+                best_fail = (key, c, score, sim, cmp)
+        # The closest statement of the document wins when it is clearly closer than any span
+        # the checks let through: a claim that distorts one sentence is not rescued by a
+        # looser match elsewhere.
+        if best_pass is None or (
+            best_fail is not None and best_fail[0] - best_pass[0] > st.contradiction_margin
+        ):
+            best = best_fail
+        else:
+            best = best_pass
         assert best is not None
         _, cand, score, sim, cmp = best
         reasons = list(cmp.reasons)
@@ -453,6 +471,27 @@ class Checker:
             return None
         return EvidenceSpan(src, sa.start, sb.end, doc.text[sa.start : sb.end])
 
+    def _byline_candidates(self) -> list[_Candidate]:
+        """The byline of each document, read with its metadata ("Samyar Rostami, June 04,
+        2025" is where "the article was published on 4 June 2025" is stated)."""
+        if self._bylines is None:
+            self._bylines = []
+            idx = self.index
+            assert idx is not None
+            for doc in idx.documents:
+                meta = _metadata_sentence(doc.author, doc.date)
+                if not meta:
+                    continue
+                rows = [r for r, src in enumerate(idx.sentence_sources) if src == doc.source]
+                for r in rows[:6]:
+                    s = idx.sentences[r]
+                    if (doc.author and doc.author in s.text) or (doc.date[:4] in s.text):
+                        span = EvidenceSpan(doc.source, s.start, s.end, s.text)
+                        text = f"{s.text}. {meta}"
+                        self._bylines.append(_Candidate((span,), text, self._encode([text])[0]))
+                        break
+        return self._bylines
+
     def find_support(self, claim: str, claim_vec: np.ndarray | None = None) -> Verdict:
         """The best supporting span of the indexed document(s) for one claim."""
         text, _ = strip_markers(claim)
@@ -475,6 +514,7 @@ class Checker:
             s = idx.sentences[r]
             span = EvidenceSpan(idx.sentence_sources[r], s.start, s.end, s.text)
             cands.append(_Candidate((span,), s.text, idx.sentence_vecs[r]))
+        cands.extend(self._byline_candidates())
         for r in dense[: max(2, k // 2)]:
             for a, b in ((r - 1, r), (r, r + 1)):
                 span = self._neighbour(a, b)
@@ -555,6 +595,20 @@ class Checker:
         recall = n_supported / len(out) if out else 0.0
         precision = n_relevant / n_cites if n_cites else 0.0
         return CheckReport(tuple(out), True, recall, precision)
+
+
+def _metadata_sentence(author: str, date: str) -> str:
+    parts = []
+    if author:
+        parts.append(f"written by {author}")
+    m = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", date or "")
+    if m:
+        from answer.check_lexicon import MONTH_NAMES
+
+        y, mo, d = (int(x) for x in m.groups())
+        if 1 <= mo <= 12:
+            parts.append(f"published on {d} {MONTH_NAMES[mo]} {y}")
+    return f"The article was {' and '.join(parts)}." if parts else ""
 
 
 def _partial_reason(missing: tuple[str, ...]) -> str:

@@ -284,13 +284,10 @@ def main() -> None:
         sys.exit(1)
     except KeyboardInterrupt:
         sys.exit(130)
-    except Exception as e:  # click usage errors and the unexpected: one line, never a trace
-        import click
-
-        if isinstance(e, click.exceptions.ClickException):
-            e.show()
-            sys.exit(e.exit_code)
-        if isinstance(e, click.exceptions.Abort):
-            sys.exit(1)
+    except Exception as e:  # usage errors and the unexpected: one line, never a trace
+        show = getattr(e, "show", None)
+        if callable(show) and isinstance(getattr(e, "exit_code", None), int):
+            show()  # typer's own (vendored click) usage errors: exit 2 with their message
+            sys.exit(e.exit_code)  # type: ignore[attr-defined]
         print(f"docqa: error: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)

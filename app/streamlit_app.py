@@ -57,7 +57,7 @@ def main() -> None:
     with chat:
         if chat.open is not False:
             if not S.history() and not prompt:
-                _welcome()
+                _welcome(is_default=side.pipeline.index is default_pipe.index)
             ui_chat.render_history(ctx)
             if prompt:
                 ui_chat.answer_question(prompt, ctx)
@@ -72,10 +72,15 @@ def main() -> None:
             ui_eval.render(side.pipeline, side.backend, side.k)
 
 
-def _welcome() -> None:
+def _welcome(is_default: bool) -> None:
+    lead = (
+        "Ask anything about the article, e.g. *How much has Japan invested in India?*"
+        if is_default
+        else "Ask anything about the document."
+    )
     st.info(
-        "Ask anything about the article below, e.g. *How much has Japan invested in India?* "
-        "Answers quote the article word for word; the numbered badges lead to the sources.",
+        f"{lead} Answers quote it word for word; the "
+        "numbered badges lead to the sources, and every source can be shown in the article.",
         icon=":material/lightbulb:",
     )
 

@@ -183,7 +183,7 @@ def clip_window(text: str, start: int, end: int, context: int = 400) -> tuple[in
         a = sp + 1 if 0 <= sp < start else a
     if b < len(text):
         sp = text.rfind(" ", end, b)
-        b = sp if sp > end else b
+        b = sp if sp >= end else b
     return a, b
 
 
@@ -304,8 +304,7 @@ CSS = """
 .dq-src { padding: .15rem 0 .1rem 0; }
 .dq-sec { font-weight: 600; font-size: .88em; }
 .dq-where { font-size: .78em; opacity: .62; }
-.dq-ptext { font-size: .88em; line-height: 1.55; opacity: .9; margin-top: .25rem;
-  white-space: pre-wrap; }
+.dq-ptext { font-size: .88em; line-height: 1.55; opacity: .9; margin-top: .25rem; }
 .dq-quote { background: rgba(250, 204, 21, .38); border-radius: .2em; padding: 0 .05em;
   opacity: 1; }
 .dq-pcard { padding: .45rem .1rem .55rem .1rem; border-bottom: 1px solid rgba(128,128,128,.18); }

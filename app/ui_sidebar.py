@@ -51,6 +51,7 @@ def _document_section(base: Settings, default_pipe: Pipeline) -> Pipeline:
         "Ask about another document",
         type=UPLOAD_TYPES,
         key="dq_uploader",
+        max_upload_size=max(1, -(-base.max_upload_bytes // 1_000_000)),  # MB, rounded up
         help=f"txt, md or html, up to {base.max_upload_bytes // 1_000_000} MB, UTF-8. "
         "It is indexed for this session only.",
     )

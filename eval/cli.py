@@ -9,10 +9,8 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -145,53 +143,34 @@ def _run(
     log: Log,
 ) -> int:
     from app.engine import open_pipeline
-    from eval.citations import make_scorer
-    from eval.report import build_report, settings_json, stderr_summary, versions, write_reports
-    from eval.runner import effective_concurrency, run_questions
-    from eval.score import SourceSpans, score_outcome
+    from eval.evaluate import evaluate
+    from eval.report import settings_json, stderr_summary, write_reports
+    from eval.runner import effective_concurrency
 
     workers = effective_concurrency(s.backend, opts.concurrency)
     if workers != opts.concurrency:
         log(f"--concurrency {opts.concurrency} ignored: {s.backend} runs in this process, "
             "one question at a time")  # fmt: skip
+    assert opts.qa_file is not None
     pipe = open_pipeline(s, log=log)
-    scorer = make_scorer(pipe)
-    spans = SourceSpans(pipe.index.documents, pipe.index.chunks)
-    # The embedding model loads on first use (seconds); paid here, the latency percentiles
-    # measure answering, and the load time is reported on its own.
-    t_warm = time.perf_counter()
-    pipe.retrieve(items[0].question, s.k)
-    warmup = time.perf_counter() - t_warm
-    started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
-    t0 = time.perf_counter()
-    outcomes = run_questions(
-        pipe, items, s.k, s.backend, workers, progress=opts.progress,
-        label=f"eval {opts.qa_file.name if opts.qa_file else ''}",
-    )  # fmt: skip
-    wall = time.perf_counter() - t0
-    records = [score_outcome(o, spans, scorer) for o in outcomes]
-    run = {
-        "started_at": started,
-        "wall_s": round(wall, 3),
-        "warmup_s": round(warmup, 3),
-        "questions_per_s": round(len(items) / wall, 3) if wall > 0 else None,
-        "concurrency": workers,
-        "k": s.k,
-        "limit": opts.limit,
-        "types": list(opts.types),
-        "strict": opts.strict,
-        "argv": sys.argv[1:],
-    }
-    doc = build_report(
-        records,
-        qa_file=opts.qa_file or Path("-"),
-        skipped=skipped,
+    doc = evaluate(
+        pipe,
+        items,
+        qa_file=opts.qa_file,
         backend=s.backend,
+        k=s.k,
+        skipped=skipped,
         settings=settings_json(s),
-        versions_used=versions(pipe.index.manifest),
-        citation_judge=scorer.name,
-        run=run,
+        concurrency=workers,
+        progress=opts.progress,
+        run_info={
+            "limit": opts.limit,
+            "types": list(opts.types),
+            "strict": opts.strict,
+            "argv": sys.argv[1:],
+        },
     )
+    wall = doc["run"]["wall_s"]
     doc["gates"] = check_gates(doc["metrics"], gates)
     paths = write_reports(doc, out)
     log(f"{len(items)} questions in {wall:.1f} s: {stderr_summary(doc)}")

@@ -173,7 +173,8 @@ def _question(q: dict[str, Any]) -> str:
     if verdicts:
         rows = "".join(
             f"<tr><td>{esc(v['text'])}</td><td>{esc(v['citations'])}</td>"
-            f"<td>{'supported' if v['supported'] else 'not supported'}</td>"
+            f"<td>{'supported' if v['supported'] else 'not supported'}"
+            f"{esc(': ' + '; '.join(v['reasons'])) if v.get('reasons') else ''}</td>"
             f"<td>{esc(v['relevant'])}</td></tr>"
             for v in verdicts.values()
         )
