@@ -271,14 +271,27 @@ class Checker:
     ) -> None:
         self.embedder = embedder
         self.index = index
-        self.settings = settings or CheckSettings()
         self.nli = NliModel(nli_model_dir) if nli_model_dir is not None else None
         self._vecs: _Lru = _Lru(8192)
         self._verdicts: _Lru = _Lru(8192)  # uncited verdicts by claim text
+        self._settings = settings or CheckSettings()
         self._implied: dict[str, frozenset[str]] = {}
         self._postings: dict[str, list[int]] | None = None
         self._bylines: list[_Candidate] | None = None
         self._idf: dict[str, float] = {}
+
+    @property
+    def settings(self) -> CheckSettings:
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: CheckSettings) -> None:
+        self._settings = value
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget cached verdicts (vectors stay: they do not depend on the settings)."""
+        self._verdicts.clear()
 
     # -- plumbing -------------------------------------------------------------------------
 

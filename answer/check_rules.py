@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from rapidfuzz import fuzz
 
@@ -52,12 +53,23 @@ def _prefix_match(a: str, b: str) -> bool:
     return cp >= 5 or (cp == n and n >= 4)
 
 
-def _word_in(tok: Token, ev: Facts) -> bool:
-    if tok.stem in ev.stems or tok.norm in ev.norms:
+def prefix_in(stem: str, ev: Facts) -> bool:
+    """`_prefix_match(stem, s)` for some stem s of ev, by set look-ups."""
+    n = len(stem)
+    if stem in ev.stems:
         return True
-    return any(_prefix_match(tok.stem, s) for s in ev.stems)
+    if n >= 5 and stem[:5] in ev.pre5:
+        return True
+    if n == 4 and stem in ev.pre4:
+        return True
+    return n >= 4 and stem[:4] in ev.short4
 
 
+def _word_in(tok: Token, ev: Facts) -> bool:
+    return tok.norm in ev.norms or prefix_in(tok.stem, ev)
+
+
+@lru_cache(maxsize=65536)
 def same_entity(a: str, b: str) -> bool:
     """Equal names, or a country and its demonym ("japan"/"japanese", "indians"/"india")."""
     a, b = DEMONYMS.get(a, a), DEMONYMS.get(b, b)
@@ -377,7 +389,13 @@ def _roles(claim: Facts, ev: Facts, reasons: list[str]) -> None:
     words between them, says B ... A ("Japanese visitors to India" / "Indian visitors to
     Japan"), and never says A ... B that way."""
     cpos = _role_names(claim, ev)
-    epos = [(i, t.norm) for i, t in enumerate(ev.tokens) if t.cap]
+    if len(cpos) < 2:
+        return
+    names = {n for _, n in cpos}
+    epos = [
+        (i, t.norm) for i, t in enumerate(ev.tokens)
+        if t.cap and any(same_entity(t.norm, n) for n in names)
+    ]  # fmt: skip
     for x, (i, a) in enumerate(cpos):
         for j, b in cpos[x + 1 :]:
             if j - i - 1 > _ROLE_GAP or j - i < 2 or same_entity(a, b):
@@ -387,18 +405,18 @@ def _roles(claim: Facts, ev: Facts, reasons: list[str]) -> None:
                 continue
             forward = reverse = False
             for p, ea in epos:
+                fa, fb = same_entity(a, ea), same_entity(b, ea)
+                if not (fa or fb):
+                    continue
                 for q, eb in epos:
                     if q <= p or q - p - 1 > _ROLE_GAP:
                         continue
-                    eg = _gap(ev, p, q)
-                    sim = _gap_overlap(g, eg)
-                    if same_entity(a, ea) and same_entity(b, eb) and sim >= 0.34:
-                        forward = True
-                    elif (
-                        same_entity(b, ea) and same_entity(a, eb) and sim >= 0.5
-                        and len(eg) <= len(g) + 3
-                    ):
-                        reverse = True
+                    if fa and same_entity(b, eb):
+                        forward = forward or _gap_overlap(g, _gap(ev, p, q)) >= 0.34
+                    elif fb and same_entity(a, eb):
+                        eg = _gap(ev, p, q)
+                        if len(eg) <= len(g) + 3 and _gap_overlap(g, eg) >= 0.5:
+                            reverse = True
             if reverse and not forward:
                 ta, tb = claim.tokens[i].raw, claim.tokens[j].raw
                 reasons.append(f"roles: '{ta} … {tb}' is the other way round in the text")

@@ -122,6 +122,10 @@ class Facts:
     content: tuple[int, ...]  # indices of content tokens (not function words or cues)
     stems: frozenset[str]
     norms: frozenset[str]
+    # For fast "same word up to inflection" look-ups (answer/check_rules.py `prefix_in`).
+    pre5: frozenset[str] = frozenset()  # 5-letter prefixes of the stems
+    pre4: frozenset[str] = frozenset()  # 4-letter prefixes of the stems
+    short4: frozenset[str] = frozenset()  # 4-letter stems
 
 
 def strip_markers(text: str) -> tuple[str, tuple[int, ...]]:
@@ -323,6 +327,7 @@ def analyse(text: str) -> Facts:
         and tok.norm not in NEGATION_CUES
         and not (tok.norm in MONTHS and MONTHS[tok.norm] in months)
     )
+    stems = frozenset(tok.stem for tok in toks)
     return Facts(
         text=t,
         tokens=toks,
@@ -334,6 +339,9 @@ def analyse(text: str) -> Facts:
         relations=relations,
         numeric_relations=numeric,
         content=content,
-        stems=frozenset(tok.stem for tok in toks),
+        stems=stems,
         norms=frozenset(tok.norm for tok in toks),
+        pre5=frozenset(x[:5] for x in stems if len(x) >= 5),
+        pre4=frozenset(x[:4] for x in stems if len(x) >= 4),
+        short4=frozenset(x for x in stems if len(x) == 4),
     )

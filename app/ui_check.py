@@ -87,10 +87,14 @@ def show_report(report: dict[str, Any]) -> None:
             if evidence:
                 ev = evidence[0]
                 src = R.short_source(ev.get("source", ""))
-                where = f"{src} · chars {ev.get('start')}–{ev.get('end')}"
+                lead = "Evidence" if support != "unsupported" else "Closest passage"
+                where = f"{lead} · {src} · chars {ev.get('start')}–{ev.get('end')}"
                 st.html(
-                    f'<div class="dq-ptext"><span class="dq-quote">{R.esc(ev.get("quote", ""))}'
-                    f'</span> <span class="dq-where">{R.esc(where)}</span></div>'
+                    f'<div class="dq-ptext"><span class="dq-where">{R.esc(where)}</span><br>'
+                    f'<span class="dq-quote">{R.esc(ev.get("quote", ""))}</span></div>'
                 )
             else:
                 st.caption("No evidence for this sentence was found in the article.")
+            reasons = [str(r) for r in s.get("reasons") or []]
+            if reasons:
+                st.caption(R.md_escape("Why: " + "; ".join(reasons)))

@@ -267,6 +267,14 @@ def source_card_html(cite: Citation, section: str, passage_text: str, passage_st
     )
 
 
+def sentence(problem: str, fix: str = "") -> str:
+    """An error's problem and fix as one or two sentences a person reads."""
+    out = problem.rstrip(".") + "."
+    if fix:
+        out += " " + fix[:1].upper() + fix[1:].rstrip(".") + "."
+    return out
+
+
 def short_source(source: str) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1]
 

@@ -151,6 +151,9 @@ def index_upload(
         idx = index_mod.build([src], idx_dir, wrapped, engine.index_settings(s))  # type: ignore[arg-type]
         progress(0.97, "Saving the index…")
         index_mod.save(idx, idx_dir)
+    except BadInput as e:  # name the file as the person knows it, not our temp path
+        shutil.rmtree(new, ignore_errors=True)
+        raise BadInput(e.problem.replace(str(src), name), e.fix) from None
     except BaseException:
         shutil.rmtree(new, ignore_errors=True)
         raise

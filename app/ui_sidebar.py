@@ -91,7 +91,7 @@ def _index(name: str, data: bytes, base: Settings, old: RES.Upload | None) -> RE
         up = RES.index_upload(name, data, base, folder, progress)
     except BadInput as e:
         bar.empty()
-        st.session_state[S.UPLOAD_ERROR] = f"{e.problem}. {e.fix}." if e.fix else e.problem
+        st.session_state[S.UPLOAD_ERROR] = R.sentence(e.problem, e.fix)
         return old
     except DocqaError as e:
         bar.empty()
@@ -143,7 +143,7 @@ def _backend_section(base: Settings, doc_pipe: Pipeline) -> tuple[str, Pipeline,
         valid = B.validate(choice, base)
         st.session_state[VALID] = valid
     except BadInput as e:
-        st.error(f"Refused: {e.problem}. {e.fix}." if e.fix else f"Refused: {e.problem}", icon=":material/block:")
+        st.error(R.sentence(f"Refused: {e.problem}", e.fix), icon=":material/block:")
         valid = S.get(VALID) or base
         if valid.backend != "extractive":
             st.caption(R.md_escape(f"Still answering with {B.LABELS[valid.backend]}."))

@@ -136,12 +136,11 @@ def render_compare_md(c: dict[str, Any]) -> str:
             "- now found: " + (", ".join(md_cell(e["id"]) for e in rf["gained"]) or "none")
         )
         lines.append("- now missed: " + (", ".join(md_cell(e["id"]) for e in rf["lost"]) or "none"))
+    if c.get("gates"):
+        lines += ["", "## Gates on B", ""]
     for g in c.get("gates", []):
         mark = "pass" if g["passed"] else "FAIL"
-        lines += [
-            "",
-            f"- gate on B: {mark}: {g['metric']} = {fmt(g['value'])} (min {g['minimum']})",
-        ]
+        lines.append(f"- {mark}: {g['metric']} = {fmt(g['value'])} (minimum {g['minimum']})")
     for key, title in (("only_in_a", "Only in A"), ("only_in_b", "Only in B")):
         if c[key]:
             lines += ["", f"{title}: " + ", ".join(md_cell(i) for i in c[key])]

@@ -62,15 +62,24 @@ def token_f1(prediction: str, golds: Sequence[str]) -> float:
     return max((_f1(prediction, g) for g in golds), default=0.0)
 
 
+_POSSESSIVE = re.compile(r"(?<=\w)'s\b", re.IGNORECASE)
+
+
+def _drop_possessive(text: str) -> str:
+    return _POSSESSIVE.sub("", fold(text))
+
+
 def answer_contained(prediction: str, golds: Sequence[str]) -> float:
     """1.0 when some normalised gold occurs in the normalised prediction as whole tokens.
 
-    Whole tokens, so that "2nd" is not found inside "22nd". The fair measure for an extractive
-    backend, whose answers are whole sentences and so almost never match exactly.
+    Whole tokens, so that "2nd" is not found inside "22nd"; possessive "'s" dropped on both
+    sides first, so that gold "Trump" is found in "Trump's approach" (SQuAD's normalisation
+    would make that token "trumps"). The fair measure for an extractive backend, whose answers
+    are whole sentences and so almost never match exactly.
     """
-    p = normalize_answer(prediction).split()
+    p = normalize_answer(_drop_possessive(prediction)).split()
     for g in golds:
-        gt = normalize_answer(g).split()
+        gt = normalize_answer(_drop_possessive(g)).split()
         if gt and any(p[i : i + len(gt)] == gt for i in range(len(p) - len(gt) + 1)):
             return 1.0
     return 0.0

@@ -26,13 +26,15 @@ class Embedder:
     """Loads the model once, on first use, and encodes to L2-normalised float32 vectors."""
 
     def __init__(
-        self, model_dir: Path | None = None, batch_size: int = 64, threads: int = 1
+        self, model_dir: Path | None = None, batch_size: int = 16, threads: int = 1
     ) -> None:
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
         if threads < 1:
             raise ValueError(f"threads must be >= 1, got {threads}")
         self.model_dir = model_dir
+        # Small batches: texts are sorted by length, so short sentences are not padded to the
+        # length of a 200-token chunk (batch 64 measured 2x slower on the article).
         self.batch_size = batch_size
         # One thread by default: a one-question batch is ~10 ms on one core, while two threads
         # fighting another busy process measured ~50x slower (thread spin-waits).

@@ -81,6 +81,8 @@ def test_answer_contained_whole_tokens() -> None:
     assert answer_contained("It began in the 6th century.", ["the 6th century"]) == 1.0
     assert answer_contained("In its 22nd year", ["2nd"]) == 0.0  # not inside a token
     assert answer_contained("Japan’s legal restrictions prevent it", ["Japan's legal"]) == 1.0
+    assert answer_contained("Trump’s approach drew criticism.", ["Trump"]) == 1.0
+    assert answer_contained("Japan's share", ["Japan’s share"]) == 1.0
     assert answer_contained("", ["x"]) == 0.0
     assert answer_contained("x", []) == 0.0
     assert answer_contained("the", ["the"]) == 0.0  # a gold that normalises to nothing

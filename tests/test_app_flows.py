@@ -1,0 +1,290 @@
+"""The Streamlit app's flows through `streamlit.testing.v1.AppTest`, on the real article index.
+
+The model and the index load once (st.cache_resource lives for the test process), so each test
+only pays for its own reruns.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from app import ui_state as S
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "app" / "streamlit_app.py")
+ARTICLE = (ROOT / "data" / "india-japan-strategic-partnership.txt").read_text(encoding="utf-8")
+MAX_UPLOAD = 50_000
+TIMEOUT = 180  # the first run loads the model and builds the index
+
+HOSTILE_MD = (
+    "# Markup in the text\n\n"
+    "The budget grew. <img src=x onerror=\"alert('img')\"> appeared in the minutes.\n\n"
+    "The council approved a budget of 12 million euros <script>alert('x')</script> in March "
+    "2024.\n\n"
+    "Some **bold** and [a link](javascript:alert(1)) and $x^2$ and :red[red] stay literal.\n"
+)
+GOOD_MD = (
+    "# The lighthouse of Kermor\n\n"
+    "Anne Le Goff, 12 March 2021\n\n"
+    "## History\n\n"
+    "The lighthouse of Kermor was built in 1887 by the engineer Paul Riou. It stands 42 metres "
+    "tall on a granite rock. Its lamp was electrified in 1952.\n\n"
+    "## Today\n\n"
+    "Since 2004 the lighthouse has been automated, and its keeper's house is a small museum "
+    "that receives about 9,000 visitors a year.\n"
+)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """A private index folder and a small upload limit, for every app in this module."""
+    work = tmp_path_factory.mktemp("app-flows")
+    saved = {k: os.environ.get(k) for k in ("DOCQA_INDEX_DIR", "DOCQA_MAX_UPLOAD_BYTES")}
+    os.environ["DOCQA_INDEX_DIR"] = str(work / "index")
+    os.environ["DOCQA_MAX_UPLOAD_BYTES"] = str(MAX_UPLOAD)
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    yield
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+def new_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def ask(at: AppTest, question: str) -> AppTest:
+    at.chat_input[0].set_value(question).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def htmls(at: AppTest) -> list[str]:
+    return [h.value for h in at.html]
+
+
+def answers(at: AppTest) -> list[str]:
+    return [h for h in htmls(at) if 'class="dq-answer"' in h or 'class="dq-abstain"' in h]
+
+
+def turns(at: AppTest) -> list[S.Turn]:
+    return at.session_state[S.HISTORY]
+
+
+def upload(at: AppTest, name: str, data: bytes, mime: str = "text/plain") -> AppTest:
+    at.sidebar.get("file_uploader")[0].set_value((name, data, mime)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def sidebar_errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.sidebar.get("alert") if e.proto.format == 1] or [
+        e.value for e in at.error
+    ]
+
+
+def test_ask_streams_a_cited_answer_with_sources() -> None:
+    at = ask(new_app(), "How much has Japan invested in India?")
+    [answer] = answers(at)
+    assert "35 billion" in answer
+    assert 'class="dq-badge"' in answer and "[1]" not in answer
+    cards = [h for h in htmls(at) if 'class="dq-src"' in h]
+    assert cards and 'class="dq-quote"' in cards[0]
+    ans = turns(at)[0].answer
+    assert ans is not None and ans.citations
+    for c in ans.citations:  # each source card shows a quote that is exactly in the article
+        assert ARTICLE[c.start : c.end] == c.quote
+        assert any(c.quote.replace("’", "’") in h or c.quote in h for h in cards)
+    assert at.expander[0].label.startswith("Sources (")
+    assert any("checked against the quotes" in c.value for c in at.caption)
+    assert len(at.button(key="show-0-1").label) > 0
+
+
+def test_history_is_kept_and_shown_again() -> None:
+    at = ask(new_app(), "How much has Japan invested in India?")
+    ask(at, "When did India and Japan establish diplomatic relations?")
+    assert [t.question for t in turns(at)] == [
+        "How much has Japan invested in India?",
+        "When did India and Japan establish diplomatic relations?",
+    ]
+    assert len(at.chat_message) == 4
+    assert len(answers(at)) == 2 and "1952" in answers(at)[1]
+
+
+def test_abstention_reads_as_the_article_not_saying() -> None:
+    at = ask(new_app(), "What is the capital of Peru?")
+    [answer] = answers(at)
+    assert 'class="dq-abstain"' in answer
+    assert "The article does not say" in answer
+    assert not at.error
+    assert not [h for h in htmls(at) if 'class="dq-src"' in h]
+
+
+def test_a_failing_question_is_kept_with_a_message(monkeypatch: pytest.MonkeyPatch) -> None:
+    from answer.pipeline import Pipeline
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise RuntimeError("the index fell over")
+
+    at = new_app()
+    with monkeypatch.context() as m:
+        m.setattr(Pipeline, "ask", broken)
+        ask(at, "Who wrote the article?")
+    assert turns(at)[0].question == "Who wrote the article?"
+    assert at.error and "the index fell over" in at.error[0].value
+    assert "Traceback" not in at.error[0].value
+    ask(at, "Who wrote the article?")
+    assert len(turns(at)) == 2 and turns(at)[1].answer is not None
+    assert len(at.chat_message) == 4  # the failed exchange is still on the page
+
+
+def test_user_text_is_shown_as_text() -> None:
+    at = ask(new_app(), "<b>bold?</b> **x** [l](javascript:1) :red[y]")
+    shown = at.chat_message[0].markdown[0].value
+    assert "\\<b\\>" in shown and "\\*\\*x\\*\\*" in shown and "\\:red\\[y\\]" in shown
+
+
+def test_show_in_article_switches_tab_and_focuses_the_quote() -> None:
+    at = ask(new_app(), "How much has Japan invested in India?")
+    quote = turns(at)[0].citation(1).quote
+    at.button(key="show-0-1").click().run()
+    assert at.session_state[S.TAB] == S.TAB_ARTICLE
+    assert at.session_state[S.FOCUS] == (0, 1)
+    doc = [h for h in htmls(at) if 'class="dq-doc"' in h]
+    assert doc, "the article is not shown"
+    focus = doc[0].split('dq-focus"', 1)[1]
+    assert quote[:40] in focus.split("</span>", 1)[0]
+    assert any("<script>" in h and "dq-focus" in h for h in htmls(at))  # the scroll helper
+    assert at.subheader[0].value.startswith("India and Japan")
+    assert any("Samyar Rostami" in h and "2025-06-04" in h for h in htmls(at))
+
+
+def test_passages_toggle_shows_scores() -> None:
+    at = new_app()
+    at.sidebar.toggle(key="dq_show_passages").set_value(True).run()
+    ask(at, "How much has Japan invested in India?")
+    labels = [e.label for e in at.expander]
+    assert any(label.startswith("Retrieved passages (5)") for label in labels)
+    cards = [h for h in htmls(at) if 'class="dq-pcard"' in h]
+    assert cards and cards[0].count('class="dq-pcard"') == 5 and "score" in cards[0]
+
+
+def test_backend_switch_refuses_bad_values_and_keeps_answering() -> None:
+    at = new_app()
+    at.sidebar.radio(key="dq_backend").set_value("openai").run()
+    at.sidebar.text_input(key="dq_url").set_value("ftp://example.org/v1").run()
+    assert any("Refused" in e.value and "http" in e.value for e in at.sidebar.error)
+    at.sidebar.text_input(key="dq_url").set_value("http://127.0.0.1:9/v1").run()
+    assert any("model" in e.value for e in at.sidebar.error)  # no model name yet
+
+    at.sidebar.radio(key="dq_backend").set_value("llamacpp").run()
+    at.sidebar.text_input(key="dq_gguf").set_value("/no/such/model.gguf").run()
+    assert any("no file at" in e.value for e in at.sidebar.error)
+    ask(at, "How much has Japan invested in India?")
+    ans = turns(at)[0].answer
+    assert ans is not None and ans.backend == "extractive"  # the refused choice changed nothing
+
+
+def test_valid_but_unavailable_backend_falls_back_to_extractive() -> None:
+    at = new_app()
+    at.sidebar.radio(key="dq_backend").set_value("openai").run()
+    at.sidebar.text_input(key="dq_url").set_value("http://127.0.0.1:9/v1").run()
+    at.sidebar.text_input(key="dq_model").set_value("some-model").run()
+    assert not at.sidebar.error
+    ask(at, "How much has Japan invested in India?")
+    turn = turns(at)[0]
+    assert turn.answer is not None and turn.answer.backend == "extractive"
+    # Either the backend is not installed (said in the sidebar) or the server is down (said
+    # in the answer's note): both fall back to extractive and say so.
+    said = [w.value for w in at.sidebar.warning] + turn.notes + list(turn.answer.notes)
+    assert any("extractive" in s for s in said), said
+
+
+def test_upload_a_good_file_and_ask_about_it() -> None:
+    at = upload(new_app(), "lighthouse.md", GOOD_MD.encode(), "text/markdown")
+    assert any("Indexed lighthouse.md" in s.value for s in at.sidebar.success)
+    up = at.session_state[S.UPLOAD]
+    assert up.document.title == "The lighthouse of Kermor"
+    assert up.folder.is_dir()
+    ask(at, "When was the lighthouse built?")
+    ans = turns(at)[0].answer
+    assert ans is not None and not ans.abstained and "1887" in ans.answer
+    assert all(GOOD_MD[c.start : c.end] == c.quote for c in ans.citations)
+    # Back to the article: the upload's folder goes away, the article answers again.
+    at.sidebar.button[0].click().run()
+    assert S.UPLOAD not in at.session_state
+    assert not up.folder.exists()
+
+
+@pytest.mark.parametrize(
+    ("name", "data", "expected"),
+    [
+        ("empty.txt", b"  \n\n ", "empty"),
+        ("binary.txt", b"\x00\x01\x02binary\x00" * 20, "binary"),
+        ("latin1.txt", "Café à Paris, été 2024.".encode("latin-1"), "UTF-8"),
+        ("big.txt", b"A sentence of text. " * (MAX_UPLOAD // 10), "too large"),
+        ("page.html", b"<html><body><script>var a = 1;</script></body></html>", "no article text"),
+    ],
+)
+def test_bad_uploads_are_refused_and_the_article_stays(
+    name: str, data: bytes, expected: str
+) -> None:
+    at = upload(new_app(), name, data)
+    errors = [e.value for e in at.sidebar.error]
+    assert any(expected in e for e in errors), errors
+    assert S.UPLOAD not in at.session_state
+    ask(at, "How much has Japan invested in India?")
+    assert "35 billion" in answers(at)[0]
+
+
+def test_hostile_document_shows_markup_as_text() -> None:
+    at = upload(new_app(), "hostile.md", HOSTILE_MD.encode(), "text/markdown")
+    assert any("Indexed hostile.md" in s.value for s in at.sidebar.success)
+    ask(at, "What budget did the council approve?")
+    ans = turns(at)[0].answer
+    assert ans is not None and "<script>" in ans.answer  # the quote holds the raw characters
+    at.button(key="show-0-1").click().run()
+    shown = htmls(at)
+    doc = next(h for h in shown if 'class="dq-doc"' in h)
+    assert "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt;" in doc
+    assert "&lt;img src=x onerror=&quot;alert(&#x27;img&#x27;)&quot;&gt;" in doc
+    for h in shown:
+        if "dq-focus" in h and "<script>" in h:
+            continue  # our own constant scroll helper, no document text in it
+        assert "<script" not in h and "<img" not in h, h
+    markdown = " ".join(m.value for m in at.markdown)
+    assert "<script" not in markdown
+
+
+def test_check_tab_marks_each_sentence() -> None:
+    at = new_app()
+    at.session_state[S.TAB] = S.TAB_CHECK
+    at.run()
+    text = (
+        "Japanese investment in India exceeds $35 billion. "
+        "India and Japan signed a trade pact on Mars in 1850."
+    )
+    at.text_area(key="dq_check_text").set_value(text)
+    at.form_submit_button[0].click().run()
+    assert not at.exception, at.exception
+    try:
+        import answer.check  # noqa: F401
+    except ImportError:
+        assert any("not installed" in w.value for w in at.warning)
+        return
+    report = at.session_state[S.CHECK_REPORT]
+    assert "error" not in report, report
+    assert [s["support"] for s in report["sentences"]][0] in ("supported", "partial")
+    assert report["sentences"][-1]["support"] == "unsupported"
+    assert len(at.metric) == 3
+    quotes = [h for h in htmls(at) if 'class="dq-quote"' in h]
+    assert quotes and "35 billion" in quotes[0]
