@@ -111,6 +111,9 @@ RELATIONS = {
              "at least", "upwards of"),
     "less": ("less than", "fewer than", "under", "below", "at most", "up to", "short of"),
 }  # fmt: skip
+# Relations a paraphrase often leaves implicit (the order of two dated events is plain from
+# the dates): their absence from the evidence lowers the score instead of vetoing.
+SOFT_RELATIONS = frozenset({"before", "after"})
 # Relation groups whose cues are also everyday words ("over the past", "since then"): they
 # are checked only on the claim side when the cue sits right before a number.
 NUMERIC_RELATIONS = frozenset({"more", "less"})

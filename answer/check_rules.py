@@ -15,7 +15,13 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
-from answer.check_lexicon import DEMONYM_SUFFIXES, DEMONYMS, FUNCTION_WORDS, MONTH_NAMES
+from answer.check_lexicon import (
+    DEMONYM_SUFFIXES,
+    DEMONYMS,
+    FUNCTION_WORDS,
+    MONTH_NAMES,
+    SOFT_RELATIONS,
+)
 from answer.claims import Facts, Quantity, Token
 
 _KIND_NAMES = {
@@ -174,20 +180,22 @@ def _count_names_after(ev: Facts, noun: Token) -> list[int]:
 
 
 def _all_lists(f: Facts) -> set[int]:
-    """Lengths of the lists of names anywhere in f ("Kenya, Mozambique and Tanzania": 3)."""
+    """Lengths of the lists of names anywhere in f ("covers Kenya, Mozambique and Tanzania"
+    lists 3). A list's first item may follow lower-case words; the others are names only."""
     out = set()
     for piece in re.split(r"[.;:()]", f.text):
         n = 0
         for item in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", piece):
             words = item.split()
-            if words and words[0][:1].isupper() and all(
+            whole = bool(words) and words[0][:1].isupper() and all(
                 w[:1].isupper() or w.lower() in _ACRONYM_SKIP for w in words
-            ):
+            )
+            if n and whole:
                 n += 1
-            else:
-                if n >= 2:
-                    out.add(n)
-                n = 0
+                continue
+            if n >= 2:
+                out.add(n)
+            n = 1 if words and words[-1][:1].isupper() else 0
         if n >= 2:
             out.add(n)
     return out
@@ -254,7 +262,8 @@ def _numbers(claim: Facts, ev: Facts, reasons: list[str], soft_missing: list[str
                 reasons.append(f"number: '{q.text} {noun.raw}' but the text lists {lists[0]}")
             elif other:
                 reasons.append(f"number: '{q.text}' but the text says '{other[0].text}'")
-            elif q.value == 2:  # "the two countries" often stands for names said elsewhere
+            elif q.kind == "ordinal" or q.value == 2:
+                # "the first", "the two countries" often stand for what is said otherwise
                 soft_missing.append(q.text)
             else:
                 reasons.append(f"number: {q.text} not in the evidence")
@@ -350,9 +359,12 @@ def _negation(claim: Facts, ev: Facts, reasons: list[str]) -> None:
             return
 
 
-def _relations(claim: Facts, ev: Facts, reasons: list[str]) -> None:
+def _relations(claim: Facts, ev: Facts, reasons: list[str], soft_missing: list[str]) -> None:
     for group in sorted(claim.relations - ev.relations):
-        reasons.append(f"relation: '{group}' relation is not stated in the evidence")
+        if group in SOFT_RELATIONS:
+            soft_missing.append(f"'{group}'")
+        else:
+            reasons.append(f"relation: '{group}' relation is not stated in the evidence")
     for group in sorted(claim.numeric_relations - ev.numeric_relations):
         reasons.append(f"relation: '{group} than' a number is not stated in the evidence")
 
@@ -369,12 +381,22 @@ def _role_names(claim: Facts, ev: Facts) -> list[tuple[int, str]]:
     return out
 
 
+# Words that give two names a direction when nothing else stands between them ("Indians in
+# Japan", "from India to Japan"); "and", "or", "with" are symmetric and do not.
+_DIRECTIONAL = frozenset(
+    {"in", "to", "from", "into", "of", "by", "for", "at", "on", "towards", "toward", "against"}
+)
+
+
 def _gap(f: Facts, i: int, j: int) -> list[str]:
-    """Content stems between tokens i and j."""
-    return [
-        t.stem for t in f.tokens[i + 1 : j]
-        if t.norm not in FUNCTION_WORDS and not t.norm.startswith("qnum")
-    ]  # fmt: skip
+    """Content stems between tokens i and j; failing those, the directional words."""
+    between = [t for t in f.tokens[i + 1 : j] if not t.norm.startswith("qnum")]
+    content = [t.stem for t in between if t.norm not in FUNCTION_WORDS]
+    if content or not between or len(between) > 3:
+        return content
+    if all(t.norm in _DIRECTIONAL for t in between):
+        return ["@" + "-".join(t.norm for t in between)]  # compared as one token
+    return []
 
 
 def _gap_overlap(claim_gap: list[str], ev_gap: list[str]) -> float:
@@ -431,8 +453,8 @@ def _shown(f: Facts, i: int) -> str:
 
 
 def compare(claim: Facts, ev: Facts, implied: frozenset[str] = frozenset()) -> Comparison:
-    """Objections to `claim` given `ev`; `implied` are names the whole document is about
-    (its title's), which a sentence of it may leave unsaid ("they", "the two countries")."""
+    """Objections to `claim` given `ev`; `implied` are names the whole document is about,
+    which one of its sentences may leave unsaid ("they", "the two countries")."""
     reasons: list[str] = []
     soft_missing: list[str] = []
     matched_numbers = _numbers(claim, ev, reasons, soft_missing)
@@ -440,7 +462,8 @@ def compare(claim: Facts, ev: Facts, implied: frozenset[str] = frozenset()) -> C
     _names(claim, ev, implied, reasons)
     _ranks(claim, ev, reasons)
     _negation(claim, ev, reasons)
-    _relations(claim, ev, reasons)
+    soft_relations: list[str] = []
+    _relations(claim, ev, reasons, soft_relations)
     if not reasons:
         _roles(claim, ev, reasons)
     total = found = 0
@@ -458,5 +481,7 @@ def compare(claim: Facts, ev: Facts, implied: frozenset[str] = frozenset()) -> C
             found += 1
         else:
             missing.append(_shown(claim, i))
+    total += len(soft_relations)  # an unstated "after" counts as one word not found
+    missing.extend(soft_relations)
     coverage = found / total if total else 0.0
     return Comparison(tuple(reasons), coverage, tuple(missing))

@@ -49,6 +49,7 @@ _WORD_NUMBER = re.compile(
     rf"(?:\s({_SCALE_WORDS})\b)?(?:\s(decades?|centuries|century))?",
     re.IGNORECASE,
 )
+_ORDINAL_WORD = re.compile(r"\b(" + "|".join(ORDINAL_WORDS) + r")\b", re.IGNORECASE)
 _TOKEN = re.compile(r"qnum\d+|[\w$%]+(?:'[\w]+)*", re.UNICODE)
 _RANK = re.compile(
     r"\b(?:(one|some|among) (?:of )?the )?"
@@ -195,8 +196,12 @@ def _extract_quantities(t: str) -> tuple[str, list[tuple[float, str, str, bool, 
             return m.group(0)  # "a dozen" alone is too vague to check
         return put(value, "count", m.group(0), word=True)
 
+    def on_ordinal_word(m: re.Match[str]) -> str:
+        return put(float(ORDINAL_WORDS[m.group(1).lower()]), "ordinal", m.group(0), word=True)
+
     t = _RANGE.sub(on_range, t)
     t = _ORDINAL.sub(on_ordinal, t)
+    t = _ORDINAL_WORD.sub(on_ordinal_word, t)
     t = _QUANTITY.sub(on_quantity, t)
     t = _WORD_NUMBER.sub(on_word, t)
     return t, found
@@ -288,6 +293,7 @@ def _negations(tokens: tuple[Token, ...]) -> tuple[tuple[int, tuple[str, ...], b
 def analyse(text: str) -> Facts:
     """The facts of one text, claim or evidence alike."""
     t = _fold_for_matching(text)
+    ranks = _ranks(t)  # before numbers become placeholders: "2nd-largest" is a rank
     t, found = _extract_quantities(t)
     tokens: list[Token] = []
     qtoken: dict[int, int] = {}
@@ -334,7 +340,7 @@ def analyse(text: str) -> Facts:
         quantities=quantities,
         months=frozenset(months),
         entities=entities,
-        ranks=_ranks(t),
+        ranks=ranks,
         negations=_negations(toks),
         relations=relations,
         numeric_relations=numeric,

@@ -14,10 +14,10 @@ from core.text import fold
 
 Want = Literal["date", "number", "who", "where", "any"]
 
-_MONTH = (
-    r"january|february|march|april|may|june|july|august|september|october|november|december"
+_MONTH = r"january|february|march|april|may|june|july|august|september|october|november|december"
+_DATE_IN_TEXT = re.compile(
+    rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTH})\b|\bcentur(?:y|ies)\b", re.I
 )
-_DATE_IN_TEXT = re.compile(rf"\b(?:1[5-9]\d\d|20\d\d)s?\b|\b(?:{_MONTH})\b|\bcentur(?:y|ies)\b", re.I)
 _NUMBER_IN_TEXT = re.compile(
     r"\d|\b(?:one|two|three|four|five|six|seven|eight|nine|ten|dozen|hundred|thousand"
     r"|million|billion)\b",
@@ -29,13 +29,21 @@ _CONSTRAINT = re.compile(r"\b\d+(?:st|nd|rd|th)\b|\b\d[\d,.]*\b", re.I)
 
 def wants(question: str) -> Want:
     q = fold(question).lower().strip()
-    if re.search(r"\b(when|what year|which year|what date|what month|how long ago|since when)\b", q):
+    if re.search(
+        r"\b(when|what year|which year|what date|what month|how long ago|since when)\b", q
+    ):
         return "date"
-    if re.search(r"\b(how (many|much)|what (percentage|percent|share|amount|number)|how big|"
-                 r"what (was|is|were) the (value|amount|number|volume|size|figure))\b", q):
+    if re.search(
+        r"\b(how (many|much)|what (percentage|percent|share|amount|number)|how big|"
+        r"what (was|is|were) the (value|amount|number|volume|size|figure))\b",
+        q,
+    ):
         return "number"
-    if re.search(r"^(who|whom)\b|\bwho (is|was|were|visited|wrote)\b|\bwhich (person|minister|"
-                 r"prime minister|leader|official)\b", q):
+    if re.search(
+        r"^(who|whom)\b|\bwho (is|was|were|visited|wrote)\b|\bwhich (person|minister|"
+        r"prime minister|leader|official)\b",
+        q,
+    ):
         return "who"
     if re.search(r"^where\b|\bin which (city|country|place)\b|\bwhich (city|country)\b", q):
         return "where"

@@ -49,7 +49,7 @@ def _read_arg(value: str | None, what: str) -> str:
     if value == "-" or (value is None and not sys.stdin.isatty()):
         value = sys.stdin.read()
     if value is None or not value.strip():
-        raise BadInput(f"the {what} is empty", f"give a {what}, e.g. docqa ask \"Who wrote it?\"")
+        raise BadInput(f"the {what} is empty", f'give a {what}, e.g. docqa ask "Who wrote it?"')
     return value
 
 
@@ -120,7 +120,9 @@ def ingest(
         )
     else:
         for src in m["sources"]:
-            print(f"{src['source']}: “{src['title']}” by {src['author'] or '?'}, {src['date'] or '?'}")
+            print(
+                f"{src['source']}: “{src['title']}” by {src['author'] or '?'}, {src['date'] or '?'}"
+            )
         print(f"{m['n_chunks']} chunks, {m['n_sentences']} sentences in {s.index_dir}")
 
 
@@ -173,7 +175,6 @@ def check(
 ) -> None:
     """Verify each sentence of TEXT against the document."""
     from answer.check import check_report
-
     from app.engine import open_pipeline
 
     body = _read_arg(text, "text to check")
@@ -273,7 +274,9 @@ def ui(
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        # Without standalone mode click returns (not raises) the code of a `typer.Exit`.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
     except typer.Exit as e:
         sys.exit(e.exit_code)
     except BadInput as e:

@@ -19,7 +19,9 @@ from pydantic_settings import (
 
 from core.errors import BadInput
 
-DEFAULT_ARTICLE = Path(__file__).resolve().parents[1] / "data" / "india-japan-strategic-partnership.txt"
+DEFAULT_ARTICLE = (
+    Path(__file__).resolve().parents[1] / "data" / "india-japan-strategic-partnership.txt"
+)
 BackendName = Literal["extractive", "llamacpp", "openai"]
 
 
@@ -67,9 +69,12 @@ class Settings(BaseSettings):
 def load_settings(**flags: Any) -> Settings:
     """Settings from flags (None means "not given"), the environment and docqa.toml."""
     given = {k: v for k, v in flags.items() if v is not None}
-    if "openai_api_key" not in given and not os.environ.get("DOCQA_OPENAI_API_KEY"):
-        if os.environ.get("OPENAI_API_KEY"):
-            given["openai_api_key"] = os.environ["OPENAI_API_KEY"]
+    if (
+        "openai_api_key" not in given
+        and not os.environ.get("DOCQA_OPENAI_API_KEY")
+        and os.environ.get("OPENAI_API_KEY")
+    ):
+        given["openai_api_key"] = os.environ["OPENAI_API_KEY"]
     try:
         return Settings(**given)
     except ValidationError as e:

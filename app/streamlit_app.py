@@ -69,7 +69,7 @@ def main() -> None:
             ui_check.render(side.pipeline)
     with evaluate:
         if evaluate.open:
-            ui_eval.render(side.pipeline, side.backend, side.k)
+            ui_eval.render(side.pipeline, side.backend, side.k, base)
 
 
 def _welcome(is_default: bool) -> None:

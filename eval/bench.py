@@ -27,14 +27,14 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from answer.pipeline import Pipeline  # noqa: E402
-from app.settings import DEFAULT_ARTICLE  # noqa: E402
-from eval.calibrate import contains_gold  # noqa: E402
-from eval.qa import QAItem, read_qa  # noqa: E402
-from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank  # noqa: E402
-from retrieval.embed import Embedder  # noqa: E402
-from retrieval.index import IndexSettings, build, save  # noqa: E402
-from retrieval.search import SearchSettings, search  # noqa: E402
+from answer.pipeline import Pipeline
+from app.settings import DEFAULT_ARTICLE
+from eval.calibrate import contains_gold
+from eval.qa import QAItem, read_qa
+from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
+from retrieval.embed import Embedder
+from retrieval.index import IndexSettings, build, save
+from retrieval.search import SearchSettings, search
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
@@ -45,7 +45,7 @@ def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
     s = sorted(values)
-    return s[min(len(s) - 1, int(round(q * (len(s) - 1))))]
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def retrieval_scores(runs: list[tuple[list[Span], list[Span]]]) -> dict[str, float]:
@@ -124,8 +124,9 @@ def main() -> int:
     build_s = time.perf_counter() - t1
 
     print(f"# docqa bench — {len(items)} dev questions ({len(answerable)} with evidence)")
+    biggest = max(c.n_tokens for c in index.chunks)
     print(f"model load {load_s:.2f} s; index build (after load) {build_s:.2f} s for "
-          f"{len(index.chunks)} chunks, max {max(c.n_tokens for c in index.chunks)} tokens")  # fmt: skip
+          f"{len(index.chunks)} chunks, max {biggest} tokens")  # fmt: skip
 
     print("\n## Retrieval on the dev set (k=5)")
     rows = {}
@@ -181,7 +182,9 @@ def main() -> int:
     print(f"baseline: stock LangChain similarity_search p50 {s50:.1f} ms; "
           f"ratio ask/stock-retrieval {p50 / s50:.2f}x (p95 {p95:.1f} ms)")  # fmt: skip
     cold, child_peak = cold_start(tmp / "index")
-    print(f"cold start (new process to first answer): {cold:.2f} s, its peak RSS {child_peak:.0f} MB")
+    print(
+        f"cold start (new process to first answer): {cold:.2f} s, its peak RSS {child_peak:.0f} MB"
+    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this bench process: {peak:.0f} MB")
 

@@ -76,9 +76,7 @@ def _is_heading(line: _Line, prev_blank: bool, next_blank: bool) -> bool:
     if not (prev_blank and next_blank) or len(t) > 90:
         return False
     words = t.split()
-    if not 1 <= len(words) <= 10 or t[-1] in ".!?,;\"”’)" or not t[0].isupper():
-        return False
-    return True
+    return 1 <= len(words) <= 10 and t[-1] not in '.!?,;"”’)' and t[0].isupper()
 
 
 def analyse(source: str, text: str, meta: dict[str, str] | None = None) -> Document:

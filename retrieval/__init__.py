@@ -1,1 +1,1 @@
-"""Embeddings, the FAISS index and its persistence, BM25, fusion; a LangChain retriever at the edge."""
+"""Embeddings, FAISS index and persistence, BM25, fusion; a LangChain retriever at the edge."""

@@ -9,11 +9,10 @@ import numpy as np
 
 from core.text import fold
 
-
 # bm25s's built-in English list is Lucene's 33 words, which ranks best on the dev set. Word
 # overlap between a question and one sentence needs more ("what", "does", "how"...), or every
 # sentence containing "does" looks relevant.
-QUESTION_STOPWORDS = sorted(set("""
+_QUESTION_STOPWORDS = """
 a about above after again against all am an and any are as at be because been before being
 below between both but by can could did do does doing down during each few for from further
 had has have having he her here hers herself him himself his how i if in into is it its itself
@@ -22,7 +21,8 @@ over own same she should so some such than that the their theirs them themselves
 these they this those through to too under until up very was we were what when where which
 while who whom whose why will with would you your yours yourself yourselves also said say says
 according tell told give given
-""".split()))
+"""
+QUESTION_STOPWORDS = sorted(set(_QUESTION_STOPWORDS.split()))
 
 
 @lru_cache(maxsize=1)

@@ -98,9 +98,7 @@ class DocIndex:
         self.sentence_vecs = sentence_vecs
         self.bm25 = BM25([f"{c.section} {c.text}" for c in chunks])
         self.sentence_bm25 = BM25([s.text for s in sentences])
-        self.idf = _idf(
-            [set(t) for t in tokenize([s.text for s in sentences], QUESTION_STOPWORDS)]
-        )
+        self.idf = _idf([set(t) for t in tokenize([s.text for s in sentences], QUESTION_STOPWORDS)])
         self._sentence_row = {
             (src, s.start, s.end): i
             for i, (src, s) in enumerate(zip(sentence_sources, sentences, strict=True))
@@ -279,9 +277,7 @@ def load(index_dir: Path) -> DocIndex:
     sent_vecs = sent_faiss.reconstruct_n(0, sent_faiss.ntotal)
     if len(chunk_vecs) != len(chunks) or len(sent_vecs) != len(sentences):
         raise IndexProblem(f"index in {index_dir} is inconsistent", "rebuild it")
-    return DocIndex(
-        documents, chunks, chunk_vecs, sentences, sentence_sources, sent_vecs, manifest
-    )
+    return DocIndex(documents, chunks, chunk_vecs, sentences, sentence_sources, sent_vecs, manifest)
 
 
 def _document_from_meta(m: dict[str, Any]) -> Document:

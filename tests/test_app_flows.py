@@ -288,3 +288,34 @@ def test_check_tab_marks_each_sentence() -> None:
     assert len(at.metric) == 3
     quotes = [h for h in htmls(at) if 'class="dq-quote"' in h]
     assert quotes and "35 billion" in quotes[0]
+
+
+def test_evaluate_tab_runs_a_qa_file() -> None:
+    qa = "\n".join(
+        [
+            '{"id": "a", "question": "Who wrote the article?", "answers": ["Samyar Rostami"], '
+            '"evidence": ["Samyar Rostami, June 04, 2025"], "type": "factoid"}',
+            '{"id": "b", "question": "What is the capital of Peru?", "answers": [], '
+            '"type": "unanswerable"}',
+            '{"id": "c", "question": "How many moons does Mars have?", "answers": ["two"], '
+            '"type": "factoid"}',
+            "this line is not json",
+        ]
+    )
+    at = new_app()
+    at.session_state[S.TAB] = S.TAB_EVAL
+    at.run()
+    at.file_uploader(key="dq_eval_file").set_value(("mini.jsonl", qa.encode(), "text/plain"))
+    at.run()
+    at.button[0].click().run()  # "Run the evaluation", the first button of the tab
+    assert not at.exception, at.exception
+    result = at.session_state[S.EVAL_RESULT]
+    assert "error" not in result, result
+    report = result["report"]
+    assert report["counts"]["questions"] == 3
+    assert len(report["skipped"]) == 1
+    labels = [m.label for m in at.metric]
+    assert "Accuracy" in labels and "Citation recall" in labels
+    assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")  # the per-type chart
+    assert any("Failing questions" in m.value for m in at.markdown)
+    assert len(at.get("download_button")) == 2

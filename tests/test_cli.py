@@ -15,7 +15,9 @@ from .conftest import ROOT
 DOCQA = [sys.executable, "-m", "app"]
 
 
-def run(args: list[str], tmp: Path, stdin: str | None = None, **env: str) -> subprocess.CompletedProcess:
+def run(
+    args: list[str], tmp: Path, stdin: str | None = None, **env: str
+) -> subprocess.CompletedProcess:
     e = {**os.environ, "DOCQA_INDEX_DIR": str(tmp / "index"), "HF_HUB_OFFLINE": "1", **env}
     return subprocess.run(
         DOCQA + args, cwd=ROOT, env=e, input=stdin, capture_output=True, text=True, timeout=300

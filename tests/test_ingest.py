@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from pathlib import Path
 
 import pytest
@@ -143,7 +144,7 @@ def test_article_chunks_respect_budget_and_sections(article_text: str) -> None:
         assert sec.start <= c.start and c.end <= sec.end
         assert c.sentences[0].start == c.start and c.sentences[-1].end == c.end
     # one sentence of overlap between consecutive chunks of a section
-    for a, b in zip(chunks, chunks[1:], strict=False):
+    for a, b in itertools.pairwise(chunks):
         if a.section == b.section:
             assert a.sentences[-1] == b.sentences[0]
 
@@ -158,7 +159,18 @@ def test_overlong_sentence_is_cut_not_lost() -> None:
 
 
 _alphabet = st.sampled_from(
-    list("abcdefgh XYZ.,;:!?$%’“”'\"-–—") + ["\n", "\n\n", "\r\n", "U.S.", "Dr. ", "3.1", "é", "日本", "\u00a0"]
+    [
+        *"abcdefgh XYZ.,;:!?$%’“”'\"-–—",
+        "\n",
+        "\n\n",
+        "\r\n",
+        "U.S.",
+        "Dr. ",
+        "3.1",
+        "é",
+        "日本",
+        "\xa0",
+    ]
 )
 
 

@@ -132,7 +132,7 @@ def test_every_fusion_returns_k_passages(article_index, embedder, fusion) -> Non
 def test_bad_search_settings_name_the_value() -> None:
     with pytest.raises(BadInput, match="'magic'"):
         SearchSettings(fusion="magic")  # type: ignore[arg-type]
-    with pytest.raises(BadInput, match="1.5"):
+    with pytest.raises(BadInput, match=r"1\.5"):
         SearchSettings(alpha=1.5)
 
 
