@@ -17,21 +17,24 @@ cross-encoder model is used as well when a user points the checker at one on dis
 
 from __future__ import annotations
 
+import dataclasses
 import re
+import threading
 import weakref
 from collections import Counter, OrderedDict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from answer.check_input import split_input
 from answer.check_lexicon import FUNCTION_WORDS
-from answer.check_rules import compare
-from answer.claims import MARKER, analyse, strip_markers
+from answer.check_rules import Comparison, compare
+from answer.claims import Facts, analyse, strip_markers
 from core.errors import BadInput
-from core.types import Citation, Sentence, Support
+from core.types import AnswerSentence, Citation, Sentence, Support
 from ingest.sentences import split_sentences
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
@@ -44,9 +47,9 @@ if TYPE_CHECKING:
 class CheckSettings:
     """Weights and thresholds; the defaults are chosen by `python -m eval.calibrate_checker`."""
 
-    sim_weight: float = 0.5  # weight of the embedding cosine against word coverage
-    supported: float = 0.62  # score at or above which a claim is supported
-    partial: float = 0.5  # score at or above which (below `supported`) it is partial
+    sim_weight: float = 0.3  # weight of the embedding cosine against word coverage
+    supported: float = 0.49  # score at or above which a claim is supported
+    partial: float = 0.39  # score at or above which (below `supported`) it is partial
     candidates: int = 6  # nearest sentences examined per claim, by vectors and by words each
     pair_penalty: float = 0.03  # a two-sentence span must beat one sentence by this much
     failed_factor: float = 0.4  # score multiplier when a lexical check objects
@@ -55,6 +58,7 @@ class CheckSettings:
     contradiction_margin: float = 0.1
     nli_weight: float = 0.5  # share of the NLI entailment in the score (when a model is set)
     max_chars: int = 2_000_000  # longest text `check` accepts
+    max_claim_chars: int = 2_000  # a longer "sentence" is no single claim: not judged
     batch: int = 256  # sentences embedded at once; bounds memory on long inputs
 
     def __post_init__(self) -> None:
@@ -75,12 +79,13 @@ class CheckSettings:
             v = getattr(self, name)
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise BadInput(f"check setting {name}={v!r} out of range", f"use {lo}..{hi}")
-        if not isinstance(self.max_chars, int) or self.max_chars < 1:
-            raise BadInput(f"check setting max_chars={self.max_chars!r} out of range", "use >= 1")
+        for name in ("max_chars", "max_claim_chars"):
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < 1:
+                raise BadInput(f"check setting {name}={v!r} out of range", "use >= 1")
 
     def replace(self, **changes: Any) -> CheckSettings:
-        values = {f.name: getattr(self, f.name) for f in fields(self)}
-        return CheckSettings(**{**values, **changes})
+        return dataclasses.replace(self, **changes)  # validated again
 
 
 @dataclass(frozen=True)
@@ -188,14 +193,11 @@ class _Candidate:
     spans: tuple[EvidenceSpan, ...]
     text: str  # what is analysed: the quotes joined by a space
     vec: np.ndarray
+    parts: tuple[str, ...] = ()  # the sentences of a two-sentence candidate
 
 
 _EMPTY_CLAIM = re.compile(r"\w")
-_PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)")
-# pysbd is slow and superlinear on long paragraphs: cut them into blocks at an obvious sentence
-# end first (it still decides the real boundaries inside each block).
-_BLOCK_CHARS = 4000
-_BLOCK_CUT = re.compile(r"[.!?][\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
+_PARAGRAPH = re.compile(r"\n\s*\n")
 
 
 def _normalised(v: np.ndarray) -> np.ndarray:
@@ -204,15 +206,19 @@ def _normalised(v: np.ndarray) -> np.ndarray:
 
 
 class _Lru(OrderedDict):
+    """A bounded cache; the app may check from several threads at once."""
+
     def __init__(self, size: int) -> None:
         super().__init__()
         self.size = size
+        self._lock = threading.Lock()
 
     def put(self, key: Any, value: Any) -> None:
-        self[key] = value
-        self.move_to_end(key)
-        if len(self) > self.size:
-            self.popitem(last=False)
+        with self._lock:
+            self[key] = value
+            self.move_to_end(key)
+            while len(self) > self.size:
+                self.popitem(last=False)
 
 
 class NliModel:
@@ -237,7 +243,7 @@ class NliModel:
             from sentence_transformers import CrossEncoder
 
             model = CrossEncoder(str(self.model_dir), device="cpu", local_files_only=True)
-            id2label = getattr(model.model.config, "id2label", {}) or {}
+            id2label = getattr(model.config, "id2label", None) or {}
             labels = {str(v).lower(): int(k) for k, v in id2label.items()}
             self._labels = {
                 "entail": next((i for n, i in labels.items() if n.startswith("entail")), -1),
@@ -248,10 +254,14 @@ class NliModel:
 
     def scores(self, premise: str, hypothesis: str) -> tuple[float, float]:
         """(entailment, contradiction) probabilities; a one-logit model gives (p, 0)."""
+        import torch
+
         model = self._load()
-        logits = np.asarray(model.predict([(premise, hypothesis)], convert_to_numpy=True))
-        logits = logits.reshape(1, -1)[0]
-        if logits.size == 1:
+        logits = model.predict(
+            [(premise, hypothesis)], activation_fn=torch.nn.Identity(), show_progress_bar=False
+        )
+        logits = np.asarray(logits, dtype=np.float64).reshape(-1)
+        if logits.size == 1:  # a relevance cross-encoder: one score
             return float(1 / (1 + np.exp(-logits[0]))), 0.0
         p = np.exp(logits - logits.max())
         p /= p.sum()
@@ -274,6 +284,7 @@ class Checker:
         self.nli = NliModel(nli_model_dir) if nli_model_dir is not None else None
         self._vecs: _Lru = _Lru(8192)
         self._verdicts: _Lru = _Lru(8192)  # uncited verdicts by claim text
+        self._spans: _Lru = _Lru(1024)  # cited spans split into sentences
         self._settings = settings or CheckSettings()
         self._implied: dict[str, frozenset[str]] = {}
         self._postings: dict[str, list[int]] | None = None
@@ -292,6 +303,19 @@ class Checker:
     def reset(self) -> None:
         """Forget cached verdicts (vectors stay: they do not depend on the settings)."""
         self._verdicts.clear()
+
+    def prepare(self, claims: Sequence[str]) -> None:
+        """Embed these claims in one batch ahead of judging them one by one (cheaper)."""
+        self._encode([c for c in claims if self._unjudgeable(c) is None])
+
+    def _unjudgeable(self, claim: str) -> Verdict | None:
+        """The verdict on a claim that cannot be judged (no words, or far too long)."""
+        if not _EMPTY_CLAIM.search(claim):
+            return Verdict(claim, "unsupported", 0.0, (), ("nothing to check",))
+        if len(claim) > self.settings.max_claim_chars:
+            why = f"not checked: {len(claim):,} characters is too long for one claim"
+            return Verdict(claim, "unsupported", 0.0, (), (why,))
+        return None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -332,6 +356,8 @@ class Checker:
         facts = analyse(claim)
         implied = frozenset().union(*(self.implied(s.source) for s in cand.spans))
         cmp = compare(facts, analyse(cand.text), implied)
+        if cand.parts and not cmp.reasons:
+            cmp = _main_part_conflicts(facts, cand.parts, implied, cmp)
         sim = float(np.clip(cand.vec @ cvec, 0.0, 1.0))
         w = self.settings.sim_weight
         score = w * sim + (1 - w) * cmp.coverage
@@ -386,7 +412,15 @@ class Checker:
     # -- judging against given evidence ---------------------------------------------------
 
     def _span_sentences(self, span: EvidenceSpan) -> list[EvidenceSpan]:
-        """The sentences of a cited span, as spans of the same source."""
+        """The sentences of a cited span, as spans of the same source (cached: ALCE's
+        precision judges the same citations several times)."""
+        cached = self._spans.get(span)
+        if cached is None:
+            cached = self._split_span(span)
+            self._spans.put(span, cached)
+        return cached
+
+    def _split_span(self, span: EvidenceSpan) -> list[EvidenceSpan]:
         out = []
         q = span.quote
         pos = 0
@@ -421,8 +455,8 @@ class Checker:
         is tightened to the sentence(s) of the spans that support it best."""
         text, _ = strip_markers(claim)
         text = text.strip()
-        if not _EMPTY_CLAIM.search(text):
-            return Verdict(text, "unsupported", 0.0, (), ("nothing to check",))
+        if (bad := self._unjudgeable(text)) is not None:
+            return bad
         sents = [s for sp in evidence for s in self._span_sentences(sp)]
         if not sents:
             return Verdict(text, "unsupported", 0.0, (), ("no evidence given",))
@@ -437,7 +471,8 @@ class Checker:
                 if a < b:
                     x, y = singles[a], singles[b]
                     vec = _normalised(x.vec + y.vec)
-                    pairs.append(_Candidate(x.spans + y.spans, f"{x.text} {y.text}", vec))
+                    joined = f"{x.text} {y.text}"
+                    pairs.append(_Candidate(x.spans + y.spans, joined, vec, (x.text, y.text)))
         return self._verdict(text, singles + pairs, cvec)
 
     def supports(self, texts: Sequence[str], sentence: str) -> bool:
@@ -479,9 +514,8 @@ class Checker:
         doc = self.index.document(src)
         if doc is None or sb.start < sa.end or doc.text[sa.start : sa.end] != sa.text:
             return None
-        between = doc.text[sa.end : sb.start]
-        if between.count("\n") > 2:  # not across a section break
-            return None
+        if "\n" in doc.text[sa.end : sb.start].replace("\n", "", 1):
+            return None  # not across a paragraph: a claim rarely merges those
         return EvidenceSpan(src, sa.start, sb.end, doc.text[sa.start : sb.end])
 
     def _byline_candidates(self) -> list[_Candidate]:
@@ -509,8 +543,8 @@ class Checker:
         """The best supporting span of the indexed document(s) for one claim."""
         text, _ = strip_markers(claim)
         text = text.strip()
-        if not _EMPTY_CLAIM.search(text):
-            return Verdict(text, "unsupported", 0.0, (), ("nothing to check",))
+        if (bad := self._unjudgeable(text)) is not None:
+            return bad
         cached = self._verdicts.get(text)
         if cached is not None:
             return cached
@@ -533,7 +567,8 @@ class Checker:
                 span = self._neighbour(a, b)
                 if span is not None:
                     vec = _normalised(idx.sentence_vecs[a] + idx.sentence_vecs[b])
-                    cands.append(_Candidate((span,), span.quote, vec))
+                    parts = (idx.sentences[a].text, idx.sentences[b].text)
+                    cands.append(_Candidate((span,), span.quote, vec, parts))
         verdict = self._verdict(text, cands, cvec)
         self._verdicts.put(text, verdict)
         return verdict
@@ -557,7 +592,7 @@ class Checker:
         for i in range(0, len(sents), self.settings.batch):
             part = sents[i : i + self.settings.batch]
             claims = [strip_markers(s.text)[0].strip() for s, _ in part]
-            todo = [c for c in claims if _EMPTY_CLAIM.search(c) and c not in self._verdicts]
+            todo = [c for c in claims if self._unjudgeable(c) is None and c not in self._verdicts]
             vecs = dict(zip(todo, self._encode(todo), strict=True)) if todo else {}
             for (s, ids), c in zip(part, claims, strict=True):
                 v = self.find_support(c, vecs.get(c))
@@ -578,15 +613,17 @@ class Checker:
         self._validate(text)
         out: list[SentenceCheck] = []
         n_cites = n_relevant = n_supported = 0
-        for s, ids in split_input(text):
-            claim = strip_markers(s.text)[0].strip()
+        sents = [(s, ids, strip_markers(s.text)[0].strip()) for s, ids in split_input(text)]
+        self.prepare([c for _, _, c in sents])
+        for s, ids, claim in sents:
             known = [i for i in ids if i in citations]
             n_cites += len(ids)
-            if not known:
+            if not known:  # ALCE: a sentence that cites nothing usable has recall 0
                 v = self.find_support(claim) if self.index is not None else self.judge(claim, [])
-                out.append(SentenceCheck(s.text, s.start, s.end, ids, v, (), 0))
+                unknown = tuple(CitationCheck(i, "unsupported", False) for i in ids)
+                out.append(SentenceCheck(s.text, s.start, s.end, ids, v, unknown, 0))
                 continue
-            cvec = self._encode([claim])[0] if _EMPTY_CLAIM.search(claim) else None
+            cvec = self._encode([claim])[0] if self._unjudgeable(claim) is None else None
             joint = self.judge(claim, [citations[i] for i in known], cvec)
             ok = joint.support == "supported"
             checks = []
@@ -608,6 +645,38 @@ class Checker:
         recall = n_supported / len(out) if out else 0.0
         precision = n_relevant / n_cites if n_cites else 0.0
         return CheckReport(tuple(out), True, recall, precision)
+
+
+def _main_part_conflicts(
+    facts: Facts, parts: tuple[str, ...], implied: frozenset[str], joint: Comparison
+) -> Comparison:
+    """A two-sentence span may add what its main sentence leaves out (a name, a figure), but
+    not overrule what it says: when the sentence that states most of the claim gives another
+    date or figure of its own, the other sentence's matching one was said of something else
+    ("visited Japan in March 2024" + "the summit in October 2024" is no October visit)."""
+    per = [compare(facts, analyse(p), implied) for p in parts]
+    main = max(per, key=lambda c: c.coverage)
+    own = analyse(parts[per.index(main)])
+    conflicts = tuple(r for r in main.reasons if _said_otherwise(r, facts, own))
+    return Comparison(conflicts, joint.coverage, joint.missing) if conflicts else joint
+
+
+def _said_otherwise(reason: str, claim: Facts, main: Facts) -> bool:
+    """Whether the main sentence states a value of the kind this reason is about that the
+    claim does not repeat (so the claim's value contradicts it, rather than adds to it)."""
+    kind = reason.split(":", 1)[0]
+    claimed = {(round(q.value, 6), q.kind) for q in claim.quantities}
+    own_values = [q for q in main.quantities if (round(q.value, 6), q.kind) not in claimed]
+    if kind == "date":
+        return bool(main.months - claim.months) or any(
+            q.kind in ("year", "range") for q in own_values
+        )
+    if kind in ("amount", "number", "percentage"):
+        kinds = {"amount": ("amount", "count"), "number": ("count", "ordinal", "amount")}
+        return any(q.kind in kinds.get(kind, ("percent",)) for q in own_values)
+    if kind == "rank":
+        return bool(main.ranks)
+    return kind in ("negation", "direction", "roles")
 
 
 def _metadata_sentence(author: str, date: str) -> str:
@@ -636,59 +705,23 @@ def _weak_reason(missing: tuple[str, ...]) -> str:
     return "not stated in the document"
 
 
-def split_input(text: str) -> list[tuple[Sentence, tuple[int, ...]]]:
-    """Sentences of a text to check, offsets into it, each with the citation ids it carries.
-
-    Markers that pysbd leaves at the start of the next sentence ("... in 2024. [1] The") belong
-    to the sentence before, as ALCE reads them.
-    """
-    out: list[tuple[Sentence, tuple[int, ...]]] = []
-    for a, b in _blocks(text):
-        for s in split_sentences(text, a, b):
-            lead = re.match(r"(?:\s*\[\d+(?:\s*[,;–-]\s*\d+)*\])+\s*", s.text)
-            if lead and out:
-                prev, ids = out[-1]
-                _, moved = strip_markers(lead.group(0))
-                end = s.start + len(lead.group(0).rstrip())
-                ps = Sentence(prev.start, end, text[prev.start : end])
-                out[-1] = (ps, tuple(dict.fromkeys(ids + moved)))
-                rest = s.start + lead.end()
-                if rest >= s.end:
-                    continue
-                s = Sentence(rest, s.end, text[rest : s.end])
-            out.append((s, strip_markers(s.text)[1]))
-    return out
-
-
-def _blocks(text: str) -> list[tuple[int, int]]:
-    """Paragraphs, and long paragraphs cut into blocks of about _BLOCK_CHARS."""
-    out = []
-    pos = 0
-    for m in [*_PARAGRAPH.finditer(text), None]:
-        end = m.start() if m is not None else len(text)
-        a = pos
-        while end - a > _BLOCK_CHARS:
-            cut = None
-            for c in _BLOCK_CUT.finditer(text, a + _BLOCK_CHARS // 2, min(end, a + _BLOCK_CHARS)):
-                cut = c.end()
-            if cut is None:
-                break
-            out.append((a, cut))
-            a = cut
-        if text[a:end].strip():
-            out.append((a, end))
-        pos = m.end() if m is not None else len(text)
-    return out
-
-
 _CHECKERS: weakref.WeakKeyDictionary[Any, Checker] = weakref.WeakKeyDictionary()
 
 
-def checker_for(pipe: Pipeline, settings: CheckSettings | None = None) -> Checker:
-    """The checker of a pipeline, made once (its caches live as long as the pipeline)."""
+def checker_for(
+    pipe: Pipeline, settings: CheckSettings | None = None, nli_model_dir: Path | None = None
+) -> Checker:
+    """The checker of a pipeline, made once (its caches live as long as the pipeline); a
+    new one when the index, the settings or the NLI model asked for change."""
     c = _CHECKERS.get(pipe)
-    if c is None or c.index is not pipe.index or (settings and c.settings != settings):
-        c = Checker(pipe.embedder, pipe.index, settings)
+    nli_dir = c.nli.model_dir if c is not None and c.nli is not None else None
+    if (
+        c is None
+        or c.index is not pipe.index
+        or (settings is not None and c.settings != settings)
+        or (nli_model_dir is not None and Path(nli_model_dir) != nli_dir)
+    ):
+        c = Checker(pipe.embedder, pipe.index, settings, nli_model_dir)
         _CHECKERS[pipe] = c
     return c
 
@@ -704,6 +737,23 @@ def check_cited(
     return checker.check_cited(text, spans)
 
 
+def verify_sentences(
+    sentences: Sequence[AnswerSentence], citations: Sequence[Citation], checker: Checker
+) -> tuple[AnswerSentence, ...]:
+    """An answer's sentences with `support` and `score` from judging each against what it
+    cites (the `ask` pipeline's verification step). A sentence citing nothing is unsupported."""
+    by_id = {c.id: EvidenceSpan.from_citation(c) for c in citations}
+    texts = [strip_markers(s.text)[0].strip() for s in sentences]
+    checker.prepare(texts)
+    out = []
+    for s, t in zip(sentences, texts, strict=True):
+        spans = [by_id[i] for i in s.citations if i in by_id]
+        v = checker.judge(t, spans) if spans else None
+        support: Support = v.support if v is not None else "unsupported"
+        out.append(dataclasses.replace(s, support=support, score=v.score if v else 0.0))
+    return tuple(out)
+
+
 def check_report(
     text: str, pipe: Pipeline, citations: Mapping[int, EvidenceSpan | Citation] | None = None
 ) -> dict:
@@ -715,7 +765,6 @@ def check_report(
 
 
 __all__ = [
-    "MARKER",
     "CheckReport",
     "CheckSettings",
     "Checker",
@@ -728,4 +777,5 @@ __all__ = [
     "check_report",
     "checker_for",
     "split_input",
+    "verify_sentences",
 ]

@@ -12,6 +12,7 @@ import re
 def _words(text: str) -> frozenset[str]:
     return frozenset(text.split())
 
+
 # Words that carry no claim of their own: they are neither content (for coverage) nor names
 # (for the entity check), even when capitalised at the start of a sentence.
 FUNCTION_WORDS = _words(
@@ -81,13 +82,14 @@ SCALES = {
 }  # fmt: skip
 
 # Superlatives and their rank-one synonyms, grouped so that "biggest" matches "largest".
+# "The main partner" and "the largest partner" both put one thing first: one group.
 SUPERLATIVES = {
-    "largest": "large", "biggest": "large", "greatest": "large",
+    "largest": "top", "biggest": "top", "greatest": "top", "main": "top", "primary": "top",
+    "principal": "top", "chief": "top", "foremost": "top", "leading": "top", "top": "top",
     "smallest": "small", "highest": "high", "lowest": "low",
-    "main": "main", "primary": "main", "principal": "main", "chief": "main", "foremost": "main",
-    "leading": "main", "top": "main",
     "oldest": "old", "newest": "new", "fastest": "fast", "richest": "rich", "poorest": "poor",
-    "best": "good", "worst": "bad", "only": "only", "sole": "only",
+    "best": "good", "worst": "bad", "only": "only", "sole": "only", "first": "first",
+    "last": "last",
 }  # fmt: skip
 
 # Relations a careful reader checks are stated, not inferred: a claim that uses one of these
@@ -104,6 +106,8 @@ RELATIONS = {
     "expense": ("at the expense of", "at the cost of", "to the detriment of", "displacing",
                 "displaced", "replacing", "replaced", "overtaking", "overtook", "surpassing",
                 "surpassed"),
+    "support": ("support", "supports", "supported", "supporting", "in support of", "backs",
+                "backed", "backing", "complements", "complement", "endorsed", "endorses"),
     "venue": ("on the sidelines of", "on the margins of", "on the sidelines", "hosted by"),
     "before": ("before", "prior to", "ahead of", "until", "preceded"),
     "after": ("after", "following", "since", "in the wake of", "subsequent to"),
@@ -111,6 +115,20 @@ RELATIONS = {
              "at least", "upwards of"),
     "less": ("less than", "fewer than", "under", "below", "at most", "up to", "short of"),
 }  # fmt: skip
+# Words that say which way something changed: a claim that says "fell" where the evidence
+# only says "increase" is contradicted (answer/check_rules.py `_direction`).
+UP_WORDS = _words(
+    "increase increased increases increasing rise rises rose risen rising grow grows grew grown "
+    "growing growth expand expands expanded expanding expansion boost boosted gain gained gains "
+    "surge surged jump jumped climb climbed up higher improve improved strengthen strengthened"
+)
+DOWN_WORDS = _words(
+    "decrease decreased decreases decreasing decline declined declines declining fall falls fell "
+    "fallen falling drop dropped drops dropping shrink shrank shrunk shrinking cut cuts reduce "
+    "reduced reduces reduction slump slumped plunge plunged down lower weaken weakened worsen "
+    "worsened"
+)
+
 # Relations a paraphrase often leaves implicit (the order of two dated events is plain from
 # the dates): their absence from the evidence lowers the score instead of vetoing.
 SOFT_RELATIONS = frozenset({"before", "after"})

@@ -18,9 +18,12 @@ from rapidfuzz import fuzz
 from answer.check_lexicon import (
     DEMONYM_SUFFIXES,
     DEMONYMS,
+    DOWN_WORDS,
     FUNCTION_WORDS,
     MONTH_NAMES,
+    MONTHS,
     SOFT_RELATIONS,
+    UP_WORDS,
 )
 from answer.claims import Facts, Quantity, Token
 
@@ -93,7 +96,7 @@ def same_entity(a: str, b: str) -> bool:
 
 
 def _acronym_in(acr: str, ev: Facts) -> bool:
-    """"FY" is in "financial year", "NSA" in "National Security Advisor"."""
+    """ "FY" is in "financial year", "NSA" in "National Security Advisor"."""
     letters = acr.lower()
     words = [t.norm for t in ev.tokens if t.norm not in _ACRONYM_SKIP]
     n = len(letters)
@@ -106,10 +109,10 @@ def _acronym_in(acr: str, ev: Facts) -> bool:
 def _entity_in(tok: Token, ev: Facts) -> bool:
     if tok.norm in ev.norms or tok.stem in ev.stems:
         return True
-    caps = [t.norm for t in ev.tokens if t.cap]
+    caps = ev.cap_norms
     if any(same_entity(tok.norm, c) for c in caps):
         return True
-    raw = tok.raw.rstrip("'s") if tok.raw.endswith("'s") else tok.raw
+    raw = tok.raw.removesuffix("'s")
     if raw.isalpha() and raw.isupper() and 2 <= len(raw) <= 6 and _acronym_in(raw, ev):
         return True
     if len(tok.norm) >= 4 and any(n.startswith(tok.norm) for n in ev.norms):
@@ -187,8 +190,10 @@ def _all_lists(f: Facts) -> set[int]:
         n = 0
         for item in re.split(r",\s*(?:and\s+|or\s+)?|\s+(?:and|or)\s+", piece):
             words = item.split()
-            whole = bool(words) and words[0][:1].isupper() and all(
-                w[:1].isupper() or w.lower() in _ACRONYM_SKIP for w in words
+            whole = (
+                bool(words)
+                and words[0][:1].isupper()
+                and all(w[:1].isupper() or w.lower() in _ACRONYM_SKIP for w in words)
             )
             if n and whole:
                 n += 1
@@ -240,8 +245,9 @@ def _char_pos(f: Facts, j: int) -> int:
     return pos
 
 
-def _numbers(claim: Facts, ev: Facts, reasons: list[str], soft_missing: list[str]) -> set[int]:
-    """Check every number of the claim; returns the claim tokens of matched numbers."""
+def _numbers(claim: Facts, ev: Facts, reasons: list[str]) -> set[int]:
+    """Check every number of the claim; returns the claim tokens of matched numbers (the
+    others count as content not found)."""
     matched: set[int] = set()
     for q in claim.quantities:
         equal = [e for e in ev.quantities if _q_equal(q, e)]
@@ -256,16 +262,18 @@ def _numbers(claim: Facts, ev: Facts, reasons: list[str], soft_missing: list[str
                 e for e in ev.quantities
                 if noun is not None and (h := _head_noun(ev, e.token)) and h.stem == noun.stem
             ]  # fmt: skip
-            if int(q.value) in lists or int(q.value) in _all_lists(ev):
+            if lists:  # a list right after the same noun decides ("countries of A, B, C")
+                if int(q.value) in lists:
+                    matched.add(q.token)
+                else:
+                    said = f"'{q.text} {noun.raw}'" if noun is not None else q.text
+                    reasons.append(f"number: {said} but the text lists {lists[0]}")
+            elif int(q.value) in _all_lists(ev):
                 matched.add(q.token)
-            elif lists:
-                reasons.append(f"number: '{q.text} {noun.raw}' but the text lists {lists[0]}")
             elif other:
                 reasons.append(f"number: '{q.text}' but the text says '{other[0].text}'")
-            elif q.kind == "ordinal" or q.value == 2:
-                # "the first", "the two countries" often stand for what is said otherwise
-                soft_missing.append(q.text)
-            else:
+            elif not (q.kind == "ordinal" or q.value == 2):
+                # (but "the first", "the two countries" often stand for what is said otherwise)
                 reasons.append(f"number: {q.text} not in the evidence")
             continue
         reasons.append(f"{_KIND_NAMES[q.kind]}: {q.text} not in the evidence")
@@ -275,7 +283,7 @@ def _numbers(claim: Facts, ev: Facts, reasons: list[str], soft_missing: list[str
 def _role_of_number(
     claim: Facts, ev: Facts, q: Quantity, equal: list[Quantity], reasons: list[str]
 ) -> bool:
-    """"51,000 Japanese" against "51,000 Indians": the same number counts another group."""
+    """ "51,000 Japanese" against "51,000 Indians": the same number counts another group."""
     nxt = _next_word(claim, q.token)
     if nxt is None or not nxt.cap or not nxt.joined or nxt.norm in FUNCTION_WORDS:
         return True
@@ -297,13 +305,17 @@ def _implied(tok: Token, implied: frozenset[str]) -> bool:
 
 def _names(claim: Facts, ev: Facts, implied: frozenset[str], reasons: list[str]) -> None:
     spelled = _initials_covered(claim, ev)
-    missing = [
-        claim.tokens[i].raw
-        for i in claim.entities
-        if i not in spelled
-        and not _entity_in(claim.tokens[i], ev)
-        and not _implied(claim.tokens[i], implied)
-    ]
+    seen: dict[tuple[str, str], bool] = {}  # each distinct name once
+    missing = []
+    for i in claim.entities:
+        tok = claim.tokens[i]
+        if i in spelled:
+            continue
+        key = (tok.norm, tok.raw)
+        if key not in seen:
+            seen[key] = _entity_in(tok, ev) or _implied(tok, implied)
+        if not seen[key]:
+            missing.append(tok.raw)
     if missing:
         names = ", ".join(dict.fromkeys(m.removesuffix("'s") for m in missing))
         reasons.append(f"name: {names} not in the evidence")
@@ -315,16 +327,30 @@ def _months(claim: Facts, ev: Facts, reasons: list[str]) -> None:
 
 
 def _ranks(claim: Facts, ev: Facts, reasons: list[str]) -> None:
-    for group, pos in sorted(claim.ranks):
-        ok = any(g == group for g, _ in ev.ranks) if pos == "some" else (group, pos) in ev.ranks
-        if not ok:
-            have = sorted(p for g, p in ev.ranks if g == group)
-            said = f" (the text: {', '.join(_rank_name(group, p) for p in have)})" if have else ""
-            reasons.append(f"rank: '{_rank_name(group, pos)}' not in the evidence{said}")
+    for group, pos, heads, subject in sorted(claim.ranks):
+        same = [
+            (p, sub) for g, p, h, sub in ev.ranks
+            if g == group and pos in ("some", p)
+            and (not heads or not h or _gap_overlap(list(heads), list(h)) > 0)
+        ]  # fmt: skip
+        if any(not subject or not sub or same_entity(subject, sub) for _, sub in same):
+            continue
+        name = _rank_name(group, pos)
+        own = [
+            p for g, p, _, sub in ev.ranks if g == group and subject and same_entity(subject, sub)
+        ]
+        if same and not own:  # the text ranks something else: "Japan is one of the largest ..."
+            said_of = same[0][1].capitalize()
+            claimed = subject.capitalize()
+            reasons.append(f"roles: '{name}' is said of {said_of} in the text, not {claimed}")
+            continue
+        have = sorted(set(own) or {p for g, p, _, _ in ev.ranks if g == group})
+        said = f" (the text: {', '.join(_rank_name(group, p) for p in have)})" if have else ""
+        reasons.append(f"rank: '{name}' not in the evidence{said}")
 
 
 def _rank_name(group: str, pos: str) -> str:
-    word = {"large": "largest", "small": "smallest", "high": "highest", "low": "lowest",
+    word = {"top": "largest/main", "small": "smallest", "high": "highest", "low": "lowest",
             "good": "best", "bad": "worst"}.get(group, group.replace(":", " "))  # fmt: skip
     if pos == "some":
         return f"one of the {word}"
@@ -359,26 +385,27 @@ def _negation(claim: Facts, ev: Facts, reasons: list[str]) -> None:
             return
 
 
+def _direction(claim: Facts, ev: Facts, reasons: list[str]) -> None:
+    """ "Visitors fell by 40%" against "a 40% increase": the change goes the other way."""
+    for words, other, text_says in (
+        (UP_WORDS, DOWN_WORDS, "a fall"),
+        (DOWN_WORDS, UP_WORDS, "a rise"),
+    ):
+        said = [t.raw for t in claim.tokens if t.norm in words]
+        if said and not (ev.norms & words) and (ev.norms & other):
+            reasons.append(f"direction: '{said[0]}' but the text says {text_says}")
+            return
+
+
 def _relations(claim: Facts, ev: Facts, reasons: list[str], soft_missing: list[str]) -> None:
     for group in sorted(claim.relations - ev.relations):
         if group in SOFT_RELATIONS:
             soft_missing.append(f"'{group}'")
         else:
-            reasons.append(f"relation: '{group}' relation is not stated in the evidence")
+            what = "a comparison" if group == "comparative" else f"the '{group}' relation"
+            reasons.append(f"relation: {what} is not stated in the evidence")
     for group in sorted(claim.numeric_relations - ev.numeric_relations):
         reasons.append(f"relation: '{group} than' a number is not stated in the evidence")
-
-
-def _role_names(claim: Facts, ev: Facts) -> list[tuple[int, str]]:
-    """Names in the claim, including a sentence-initial one ("Japanese visitors...") that the
-    evidence writes with a capital in mid-sentence."""
-    mid = [t.norm for t in ev.tokens if t.cap and not t.first]
-    out = []
-    for i, t in enumerate(claim.tokens):
-        named = t.cap and t.norm not in FUNCTION_WORDS and any(same_entity(t.norm, m) for m in mid)
-        if i in claim.entities or named:
-            out.append((i, t.norm))
-    return out
 
 
 # Words that give two names a direction when nothing else stands between them ("Indians in
@@ -404,6 +431,28 @@ def _gap_overlap(claim_gap: list[str], ev_gap: list[str]) -> float:
         return 0.0
     hits = sum(1 for x in claim_gap if any(_prefix_match(x, y) for y in ev_gap))
     return hits / len(claim_gap)
+
+
+def _role_names(claim: Facts, ev: Facts) -> list[tuple[int, str]]:
+    """Names in the claim as (index of their last word, that word): "Prime Minister Kishida"
+    is Kishida, "New Delhi" is Delhi. A sentence-initial word counts when the evidence writes
+    it with a capital in mid-sentence ("Japanese visitors...")."""
+    mid = [t.norm for t in ev.tokens if t.cap and not t.first]
+    toks = claim.tokens
+    names = []
+    for i, t in enumerate(toks):
+        named = i in claim.entities or (
+            t.cap and t.norm not in FUNCTION_WORDS and any(same_entity(t.norm, m) for m in mid)
+        )
+        if named and t.norm not in MONTHS:
+            names.append(i)
+    out = []
+    for k, i in enumerate(names):
+        nxt = names[k + 1] if k + 1 < len(names) else -1
+        run_on = nxt == i + 1 and toks[nxt].joined and not toks[i].raw.endswith("'s")
+        if not run_on:
+            out.append((i, toks[i].norm))
+    return out
 
 
 def _roles(claim: Facts, ev: Facts, reasons: list[str]) -> None:
@@ -439,10 +488,35 @@ def _roles(claim: Facts, ev: Facts, reasons: list[str]) -> None:
                         eg = _gap(ev, p, q)
                         if len(eg) <= len(g) + 3 and _gap_overlap(g, eg) >= 0.5:
                             reverse = True
+            ta, tb = claim.tokens[i].raw, claim.tokens[j].raw
             if reverse and not forward:
-                ta, tb = claim.tokens[i].raw, claim.tokens[j].raw
                 reasons.append(f"roles: '{ta} … {tb}' is the other way round in the text")
                 return
+            if not forward and j - i - 1 <= 4:
+                other = _substitute(ev, a, b, g)
+                if other:
+                    reasons.append(f"roles: the text says '{ta} … {other}', not '{tb}'")
+                    return
+
+
+def _substitute(ev: Facts, a: str, b: str, g: list[str]) -> str:
+    """The name that follows A with the same words in the evidence where the claim has B
+    ("Kishida visited New Delhi" against the claim "Kishida visited Japan"), or ""."""
+    toks = ev.tokens
+    for p, t in enumerate(toks):
+        if not (t.cap and same_entity(a, t.norm)):
+            continue
+        for q in range(p + 2, min(len(toks), p + 7)):
+            c = toks[q]
+            if not c.cap or c.norm in FUNCTION_WORDS:
+                continue
+            if _gap_overlap(g, _gap(ev, p, q)) < 0.5 or same_entity(a, c.norm):
+                break
+            later = toks[q : q + 9]
+            if any(x.cap and same_entity(b, x.norm) for x in later):
+                break  # B is listed with C ("visited Tokyo and Osaka")
+            return c.raw
+    return ""
 
 
 def _shown(f: Facts, i: int) -> str:
@@ -456,12 +530,12 @@ def compare(claim: Facts, ev: Facts, implied: frozenset[str] = frozenset()) -> C
     """Objections to `claim` given `ev`; `implied` are names the whole document is about,
     which one of its sentences may leave unsaid ("they", "the two countries")."""
     reasons: list[str] = []
-    soft_missing: list[str] = []
-    matched_numbers = _numbers(claim, ev, reasons, soft_missing)
+    matched_numbers = _numbers(claim, ev, reasons)
     _months(claim, ev, reasons)
     _names(claim, ev, implied, reasons)
     _ranks(claim, ev, reasons)
     _negation(claim, ev, reasons)
+    _direction(claim, ev, reasons)
     soft_relations: list[str] = []
     _relations(claim, ev, reasons, soft_relations)
     if not reasons:

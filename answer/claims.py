@@ -57,7 +57,8 @@ _RANK = re.compile(
     r"(?:(second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|\d+(?:st|nd|rd|th))"
     r"[- ]?)?"
     r"(largest|biggest|greatest|smallest|highest|lowest|oldest|newest|fastest|richest|poorest"
-    r"|best|worst|most \w+|least \w+|main|primary|principal|chief|foremost|leading|top|only|sole)"
+    r"|best|worst|most \w+|least \w+|main|primary|principal|chief|foremost|leading|top|only|sole"
+    r"|first|last)"
     r"\b",
     re.IGNORECASE,
 )
@@ -65,7 +66,14 @@ _RANK = re.compile(
 # alone is an adjective of no rank ("a main road" is rare, "mainly" never matches).
 _DETERMINED = re.compile(r"(?:\bthe|\bits|\btheir|\bhis|\bher|\bour|'s)\s+$", re.IGNORECASE)
 _WEAK_SUPERLATIVES = frozenset({"main", "primary", "principal", "chief", "foremost", "leading",
-                                "top", "only", "sole"})  # fmt: skip
+                                "top", "only", "sole", "first", "last"})  # fmt: skip
+# "larger than", "more important than": a comparison the evidence must make as well. Numeric
+# ones ("more than 5") are the "more"/"less" relations instead.
+_COMPARATIVE = re.compile(
+    r"\b(?!(?:other|rather|whether|over|under|after|never|ever|either|neither|together)\b)"
+    r"(?:\w{2,}er|more \w+|less \w+|fewer \w+)\s+than\b(?!\s+(?:about |around )?qnum)",
+    re.IGNORECASE,
+)
 
 _STEM_CACHE: dict[str, str] = {}
 
@@ -113,7 +121,10 @@ class Facts:
     quantities: tuple[Quantity, ...]
     months: frozenset[int]
     entities: tuple[int, ...]  # indices of name tokens (people, places, organisations)
-    ranks: frozenset[tuple[str, str]]  # (superlative group, position: "1", "2", ..., "some")
+    # (superlative group, position "1", "2", ... or "some", stems of the next two words: what
+    # is ranked, so that "the main destination" does not stand for "the largest investor",
+    # and the name it is said of, "" when none: "China and ASEAN ... the main destinations")
+    ranks: frozenset[tuple[str, str, tuple[str, ...], str]]
     # (cue index, stems in its scope, strong): strong cues are "not", "no", "never"...; weak ones
     # are verbs that negate their object ("prevent"), which can answer a negation but never
     # need answering.
@@ -123,6 +134,7 @@ class Facts:
     content: tuple[int, ...]  # indices of content tokens (not function words or cues)
     stems: frozenset[str]
     norms: frozenset[str]
+    cap_norms: frozenset[str]  # norms of the words written with a capital
     # For fast "same word up to inflection" look-ups (answer/check_rules.py `prefix_in`).
     pre5: frozenset[str] = frozenset()  # 5-letter prefixes of the stems
     pre4: frozenset[str] = frozenset()  # 4-letter prefixes of the stems
@@ -216,7 +228,25 @@ def _norm(raw: str) -> str:
     return spelling(w)
 
 
-def _ranks(t: str) -> frozenset[tuple[str, str]]:
+def _ranked(tail: str) -> tuple[str, ...]:
+    """Stems of the (at most two) content words after a superlative, within its phrase."""
+    phrase = re.split(r"[,.;:()]", tail[:80], maxsplit=1)[0]
+    words = [w.lower() for w in re.findall(r"[\w']+", phrase)]
+    content = [w for w in words if w not in FUNCTION_WORDS and not w.isdigit()]
+    return tuple(_stem(spelling(w.removesuffix("'s"))) for w in content[:2])
+
+
+def _rank_subject(before: str) -> str:
+    """The last name in the clause before a superlative: what it is said of."""
+    clause = re.split(r"[,;:.!?]", before)[-1]
+    for w in reversed(re.findall(r"[\w']+", clause)):
+        n = w.lower().removesuffix("'s")
+        if w[:1].isupper() and n not in FUNCTION_WORDS:
+            return n
+    return ""
+
+
+def _ranks(t: str) -> frozenset[tuple[str, str, tuple[str, ...], str]]:
     out = set()
     for m in _RANK.finditer(t):
         some, ordinal, sup = m.group(1), m.group(2), m.group(3).lower()
@@ -236,21 +266,33 @@ def _ranks(t: str) -> frozenset[tuple[str, str]]:
             pos = str(ORDINAL_WORDS.get(o) or int(re.sub(r"\D", "", o)))
         else:
             pos = "1"
-        out.add((group, pos))
+        out.add((group, pos, _ranked(t[m.end() :]), _rank_subject(t[: m.start()])))
     return frozenset(out)
+
+
+_RELATION_CUES = tuple(
+    (group, re.compile(rf"(?<=[\s(]){re.escape(cue)}(?=[\s,.;:)])"))
+    for group, cues in RELATIONS.items()
+    for cue in cues
+)
+_BEFORE_NUMBER = re.compile(r"\s+(?:about |around |the )?qnum\d+")
 
 
 def _relations(t: str) -> tuple[frozenset[str], frozenset[str]]:
     low = " " + re.sub(r"\s+", " ", t.lower()) + " "
     rel, numeric = set(), set()
-    for group, cues in RELATIONS.items():
-        for cue in cues:
-            for m in re.finditer(rf"(?<=[\s(]){re.escape(cue)}(?=[\s,.;:)])", low):
-                if group in NUMERIC_RELATIONS:
-                    if re.match(r"\s+(?:about |around |the )?qnum\d+", low[m.end() :]):
-                        numeric.add(group)
-                else:
-                    rel.add(group)
+    for group, cue in _RELATION_CUES:
+        if group in rel or group in numeric:
+            continue
+        for m in cue.finditer(low):
+            if group not in NUMERIC_RELATIONS:
+                rel.add(group)
+                break
+            if _BEFORE_NUMBER.match(low, m.end()):
+                numeric.add(group)
+                break
+    if _COMPARATIVE.search(low):
+        rel.add("comparative")
     return frozenset(rel), frozenset(numeric)
 
 
@@ -301,7 +343,7 @@ def analyse(text: str) -> Facts:
     prev_end = 0
     for m in _TOKEN.finditer(t):
         raw = m.group(0)
-        joined = not any(c in ",;:.()[]—-\"" for c in t[prev_end : m.start()])
+        joined = not any(c in ',;:.()[]—-"' for c in t[prev_end : m.start()])
         prev_end = m.end()
         if raw.startswith("qnum") and raw[4:].isdigit():
             qtoken[int(raw[4:])] = len(tokens)
@@ -347,6 +389,7 @@ def analyse(text: str) -> Facts:
         content=content,
         stems=stems,
         norms=frozenset(tok.norm for tok in toks),
+        cap_norms=frozenset(tok.norm for tok in toks if tok.cap),
         pre5=frozenset(x[:5] for x in stems if len(x) >= 5),
         pre4=frozenset(x[:4] for x in stems if len(x) >= 4),
         short4=frozenset(x for x in stems if len(x) == 4),

@@ -10,12 +10,24 @@ threshold are calibrated on the dev set by `eval/calibrate.py`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from answer.qtype import can_answer, constraints, meets_constraints, wants
+import numpy as np
+
+from answer.qtype import (
+    can_answer,
+    constraints,
+    meets_constraints,
+    quantity_clauses,
+    swapped_roles,
+    unknown_names,
+    wants,
+)
 from core.errors import BadInput
+from core.text import fold
 from core.types import Citation, Passage, Sentence
 from retrieval.bm25 import QUESTION_STOPWORDS, tokenize
+from retrieval.embed import Embedder
 from retrieval.index import DocIndex, unseen_idf
 from retrieval.search import Retrieval, is_about_document
 
@@ -28,6 +40,8 @@ class ExtractiveSettings:
     threshold: float = 0.45  # abstain when the best candidate scores below this
     second_ratio: float = 0.9  # add a second sentence when it scores this close to the best
     max_sentences: int = 2
+    # "How many/much" answers: the clause holding the quantity must be about what was asked.
+    quantity_clause_threshold: float = 0.65
 
     def __post_init__(self) -> None:
         if not 0 <= self.lexical_weight <= 5:
@@ -110,13 +124,85 @@ def select(cands: list[Candidate], settings: ExtractiveSettings) -> list[Candida
     return sorted(chosen, key=lambda c: (c.passage.chunk.source, c.sentence.start))
 
 
-def choose(index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings) -> list[Candidate]:
+def states_quantity_asked(
+    question: str,
+    qvec: np.ndarray,
+    sentence: str,
+    embedder: Embedder,
+    places: frozenset[str],
+    threshold: float,
+) -> bool:
+    """Does a clause of `sentence` give the quantity the question asks for?
+
+    "How many Japanese citizens live in India?" is not answered by "51,000 Indians in Japan",
+    nor "How much has Japan lent?" by "investment exceeding $35 billion": the sentence has a
+    number, but about something else.
+    """
+    clauses = quantity_clauses(sentence)
+    if not clauses:
+        return False
+    sims = embedder.encode(clauses) @ qvec
+    return any(
+        float(sim) >= threshold and not swapped_roles(question, clause, places)
+        for clause, sim in zip(clauses, sims, strict=True)
+    )
+
+
+def document_places(index: DocIndex) -> frozenset[str]:
+    """Names the document capitalises mid-sentence, lower-cased: what a demonym points to."""
+    cached = getattr(index, "_places", None)
+    if cached is None:
+        stop = set(QUESTION_STOPWORDS)
+        cached = frozenset(
+            w.lower()
+            for s in index.sentences
+            for w in re.findall(r"(?<=\s)[A-Z][a-z]+\b", s.text)
+            if w.lower() not in stop
+        )
+        index._places = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def document_text(index: DocIndex) -> str:
+    """The indexed sentences, folded and lower-cased (furniture never enters)."""
+    cached = getattr(index, "_folded", None)
+    if cached is None:
+        cached = " ".join(fold(s.text).lower() for s in index.sentences)
+        index._folded = cached  # type: ignore[attr-defined]
+    return cached
+
+
+def choose(
+    index: DocIndex,
+    retrieval: Retrieval,
+    settings: ExtractiveSettings,
+    embedder: Embedder | None = None,
+) -> list[Candidate]:
     """The sentences that answer, or [] to abstain."""
     if is_about_document(retrieval.question):
         meta = front_matter(index, retrieval)
         if meta:
             return meta
-    return select(candidates(index, retrieval, settings), settings)
+    if unknown_names(retrieval.question, document_text(index), frozenset(QUESTION_STOPWORDS)):
+        return []
+    cands = candidates(index, retrieval, settings)
+    if embedder is not None and wants(retrieval.question) == "number":
+        places = document_places(index)
+        cands = [
+            c
+            if not c.eligible
+            or states_quantity_asked(
+                retrieval.question,
+                retrieval.query_vec,
+                c.sentence.text,
+                embedder,
+                places,
+                settings.quantity_clause_threshold,
+            )
+            else replace(c, eligible=False)
+            for c in cands[:8]
+        ]
+    return select(cands, settings)
 
 
 def compose(chosen: list[Candidate]) -> tuple[str, list[Citation], list[tuple[str, int]]]:

@@ -152,15 +152,72 @@ def ask(
     backend: BackendOpt = None,
     k: KOpt = None,
     index_dir: IndexOpt = None,
+    context: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            help="LLM backends: auto (the whole document when it fits the model, else "
+            "passages), passages or document.",
+        ),
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="JSON file of earlier turns ([{question, answer}] or `ask --json` outputs): "
+            "the question is a follow-up, rewritten to stand alone before retrieval.",
+        ),
+    ] = None,
+    fallback: Annotated[
+        bool,
+        typer.Option(
+            "--fallback", help="When the LLM backend fails, give the extractive answer with a note."
+        ),
+    ] = False,
     json_out: JsonFlag = False,
 ) -> None:
     """A cited answer."""
+    from dataclasses import replace
+
+    from answer.llm import CONTEXT_MODES
+    from answer.prompting import parse_history
     from app.engine import open_pipeline
+    from core.errors import BackendError
 
     q = _read_arg(question, "question")
+    if context is not None and context not in CONTEXT_MODES:
+        raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
+    turns = []
+    if history is not None:
+        try:
+            turns = parse_history(json.loads(history.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise BadInput(
+                f"cannot read the history file {history}: {e}", "give a JSON file"
+            ) from None
     s = _settings(index_dir=index_dir, k=k, backend=backend)
     pipe = open_pipeline(s, log=_log)
-    ans = pipe.ask(q, k=s.k, backend=s.backend)
+    # A person at a terminal sees an LLM's tokens as they come, then the verified answer.
+    live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
+    try:
+        ans = None
+        for ev in pipe.stream(q, k=s.k, backend=s.backend, history=turns, context=context):
+            if isinstance(ev, str):
+                if live:
+                    sys.stdout.write(ev)
+                    sys.stdout.flush()
+            else:
+                ans = ev
+        assert ans is not None
+        if live:
+            print("\n" + "─" * 40)
+    except BackendError as e:
+        if not fallback or s.backend == "extractive":
+            raise
+        _log(f"error: {e}; answering extractively (--fallback)")
+        ans = pipe.ask(q, k=s.k, backend="extractive")
+        note = f"the {s.backend} backend failed ({e.problem}); this is the extractive answer"
+        ans = replace(ans, notes=(*ans.notes, note))
     if json_out:
         _emit(ans.to_json())
     else:

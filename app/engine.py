@@ -18,6 +18,9 @@ from retrieval.search import SearchSettings
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Progress bars of weight loading are noise on a CLI's stderr.
+os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
 
 Log = Callable[[str], None]
 
@@ -79,5 +82,22 @@ def open_pipeline(
 
 
 def _llm_backends(s: Settings) -> dict:
-    # The LLM backends are constructed lazily by their own module (answer/llm.py) when present.
-    return {}
+    """The two LLM backends, configured from the settings. Nothing is loaded or contacted
+    here: the GGUF file is loaded on the first question, the server is first called then, and
+    a missing model, file, package or server is reported then as a one-line BackendError
+    (which the app turns into the extractive answer and a note)."""
+    from answer.llm import LlmBackend
+    from answer.llm_llamacpp import LlamaCppModel
+    from answer.llm_openai import OpenAIConfig, OpenAIModel
+
+    local = LlamaCppModel(s.llamacpp_model, n_ctx=s.llamacpp_ctx, threads=s.threads)
+    remote = OpenAIConfig(
+        base_url=s.openai_base_url,
+        model=s.openai_model,
+        api_key=s.openai_api_key,
+        timeout_s=s.request_timeout_s,
+        max_retries=s.max_retries,
+        # No setting names a remote model's context yet: without it, passages are sent.
+        context_tokens=getattr(s, "openai_ctx", None),
+    )
+    return {"llamacpp": LlmBackend(local), "openai": LlmBackend(OpenAIModel(remote))}

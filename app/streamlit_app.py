@@ -20,7 +20,9 @@ import streamlit as st  # noqa: E402
 from app import ui_render as R  # noqa: E402
 from app import ui_state as S  # noqa: E402
 
-st.set_page_config(page_title="docqa · chat with the article", page_icon=":material/menu_book:", layout="wide")
+st.set_page_config(
+    page_title="docqa · chat with the article", page_icon=":material/menu_book:", layout="wide"
+)
 st.html(R.CSS)
 
 
@@ -29,27 +31,27 @@ def main() -> None:
     from app.settings import Settings, load_settings
     from core.errors import DocqaError
 
+    S.restore()
     try:
         base: Settings = st.session_state.get("dq_settings") or load_settings()
         st.session_state["dq_settings"] = base
         default_pipe = ui_resources.shared_pipeline(base)
     except DocqaError as e:
-        st.error(f"docqa cannot start: {e}", icon=":material/block:")
+        st.error(R.md_escape(f"docqa cannot start: {e}"), icon=":material/block:")
         st.stop()
 
     side = ui_sidebar.render(base, default_pipe)
-    doc = side.pipeline.index.documents[0]
+    docs = side.pipeline.index.documents
 
     st.markdown("## :material/menu_book: docqa")
+    about = R.doc_name(docs[0]) if len(docs) == 1 else f"{len(docs)} documents"
     st.caption(
-        R.md_escape(f"Ask about “{doc.title or R.short_source(doc.source)}”.")
-        + " Every answer quotes the article, and every quote can be checked."
+        R.md_escape(f"Ask about “{about}”.")
+        + " Every answer cites the text it comes from, and every citation can be checked."
     )
     chat, article, check, evaluate = st.tabs(S.TABS, key=S.TAB, on_change="rerun")
 
-    ctx = ui_chat.AskContext(
-        side.pipeline, doc, side.backend, side.k, side.show_passages, side.notes
-    )
+    ctx = ui_chat.AskContext(side.pipeline, side.backend, side.k, side.show_passages, side.notes)
     # Only the open tab is computed; the chat box is pinned under the chat tab alone.
     prompt = None
     if chat.open is not False:
@@ -63,7 +65,7 @@ def main() -> None:
                 ui_chat.answer_question(prompt, ctx)
     with article:
         if article.open:
-            ui_article.render(doc)
+            ui_article.render(docs)
     with check:
         if check.open:
             ui_check.render(side.pipeline)
@@ -79,8 +81,8 @@ def _welcome(is_default: bool) -> None:
         else "Ask anything about the document."
     )
     st.info(
-        f"{lead} Answers quote it word for word; the "
-        "numbered badges lead to the sources, and every source can be shown in the article.",
+        f"{lead} The numbered badges in each answer lead to its sources, and every source "
+        "can be shown in place in the article.",
         icon=":material/lightbulb:",
     )
 

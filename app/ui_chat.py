@@ -10,16 +10,20 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from answer.pipeline import Pipeline
 from app import ui_render as R
 from app import ui_state as S
 from core.errors import BackendError, BadInput, DocqaError
-from core.types import Answer, Citation, Document, Passage
+from core.types import Answer, Citation, Passage
 
 # Whole markers ("[1, 2]") stay one piece so a badge never arrives half-written.
 _PIECE = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]|\S+\s*|\s+")
-REVEAL_SECONDS = 0.35  # an extractive answer is ready at once; this only paces its reveal
+# An extractive answer is ready at once: it is revealed in a few steps over this long, enough
+# to read as streaming without keeping anyone waiting (each step re-renders the message).
+REVEAL_SECONDS = 0.2
+REVEAL_STEPS = 12
 SEARCHING = "Searching the article…"
 
 
@@ -28,21 +32,24 @@ class AskContext:
     """What answering needs, decided by the sidebar and the session's document."""
 
     pipeline: Pipeline
-    document: Document
     backend: str = "extractive"
     k: int = 5
     show_passages: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. "llamacpp unavailable, extractive"
 
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(d.source for d in self.pipeline.index.documents)
 
-def reveal(text: str, seconds: float = REVEAL_SECONDS) -> Iterator[str]:
-    """The composed answer word by word, as Markdown, for `st.write_stream`."""
+
+def reveal(text: str, seconds: float = REVEAL_SECONDS, steps: int = REVEAL_STEPS) -> Iterator[str]:
+    """The composed answer a few words at a time, as Markdown, for `st.write_stream`."""
     pieces = _PIECE.findall(text)
-    delay = min(0.03, seconds / max(len(pieces), 1))
-    for i, piece in enumerate(pieces):
+    size = max(1, -(-len(pieces) // steps))  # words per step, rounded up
+    for i in range(0, len(pieces), size):
         if i:
-            time.sleep(delay)
-        yield R.md_with_badges(piece)
+            time.sleep(seconds / steps)
+        yield R.md_with_badges("".join(pieces[i : i + size]))
 
 
 def _ask(ctx: AskContext, question: str) -> tuple[Answer, list[str]]:
@@ -59,7 +66,7 @@ def _ask(ctx: AskContext, question: str) -> tuple[Answer, list[str]]:
 def answer_question(question: str, ctx: AskContext) -> None:
     """Ask, stream the answer into a new assistant message, then show it in full."""
     turns = S.history()
-    turn = S.Turn(question, ctx.document.source, notes=list(ctx.notes))
+    turn = S.Turn(question, ctx.sources, notes=list(ctx.notes))
     turns.append(turn)  # kept whatever happens next: a question is never lost
     index = len(turns) - 1
     with st.chat_message("user"):
@@ -93,11 +100,16 @@ def render_history(ctx: AskContext) -> None:
             render_reply(i, turn, ctx, latest=i == len(turns) - 1)
 
 
-def render_reply(index: int, turn: S.Turn, ctx: AskContext, latest: bool, slot=None) -> None:
+def render_reply(
+    index: int, turn: S.Turn, ctx: AskContext, latest: bool, slot: DeltaGenerator | None = None
+) -> None:
     """An assistant message: the answer (or error), its verification, sources and passages."""
     body = slot if slot is not None else st.empty()
     if turn.answer is None:
-        body.error(turn.error or "No answer.", icon=":material/error:")
+        if turn.error:
+            body.error(R.md_escape(turn.error), icon=":material/error:")
+        else:  # the run was cut short (a new question came in while this one was answered)
+            body.caption("Interrupted before an answer came back: ask again.")
         return
     ans = turn.answer
     body.html(R.answer_html(ans))
@@ -111,7 +123,8 @@ def render_reply(index: int, turn: S.Turn, ctx: AskContext, latest: bool, slot=N
     if ans.standalone_question:
         st.caption(R.md_escape(f"Understood as: {ans.standalone_question}"))
     if ans.citations:
-        with st.expander(f"Sources ({len(ans.citations)})", expanded=latest, icon=":material/format_quote:"):
+        label = f"Sources ({len(ans.citations)})"
+        with st.expander(label, expanded=latest, icon=":material/format_quote:"):
             for c in ans.citations:
                 _source_row(index, turn, c, ctx)
     if ctx.show_passages and ans.passages:
@@ -134,7 +147,7 @@ def _source_row(index: int, turn: S.Turn, c: Citation, ctx: AskContext) -> None:
     assert turn.answer is not None
     section, text, start = _passage_of(c, turn.answer, ctx.pipeline)
     st.html(R.source_card_html(c, section, text, start))
-    same_doc = turn.doc_source == ctx.document.source
+    same_doc = c.source in ctx.sources
     st.button(
         "Show in article",
         key=f"show-{index}-{c.id}",

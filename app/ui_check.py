@@ -65,7 +65,7 @@ def _run(text: str, pipe: Pipeline) -> dict[str, Any]:
 
 def show_report(report: dict[str, Any]) -> None:
     if report.get("error"):
-        st.warning(report["error"], icon=":material/warning:")
+        st.warning(R.md_escape(report["error"]), icon=":material/warning:")
         return
     sentences = report.get("sentences", [])
     if not sentences:
@@ -87,11 +87,14 @@ def show_report(report: dict[str, Any]) -> None:
             if evidence:
                 ev = evidence[0]
                 src = R.short_source(ev.get("source", ""))
-                lead = "Evidence" if support != "unsupported" else "Closest passage"
+                # Unsupported: the nearest text is shown greyed, so it never reads as support.
+                lead, cls = ("Evidence", "dq-quote")
+                if support == "unsupported":
+                    lead, cls = ("Closest passage", "dq-near")
                 where = f"{lead} · {src} · chars {ev.get('start')}–{ev.get('end')}"
                 st.html(
                     f'<div class="dq-ptext"><span class="dq-where">{R.esc(where)}</span><br>'
-                    f'<span class="dq-quote">{R.esc(ev.get("quote", ""))}</span></div>'
+                    f'<span class="{cls}">{R.esc(ev.get("quote", ""))}</span></div>'
                 )
             else:
                 st.caption("No evidence for this sentence was found in the article.")

@@ -47,7 +47,9 @@ def render(pipe: Pipeline, backend: str, k: int, base: Settings) -> None:
     )
     left, right = st.columns([3, 2], vertical_alignment="bottom")
     with left:
-        file = st.file_uploader("Q&A file", type=["jsonl", "json", "csv"], key="dq_eval_file")
+        file = st.file_uploader(
+            "Q&A file", type=["jsonl", "json", "csv"], key="dq_eval_file", max_upload_size=20
+        )
     with right:
         shipped = st.selectbox("…or a shipped set", ["—", *SHIPPED], key="dq_eval_shipped")
     if st.button("Run the evaluation", type="primary", icon=":material/play_arrow:"):
@@ -107,7 +109,7 @@ def _run(pipe: Pipeline, path: Path, name: str, backend: str, k: int) -> dict[st
 
 def show(result: dict[str, Any]) -> None:
     if result.get("error"):
-        st.warning(result["error"], icon=":material/warning:")
+        st.warning(R.md_escape(result["error"]), icon=":material/warning:")
         return
     doc = result["report"]
     m = doc["metrics"]
@@ -127,10 +129,11 @@ def show(result: dict[str, Any]) -> None:
     by_type = doc.get("by_type") or {}
     if by_type:
         st.markdown("##### By question type")
+        # A metric that does not apply to a type (None) is left out, not drawn as zero.
         frame = pd.DataFrame(
-            {t: {c: (tm.get(c) or 0.0) for c in CHART_METRICS} for t, tm in by_type.items()}
-        ).T
-        st.bar_chart(frame, stack=False, height=260)
+            {t: {c: tm.get(c) for c in CHART_METRICS} for t, tm in by_type.items()}
+        ).T.astype(float)
+        st.bar_chart(frame, stack=False, horizontal=True, height=90 + 70 * len(by_type))
     failing = [q for q in doc.get("questions", []) if not q.get("correct", True)]
     st.markdown(f"##### Failing questions ({len(failing)})")
     if failing:

@@ -155,7 +155,9 @@ def verification_summary(ans: Answer) -> str:
     n = len(ans.sentences)
     ok = sum(s.support == "supported" for s in ans.sentences)
     if ok == n:
-        return f"✓ {'the sentence' if n == 1 else f'all {n} sentences'} checked against the quotes"
+        if n == 1:
+            return "✓ supported by its citation"
+        return f"✓ {n} of {n} sentences supported by their citations"
     part = sum(s.support == "partial" for s in ans.sentences)
     bad = n - ok - part
     bits = [f"{ok} of {n} supported"]
@@ -275,6 +277,17 @@ def sentence(problem: str, fix: str = "") -> str:
     return out
 
 
+def human_bytes(n: int) -> str:
+    for unit, size in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n} bytes"
+
+
+def doc_name(doc: Document) -> str:
+    return doc.title or short_source(doc.source)
+
+
 def short_source(source: str) -> str:
     return source.replace("\\", "/").rsplit("/", 1)[-1]
 
@@ -315,6 +328,7 @@ CSS = """
 .dq-ptext { font-size: .88em; line-height: 1.55; opacity: .9; margin-top: .25rem; }
 .dq-quote { background: rgba(250, 204, 21, .38); border-radius: .2em; padding: 0 .05em;
   opacity: 1; }
+.dq-near { background: rgba(128, 128, 128, .16); border-radius: .2em; padding: 0 .05em; }
 .dq-pcard { padding: .45rem .1rem .55rem .1rem; border-bottom: 1px solid rgba(128,128,128,.18); }
 .dq-phead { font-size: .8em; opacity: .85; }
 .dq-doc { white-space: pre-wrap; line-height: 1.7; font-size: .97rem; }

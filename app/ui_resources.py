@@ -8,8 +8,11 @@ gets its own small index, built with the shared model, in a folder of its own.
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import shutil
 import tempfile
+import weakref
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,7 +46,23 @@ def _shared_pipeline(key: str, _settings: Settings) -> Pipeline:
     # (the leading underscore) because it may hold an API key.
     emb = shared_embedder(_settings.threads)
     idx = engine.open_index(_settings, emb)
-    return Pipeline(idx, emb, SearchSettings(fusion=_settings.fusion))
+    pipe = Pipeline(idx, emb, SearchSettings(fusion=_settings.fusion))
+    _freeze_heap()
+    return pipe
+
+
+def _freeze_heap() -> None:
+    """Keep the model's half a million long-lived objects out of every garbage collection.
+
+    Streamlit runs a full `gc.collect()` after each script run, in the script thread and holding
+    the GIL; with torch and the model loaded that took ~300 ms, and the answer's last messages
+    waited for it before reaching the browser. Objects allocated later are collected as usual.
+    """
+    with contextlib.suppress(ImportError):  # long-lived too: frozen with the rest
+        import answer.check  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
 
 
 def shared_pipeline(s: Settings) -> Pipeline:
@@ -158,7 +177,10 @@ def index_upload(
         shutil.rmtree(new, ignore_errors=True)
         raise
     progress(1.0, "Ready")
-    return Upload(name, new, Pipeline(idx, emb, SearchSettings(fusion=s.fusion)))
+    up = Upload(name, new, Pipeline(idx, emb, SearchSettings(fusion=s.fusion)))
+    # When the session ends and its state is dropped, its folder goes too.
+    weakref.finalize(up, shutil.rmtree, new, True)
+    return up
 
 
 def discard(upload: Upload | None) -> None:

@@ -38,7 +38,11 @@ def render(base: Settings, default_pipe: Pipeline) -> SidebarChoice:
         k = st.slider("Passages to retrieve", 1, min(MAX_K, 20), min(base.k, 20), key="dq_k")
         show = st.toggle("Show retrieved passages and scores", key="dq_show_passages")
         st.divider()
-        st.button("Clear the conversation", on_click=S.clear_conversation, icon=":material/delete_sweep:")
+        st.button(
+            "Clear the conversation",
+            on_click=S.clear_conversation,
+            icon=":material/delete_sweep:",
+        )
     return SidebarChoice(pipe, backend, k, show, notes)
 
 
@@ -52,8 +56,8 @@ def _document_section(base: Settings, default_pipe: Pipeline) -> Pipeline:
         type=UPLOAD_TYPES,
         key="dq_uploader",
         max_upload_size=max(1, -(-base.max_upload_bytes // 1_000_000)),  # MB, rounded up
-        help=f"txt, md or html, up to {base.max_upload_bytes // 1_000_000} MB, UTF-8. "
-        "It is indexed for this session only.",
+        help=f"txt, md or html, UTF-8, up to {R.human_bytes(base.max_upload_bytes)}. "
+        "It is indexed for this conversation only.",
     )
     if file is not None and S.get(S.UPLOAD_SEEN) != file.file_id:
         st.session_state[S.UPLOAD_SEEN] = file.file_id
@@ -64,14 +68,18 @@ def _document_section(base: Settings, default_pipe: Pipeline) -> Pipeline:
         st.session_state[S.UPLOAD_NOTICE] = ""
     error = S.get(S.UPLOAD_ERROR)
     if error:
-        st.error(error, icon=":material/block:")
+        st.error(R.md_escape(error), icon=":material/block:")
     notice = S.get(S.UPLOAD_NOTICE)
     if notice:
-        st.success(notice, icon=":material/check_circle:")
+        st.success(R.md_escape(notice), icon=":material/check_circle:")
     pipe = upload.pipeline if upload else default_pipe
-    doc = pipe.index.documents[0]
-    st.markdown(f"**{R.md_escape(doc.title or R.short_source(doc.source))}**")
-    st.caption(R.md_escape(R.doc_meta_line(doc)))
+    docs = pipe.index.documents
+    if len(docs) == 1:
+        st.markdown(f"**{R.md_escape(R.doc_name(docs[0]))}**")
+        st.caption(R.md_escape(R.doc_meta_line(docs[0])))
+    else:
+        st.markdown(f"**{len(docs)} documents**")
+        st.caption(R.md_escape(" · ".join(R.doc_name(d) for d in docs)))
     if upload is not None:
         st.button("Back to the shipped article", on_click=_drop_upload, icon=":material/undo:")
     return pipe
@@ -99,7 +107,7 @@ def _index(name: str, data: bytes, base: Settings, old: RES.Upload | None) -> RE
         return old
     bar.empty()
     RES.discard(old)
-    st.session_state[S.UPLOAD] = up
+    S.remember_upload(up)
     n = len(up.pipeline.index.chunks)
     st.session_state[S.UPLOAD_NOTICE] = f"Indexed {name}: {n} passage{'s' * (n != 1)}."
     return up
@@ -107,7 +115,7 @@ def _index(name: str, data: bytes, base: Settings, old: RES.Upload | None) -> RE
 
 def _drop_upload() -> None:
     RES.discard(S.get(S.UPLOAD))
-    st.session_state.pop(S.UPLOAD, None)
+    S.remember_upload(None)
     st.session_state[S.UPLOAD_NOTICE] = ""
     st.session_state[S.UPLOAD_ERROR] = ""
 
@@ -143,7 +151,7 @@ def _backend_section(base: Settings, doc_pipe: Pipeline) -> tuple[str, Pipeline,
         valid = B.validate(choice, base)
         st.session_state[VALID] = valid
     except BadInput as e:
-        st.error(R.sentence(f"Refused: {e.problem}", e.fix), icon=":material/block:")
+        st.error(R.md_escape(R.sentence(f"Refused: {e.problem}", e.fix)), icon=":material/block:")
         valid = S.get(VALID) or base
         if valid.backend != "extractive":
             st.caption(R.md_escape(f"Still answering with {B.LABELS[valid.backend]}."))
@@ -169,10 +177,10 @@ def _resolve(s: Settings, doc_pipe: Pipeline) -> tuple[str, Pipeline, list[str]]
         backends = _backends(key, s)
     except (DocqaError, ImportError, OSError) as e:
         msg = f"{B.LABELS[s.backend]} could not start ({e}); answering with extractive."
-        st.warning(msg, icon=":material/warning:")
+        st.warning(R.md_escape(msg), icon=":material/warning:")
         return "extractive", doc_pipe, [msg]
     if s.backend not in backends:
         msg = f"{B.LABELS[s.backend]} is not available in this install; answering with extractive."
-        st.warning(msg, icon=":material/warning:")
+        st.warning(R.md_escape(msg), icon=":material/warning:")
         return "extractive", doc_pipe, [msg]
     return s.backend, RES.with_backends(doc_pipe, backends), []

@@ -43,10 +43,11 @@ def evaluate(
     index: DocIndex,
     runs: list[tuple[QAItem, Retrieval]],
     settings: ExtractiveSettings,
+    embedder: Embedder | None = None,
 ) -> Outcome:
     contained = false_abs = abs_unans = n_ans = n_unans = n_sent = 0
     for item, retrieval in runs:
-        chosen = choose(index, retrieval, settings)
+        chosen = choose(index, retrieval, settings, embedder)
         if item.answerable:
             n_ans += 1
             if not chosen:
@@ -73,13 +74,21 @@ def retrievals(
 
 
 def grid(base: ExtractiveSettings):
-    for lw, thr, ratio, ms in itertools.product(
-        (0.3, 0.5, 0.7, 1.0),
-        (0.45, 0.5, 0.55, 0.6, 0.65, 0.7, 0.75, 0.8),
-        (0.85, 0.9, 0.93, 0.96, 1.0),
+    for lw, thr, ratio, ms, qc in itertools.product(
+        (0.5, 0.7, 1.0),
+        (0.45, 0.55, 0.65, 0.75),
+        (0.85, 0.9, 0.95),
         (1, 2),
+        (0.55, 0.6, 0.65, 0.7),
     ):
-        yield replace(base, lexical_weight=lw, threshold=thr, second_ratio=ratio, max_sentences=ms)
+        yield replace(
+            base,
+            lexical_weight=lw,
+            threshold=thr,
+            second_ratio=ratio,
+            max_sentences=ms,
+            quantity_clause_threshold=qc,
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,13 +109,13 @@ def main(argv: list[str] | None = None) -> int:
         feasible = o.abstain_unanswerable >= 0.9 and o.false_abstain <= 0.05
         return (feasible, o.contained, o.abstain_unanswerable, -o.mean_sentences)
 
-    scored = [(evaluate(index, dev_runs, s), s) for s in grid(ExtractiveSettings())]
+    scored = [(evaluate(index, dev_runs, s, embedder), s) for s in grid(ExtractiveSettings())]
     best_outcome, best = max(scored, key=lambda t: key(t[0]))
     current = ExtractiveSettings()
     print(f"grid: {len(scored)} settings on {len(dev)} dev questions")
     for label, s in (("best", best), ("current defaults", current)):
         for name, runs in (("dev", dev_runs), ("holdout", held_runs)):
-            o = evaluate(index, runs, s)
+            o = evaluate(index, runs, s, embedder)
             print(
                 f"{label:>16} {name:<8} contained={o.contained:.3f} "
                 f"false_abstain={o.false_abstain:.3f} abstain_unanswerable="

@@ -159,6 +159,9 @@ def build(
             {
                 "path": str(path.resolve()),
                 "source": doc.source,
+                # The file whose characters the offsets count (the extracted text for HTML),
+                # absolute so that the index works from any working directory.
+                "text_path": str(Path(doc.source).resolve()),
                 "sha256": sha256_bytes(raw),
                 **_doc_meta(doc),
             }
@@ -283,7 +286,7 @@ def load(index_dir: Path) -> DocIndex:
 def _document_from_meta(m: dict[str, Any]) -> Document:
     from core.types import Section, Span
 
-    path = Path(m["source"])
+    path = Path(m.get("text_path") or m["source"])
     text = ""
     if path.exists():
         with open(path, encoding="utf-8", newline="") as f:
@@ -318,4 +321,6 @@ def staleness(index: DocIndex, paths: list[Path], model: str, settings: IndexSet
             return f"source {p} is gone"
         if sha256_file(p) != s["sha256"]:
             return f"source {display_path(p)} changed since it was indexed"
+        if s.get("text_path") and not Path(s["text_path"]).exists():
+            return f"extracted text {s['text_path']} is gone"
     return ""

@@ -128,3 +128,19 @@ def test_clip_window_widens_to_words() -> None:
     text = "alpha beta gamma delta epsilon"
     a, b = R.clip_window(text, 11, 16, context=3)
     assert text[a:b] == "gamma"
+
+
+def test_reveal_streams_the_whole_answer_in_a_few_steps() -> None:
+    from app.ui_chat import reveal
+
+    text = "Japan invested $35 billion [1]. It grew in 2023-24 [2, 3]. " * 5
+    steps = list(reveal(text, seconds=0, steps=12))
+    assert 2 <= len(steps) <= 12
+    assert "".join(steps) == R.md_with_badges(text)
+    assert all(s.count("[") == s.count("]") for s in steps)  # no badge cut in half
+
+
+def test_human_bytes() -> None:
+    assert R.human_bytes(5_000_000) == "5 MB"
+    assert R.human_bytes(50_000) == "50 kB"
+    assert R.human_bytes(12) == "12 bytes"

@@ -140,8 +140,8 @@ def browser() -> Iterator[object]:
             b.close()
 
 
-def _open(browser, url: str):  # noqa: ANN001, ANN202 - playwright types are optional
-    page = browser.new_page(viewport={"width": 1280, "height": 1000})
+def _open(browser, url: str, height: int = 1000):
+    page = browser.new_page(viewport={"width": 1280, "height": height})
     page.goto(url, wait_until="domcontentloaded")
     # The first visit loads the model and builds the index: allow for a cold machine.
     page.wait_for_selector('[data-testid="stChatInputTextArea"]', timeout=150_000)
@@ -149,7 +149,7 @@ def _open(browser, url: str):  # noqa: ANN001, ANN202 - playwright types are opt
     return page
 
 
-def _ask(page, question: str) -> dict[str, float]:  # noqa: ANN001
+def _ask(page, question: str) -> dict[str, float]:
     from app.ui_chat import SEARCHING
 
     page.evaluate(WATCH_JS, SEARCHING)
@@ -161,13 +161,20 @@ def _ask(page, question: str) -> dict[str, float]:  # noqa: ANN001
     return {"first_token_ms": t["first"] - t["t0"], "complete_ms": t["done"] - t["t0"]}
 
 
-def test_ask_in_browser_shows_cited_quote(server: str, browser, tmp_path: Path) -> None:  # noqa: ANN001
-    page = _open(browser, server)
+def test_ask_in_browser_shows_cited_quote(server: str, browser, tmp_path: Path) -> None:
+    t_open = time.perf_counter()
+    page = _open(browser, server, height=1100)
+    load_s = time.perf_counter() - t_open
     article = ARTICLE.read_text(encoding="utf-8")
-    timings = []
-    for q in QUESTIONS:
-        timings.append(_ask(page, q))
-    page.wait_for_timeout(300)  # let the last expander finish its animation for the picture
+    timings = [_ask(page, QUESTIONS[0])]
+    page.wait_for_timeout(400)  # let the sources expander finish opening for the picture
+    shot = tmp_path / "answer.png"
+    page.screenshot(path=str(shot))
+    assert shot.stat().st_size > 10_000
+    docs = ROOT / "docs"
+    docs.mkdir(exist_ok=True)
+    shutil.copyfile(shot, docs / "screenshot.png")
+    timings.append(_ask(page, QUESTIONS[1]))
 
     quotes = page.locator(".dq-src .dq-quote").all_inner_texts()
     assert quotes, "no cited quote on the page"
@@ -175,12 +182,7 @@ def test_ask_in_browser_shows_cited_quote(server: str, browser, tmp_path: Path) 
     assert "35 billion" in page.locator(".dq-answer").first.inner_text()
     assert page.locator('[data-testid="stException"]').count() == 0
 
-    shot = tmp_path / "chat.png"
-    page.screenshot(path=str(shot), full_page=True)
-    assert shot.stat().st_size > 10_000
-    docs = ROOT / "docs"
-    docs.mkdir(exist_ok=True)
-    shutil.copyfile(shot, docs / "screenshot.png")
+    page.screenshot(path=str(tmp_path / "chat.png"))
 
     # "Show in article" switches to the article and lights the chosen quote.
     page.get_by_role("button", name="Show in article").first.click()
@@ -188,8 +190,16 @@ def test_ask_in_browser_shows_cited_quote(server: str, browser, tmp_path: Path) 
     focus.wait_for(timeout=20_000)
     assert focus.inner_text().strip() in article
     page.wait_for_timeout(600)  # the smooth scroll
-    page.screenshot(path=str(tmp_path / "article.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "article.png"))
+
+    # A reload keeps the conversation and its citations (the URL names the conversation).
+    assert "?c=" in page.url
+    page.reload(wait_until="domcontentloaded")
+    page.locator(".dq-src .dq-quote").last.wait_for(timeout=30_000)  # the latest answer's
+    assert len(page.locator(".dq-answer").all()) == len(QUESTIONS)
     page.close()
+
+    print(f"\nfirst page load (model and index, fresh server): {load_s:.1f} s")
 
     for q, t in zip(QUESTIONS, timings, strict=True):
         print(
@@ -201,7 +211,7 @@ def test_ask_in_browser_shows_cited_quote(server: str, browser, tmp_path: Path) 
 
 def test_hostile_document_runs_nothing_in_browser(
     server: str,
-    browser,  # noqa: ANN001
+    browser,
     tmp_path: Path,
 ) -> None:
     hostile = tmp_path / "hostile.md"
@@ -224,5 +234,5 @@ def test_hostile_document_runs_nothing_in_browser(
     assert page.locator(".dq-doc img, .dq-doc script").count() == 0
     page.wait_for_timeout(300)
     assert page.evaluate("() => window.__pwned === undefined")
-    page.screenshot(path=str(tmp_path / "hostile.png"), full_page=True)
+    page.screenshot(path=str(tmp_path / "hostile.png"))
     page.close()

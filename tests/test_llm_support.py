@@ -1,0 +1,105 @@
+"""Helpers of the LLM tests (no tests here): the test GGUF, and llama-cpp-python's own
+OpenAI-compatible server started on a free local port.
+
+The model is the Qwen2.5-Coder 0.5B Instruct GGUF that `make install-llm` assembles
+(scripts/llm_setup.sh); DOCQA_LLAMACPP_MODEL points elsewhere when set. Tests skip, with the
+reason, only when llama-cpp-python or the model file is missing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4.gguf"
+ALIAS = "docqa-test"  # the model name the test server serves
+N_CTX = 2048
+
+
+def model_path() -> Path:
+    given = os.environ.get("DOCQA_LLAMACPP_MODEL")
+    if given:
+        return Path(given)
+    cache = Path(os.environ.get("DOCQA_CACHE") or Path.home() / ".cache" / "docqa")
+    return cache / "models" / MODEL_NAME
+
+
+def require_llm() -> Path:
+    """The model path, or skip: llama-cpp-python and the GGUF are both needed."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install-llm)")
+    p = model_path()
+    if not p.is_file():
+        pytest.skip(f"test model {p} is missing (make install-llm)")
+    return p
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class Server:
+    proc: subprocess.Popen
+    port: int
+    api_key: str
+    log: Path
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/v1"
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:  # busy with an abandoned request
+                self.proc.kill()
+                self.proc.wait(timeout=10)
+
+
+def _ready(url: str, key: str) -> bool:
+    req = urllib.request.Request(f"{url}/models", headers={"Authorization": f"Bearer {key}"})
+    try:
+        with urllib.request.urlopen(req, timeout=2) as r:
+            return r.status == 200
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+@contextlib.contextmanager
+def llama_server(model: Path, log_dir: Path, api_key: str = "test-key") -> Iterator[Server]:
+    """`python -m llama_cpp.server` on 127.0.0.1, stopped (and waited for) on exit."""
+    port = free_port()
+    log = log_dir / f"llama-server-{port}.log"
+    cmd = [
+        sys.executable, "-m", "llama_cpp.server", "--model", str(model), "--model_alias", ALIAS,
+        "--host", "127.0.0.1", "--port", str(port), "--n_ctx", str(N_CTX),
+        "--n_threads", "1", "--n_threads_batch", "1", "--api_key", api_key,
+    ]  # fmt: skip
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT)
+    server = Server(proc, port, api_key, log)
+    try:
+        deadline = time.monotonic() + 120
+        while not _ready(server.base_url, api_key):
+            if proc.poll() is not None or time.monotonic() > deadline:
+                tail = log.read_text(errors="replace")[-2000:]
+                raise RuntimeError(f"llama_cpp.server did not start:\n{tail}")
+            time.sleep(0.3)
+        yield server
+    finally:
+        server.stop()
