@@ -18,7 +18,6 @@ from answer.qtype import (
     can_answer,
     constraints,
     meets_constraints,
-    quantity_clauses,
     swapped_roles,
     unknown_names,
     wants,
@@ -27,7 +26,6 @@ from core.errors import BadInput
 from core.text import fold
 from core.types import Citation, Passage, Sentence
 from retrieval.bm25 import QUESTION_STOPWORDS, tokenize
-from retrieval.embed import Embedder
 from retrieval.index import DocIndex, unseen_idf
 from retrieval.search import Retrieval, is_about_document
 
@@ -127,24 +125,19 @@ def select(cands: list[Candidate], settings: ExtractiveSettings) -> list[Candida
 def states_quantity_asked(
     question: str,
     qvec: np.ndarray,
-    sentence: str,
-    embedder: Embedder,
+    clauses: list[tuple[str, np.ndarray]],
     places: frozenset[str],
     threshold: float,
 ) -> bool:
-    """Does a clause of `sentence` give the quantity the question asks for?
+    """Does one of the sentence's quantity clauses give the quantity the question asks for?
 
     "How many Japanese citizens live in India?" is not answered by "51,000 Indians in Japan",
     nor "How much has Japan lent?" by "investment exceeding $35 billion": the sentence has a
-    number, but about something else.
+    number, but about something else. `clauses` come embedded from the index.
     """
-    clauses = quantity_clauses(sentence)
-    if not clauses:
-        return False
-    sims = embedder.encode(clauses) @ qvec
     return any(
-        float(sim) >= threshold and not swapped_roles(question, clause, places)
-        for clause, sim in zip(clauses, sims, strict=True)
+        float(vec @ qvec) >= threshold and not swapped_roles(question, text, places)
+        for text, vec in clauses
     )
 
 
@@ -172,12 +165,7 @@ def document_text(index: DocIndex) -> str:
     return cached
 
 
-def choose(
-    index: DocIndex,
-    retrieval: Retrieval,
-    settings: ExtractiveSettings,
-    embedder: Embedder | None = None,
-) -> list[Candidate]:
+def choose(index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings) -> list[Candidate]:
     """The sentences that answer, or [] to abstain."""
     if is_about_document(retrieval.question):
         meta = front_matter(index, retrieval)
@@ -186,22 +174,21 @@ def choose(
     if unknown_names(retrieval.question, document_text(index), frozenset(QUESTION_STOPWORDS)):
         return []
     cands = candidates(index, retrieval, settings)
-    if embedder is not None and wants(retrieval.question) == "number":
+    if wants(retrieval.question) == "number":
         places = document_places(index)
-        cands = [
-            c
-            if not c.eligible
-            or states_quantity_asked(
+
+        def ok(c: Candidate) -> bool:
+            row = index.sentence_row(c.passage.chunk.source, c.sentence)
+            clauses = index.clauses[row] if row is not None else []
+            return states_quantity_asked(
                 retrieval.question,
                 retrieval.query_vec,
-                c.sentence.text,
-                embedder,
+                clauses,
                 places,
                 settings.quantity_clause_threshold,
             )
-            else replace(c, eligible=False)
-            for c in cands[:8]
-        ]
+
+        cands = [c if not c.eligible or ok(c) else replace(c, eligible=False) for c in cands]
     return select(cands, settings)
 
 

@@ -141,6 +141,10 @@ class OpenAIModel:
                     yield text
         except openai.OpenAIError as e:
             raise self._error(e) from None
+        except ValueError as e:
+            if "No generation chunks" not in str(e):
+                raise
+            raise self._empty_stream(chat, lc, kwargs) from None
         except httpx.HTTPError as e:  # the connection broke mid-stream
             raise BackendError(
                 f"the connection to {self.config.url} broke while answering ({type(e).__name__})",
@@ -151,6 +155,26 @@ class OpenAIModel:
         from ingest.tokens import count_tokens
 
         return Usage(self.count_tokens(messages), count_tokens("".join(parts)), False, finish)
+
+    def _empty_stream(self, chat: Any, lc: list, kwargs: dict[str, Any]) -> BackendError:
+        """A stream that ended before its first chunk. llama-cpp-python's server does that
+        when the prompt exceeds its context (the error happens after the 200 is sent): the
+        same request without streaming, capped at one token, gets the real error back."""
+        import openai
+
+        probe = {**kwargs, "max_tokens": 1}
+        if "extra_body" in probe:
+            probe["extra_body"] = {"max_tokens": 1}
+        try:
+            chat.invoke(lc, **probe)
+        except openai.OpenAIError as e:
+            return self._error(e)
+        except ValueError:
+            pass
+        return BackendError(
+            f"the server at {self.config.url} ended the answer stream without sending anything",
+            "check the server's log",
+        )
 
     def _error(self, e: Exception) -> BackendError:
         import openai

@@ -11,6 +11,7 @@ import re
 from typing import Literal
 
 from core.text import fold
+from ingest.clauses import quantity_clauses  # noqa: F401  (re-exported for callers)
 
 Want = Literal["date", "number", "who", "where", "any"]
 
@@ -68,23 +69,6 @@ def constraints(question: str) -> list[str]:
 def meets_constraints(required: list[str], sentence: str) -> bool:
     s = fold(sentence).lower()
     return all(re.search(rf"(?<![\d.]){re.escape(c)}(?![\d])", s) for c in required)
-
-
-_NUMBER_TOKEN = re.compile(r"(?<![\w-])(?:US)?\$?\d[\d,.]*%?")
-_YEARISH = re.compile(r"^(?:1[5-9]\d\d|20\d\d)(?:-\d\d)?$")
-_CLAUSE_SPLIT = re.compile(r",\s+|;\s+|\s+(?:and|while|whereas)\s+")
-
-
-def quantity_clauses(sentence: str) -> list[str]:
-    """Clauses of a sentence that state a quantity (a number that is not a year)."""
-    out = []
-    for clause in _CLAUSE_SPLIT.split(sentence):
-        for m in _NUMBER_TOKEN.finditer(clause):
-            raw = m.group(0).replace("US", "").strip("$%.,")
-            if raw and not _YEARISH.match(raw):
-                out.append(clause)
-                break
-    return out
 
 
 _WORDS = re.compile(r"\b[A-Za-z]+\b")  # questions are often typed in lower case

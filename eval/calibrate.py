@@ -43,11 +43,10 @@ def evaluate(
     index: DocIndex,
     runs: list[tuple[QAItem, Retrieval]],
     settings: ExtractiveSettings,
-    embedder: Embedder | None = None,
 ) -> Outcome:
     contained = false_abs = abs_unans = n_ans = n_unans = n_sent = 0
     for item, retrieval in runs:
-        chosen = choose(index, retrieval, settings, embedder)
+        chosen = choose(index, retrieval, settings)
         if item.answerable:
             n_ans += 1
             if not chosen:
@@ -109,13 +108,13 @@ def main(argv: list[str] | None = None) -> int:
         feasible = o.abstain_unanswerable >= 0.9 and o.false_abstain <= 0.05
         return (feasible, o.contained, o.abstain_unanswerable, -o.mean_sentences)
 
-    scored = [(evaluate(index, dev_runs, s, embedder), s) for s in grid(ExtractiveSettings())]
+    scored = [(evaluate(index, dev_runs, s), s) for s in grid(ExtractiveSettings())]
     best_outcome, best = max(scored, key=lambda t: key(t[0]))
     current = ExtractiveSettings()
     print(f"grid: {len(scored)} settings on {len(dev)} dev questions")
     for label, s in (("best", best), ("current defaults", current)):
         for name, runs in (("dev", dev_runs), ("holdout", held_runs)):
-            o = evaluate(index, runs, s, embedder)
+            o = evaluate(index, runs, s)
             print(
                 f"{label:>16} {name:<8} contained={o.contained:.3f} "
                 f"false_abstain={o.false_abstain:.3f} abstain_unanswerable="

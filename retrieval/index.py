@@ -6,6 +6,7 @@ Layout of the index folder (no pickle anywhere):
   chunks.jsonl    one Chunk per line
   chunks.faiss    chunk vectors (faiss.write_index)
   sentences.faiss vectors of the distinct sentences, in order of first appearance
+  clauses.faiss   vectors of the sentences' quantity clauses (ingest/clauses.py), in order
   extracted/      plain text extracted from HTML sources; offsets refer to these files
 
 The whole folder is written beside the old one and swapped in by rename, so a reader never
@@ -32,6 +33,8 @@ import numpy as np
 from core.errors import BadInput, IndexProblem
 from core.types import Chunk, Document, Sentence
 from ingest.chunk import chunk_document
+from ingest.clauses import RULE_VERSION as CLAUSE_RULE
+from ingest.clauses import quantity_clauses
 from ingest.load import display_path, load_document
 from retrieval.bm25 import BM25, QUESTION_STOPWORDS, tokenize
 from retrieval.embed import Embedder
@@ -86,6 +89,7 @@ class DocIndex:
         sentence_sources: list[str],
         sentence_vecs: np.ndarray,
         manifest: dict[str, Any],
+        clause_vecs: np.ndarray | None = None,
     ) -> None:
         self.documents = documents
         self.chunks = chunks
@@ -97,6 +101,17 @@ class DocIndex:
         self.chunk_vecs = chunk_vecs
         self.sentence_vecs = sentence_vecs
         self.bm25 = BM25([f"{c.section} {c.text}" for c in chunks])
+        # Quantity clauses of each sentence row, with their vectors (see ingest/clauses.py).
+        self.clauses: list[list[tuple[str, np.ndarray]]] = [[] for _ in sentences]
+        if clause_vecs is not None:
+            pairs = _clause_rows(sentences)
+            if len(pairs) != len(clause_vecs):
+                raise IndexProblem("clause vectors do not match the sentences", "rebuild it")
+            for (row, text), vec in zip(pairs, clause_vecs, strict=True):
+                self.clauses[row].append((text, vec))
+        self.clause_faiss = _flat_ip(
+            clause_vecs if clause_vecs is not None else np.zeros((0, chunk_vecs.shape[1]), "f")
+        )
         self.sentence_bm25 = BM25([s.text for s in sentences])
         self.idf = _idf([set(t) for t in tokenize([s.text for s in sentences], QUESTION_STOPWORDS)])
         self._sentence_row = {
@@ -114,6 +129,10 @@ class DocIndex:
 
     def document(self, source: str) -> Document | None:
         return next((d for d in self.documents if d.source == source), None)
+
+
+def _clause_rows(sentences: list[Sentence]) -> list[tuple[int, str]]:
+    return [(row, c) for row, s in enumerate(sentences) for c in quantity_clauses(s.text)]
 
 
 def _idf(docs: list[set[str]]) -> dict[str, float]:
@@ -175,15 +194,20 @@ def build(
                 seen.add((c.source, s.start, s.end))
                 sentences.append(s)
                 sentence_sources.append(c.source)
+    clause_texts = [c for _, c in _clause_rows(sentences)]
     vecs = embedder.encode(
-        [chunk_embed_text(c, settings.embed_section) for c in chunks] + [s.text for s in sentences]
+        [chunk_embed_text(c, settings.embed_section) for c in chunks]
+        + [s.text for s in sentences]
+        + clause_texts
     )
+    n_c, n_s = len(chunks), len(sentences)
     manifest = {
         "format": FORMAT,
         "model": embedder.name,
         "dim": int(vecs.shape[1]),
         "chunking": asdict(settings),
         "tokenizer": "cl100k_base",
+        "clause_rule": CLAUSE_RULE,
         "sources": sources_meta,
         "versions": _versions(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
@@ -193,11 +217,12 @@ def build(
     return DocIndex(
         documents,
         chunks,
-        vecs[: len(chunks)],
+        vecs[:n_c],
         sentences,
         sentence_sources,
-        vecs[len(chunks) :],
+        vecs[n_c : n_c + n_s],
         manifest,
+        vecs[n_c + n_s :],
     )
 
 
@@ -222,13 +247,14 @@ def save(index: DocIndex, index_dir: Path) -> None:
                 f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
         faiss.write_index(index.chunk_faiss, str(tmp / "chunks.faiss"))
         faiss.write_index(index.sentence_faiss, str(tmp / "sentences.faiss"))
+        faiss.write_index(index.clause_faiss, str(tmp / "clauses.faiss"))
         old_extracted = index_dir / "extracted"
         if old_extracted.is_dir():
             # Extracted HTML text was written there during build; it belongs to this index.
             shutil.copytree(old_extracted, tmp / "extracted")
         files = {
             name: sha256_file(tmp / name)
-            for name in ("chunks.jsonl", "chunks.faiss", "sentences.faiss")
+            for name in ("chunks.jsonl", "chunks.faiss", "sentences.faiss", "clauses.faiss")
         }
         manifest = {**index.manifest, "files": files}
         (tmp / "manifest.json").write_text(json.dumps(manifest, indent=2, ensure_ascii=False))
@@ -262,6 +288,7 @@ def load(index_dir: Path) -> DocIndex:
         ]
         chunk_faiss = faiss.read_index(str(index_dir / "chunks.faiss"))
         sent_faiss = faiss.read_index(str(index_dir / "sentences.faiss"))
+        clause_faiss = faiss.read_index(str(index_dir / "clauses.faiss"))
         documents = [_document_from_meta(m) for m in manifest["sources"]]
     except IndexProblem:
         raise
@@ -278,9 +305,12 @@ def load(index_dir: Path) -> DocIndex:
                 sentence_sources.append(c.source)
     chunk_vecs = chunk_faiss.reconstruct_n(0, chunk_faiss.ntotal)
     sent_vecs = sent_faiss.reconstruct_n(0, sent_faiss.ntotal)
+    clause_vecs = clause_faiss.reconstruct_n(0, clause_faiss.ntotal)
     if len(chunk_vecs) != len(chunks) or len(sent_vecs) != len(sentences):
         raise IndexProblem(f"index in {index_dir} is inconsistent", "rebuild it")
-    return DocIndex(documents, chunks, chunk_vecs, sentences, sentence_sources, sent_vecs, manifest)
+    return DocIndex(
+        documents, chunks, chunk_vecs, sentences, sentence_sources, sent_vecs, manifest, clause_vecs
+    )
 
 
 def _document_from_meta(m: dict[str, Any]) -> Document:
@@ -307,6 +337,8 @@ def staleness(index: DocIndex, paths: list[Path], model: str, settings: IndexSet
     m = index.manifest
     if m.get("format") != FORMAT:
         return f"index format {m.get('format')} (expected {FORMAT})"
+    if m.get("clause_rule") != CLAUSE_RULE:
+        return "clause rule changed"
     if m.get("model") != model:
         return f"index built with model {m.get('model')!r}, not {model!r}"
     if m.get("chunking") != asdict(settings):

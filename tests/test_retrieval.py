@@ -35,7 +35,9 @@ def test_index_round_trip_has_no_pickle(article_index, tmp_path: Path, embedder)
     d = tmp_path / "idx"
     save(article_index, d)
     names = sorted(p.name for p in d.iterdir())
-    assert names == ["chunks.faiss", "chunks.jsonl", "manifest.json", "sentences.faiss"]
+    assert names == [
+        "chunks.faiss", "chunks.jsonl", "clauses.faiss", "manifest.json", "sentences.faiss"
+    ]  # fmt: skip
     for p in d.iterdir():
         assert not p.read_bytes().startswith(b"\x80")  # pickle protocol marker
     m = json.loads((d / "manifest.json").read_text())
