@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 export HF_HUB_OFFLINE := 1
 export TRANSFORMERS_OFFLINE := 1
 
-.PHONY: install run test bench lint install-llm install-browser clean-index
+.PHONY: install run test gate bench lint install-llm screenshot clean-index
 
 install: $(STAMP)
 
@@ -25,6 +25,13 @@ run: install
 test: install
 	$(BIN)/ruff check .
 	$(BIN)/python -m pytest
+	$(MAKE) --no-print-directory gate
+
+# Quality gate on the project's own dev set, extractive backend (floors a little under today's).
+gate: install
+	$(BIN)/docqa eval eval/datasets/dev.jsonl --out .docqa/eval/ci-dev --no-progress \
+	  --fail-under answer_contained=0.9 --fail-under retrieval_hit@3=0.95 \
+	  --fail-under mrr=0.9 --fail-under citation_recall=0.95 --fail-under abstention_recall=0.6
 
 bench: install
 	$(BIN)/python -m eval.bench
@@ -35,6 +42,9 @@ lint: install
 
 install-llm: install
 	bash scripts/llm_setup.sh $(BIN)/python
+
+screenshot: install
+	DOCQA_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/test_browser_app.py -k ask
 
 clean-index:
 	rm -rf .docqa/index

@@ -165,12 +165,18 @@ class OpenAIModel:
         probe = {**kwargs, "max_tokens": 1}
         if "extra_body" in probe:
             probe["extra_body"] = {"max_tokens": 1}
-        try:
-            chat.invoke(lc, **probe)
-        except openai.OpenAIError as e:
-            return self._error(e)
-        except ValueError:
-            pass
+        for attempt in range(2):
+            try:
+                chat.invoke(lc, **probe)
+                break
+            except openai.APIConnectionError as e:
+                # The server drops the kept-alive connection after a failed stream: once more.
+                if attempt or isinstance(e, openai.APITimeoutError):
+                    return self._error(e)
+            except openai.OpenAIError as e:
+                return self._error(e)
+            except ValueError:
+                break
         return BackendError(
             f"the server at {self.config.url} ended the answer stream without sending anything",
             "check the server's log",
