@@ -131,6 +131,20 @@ class DocIndex:
         return next((d for d in self.documents if d.source == source), None)
 
 
+def _distinct_sentences(chunks: list[Chunk]) -> tuple[list[Sentence], list[str]]:
+    """Each sentence once (overlapping chunks share one), in order, with its source."""
+    sentences: list[Sentence] = []
+    sources: list[str] = []
+    seen: set[tuple[str, int, int]] = set()
+    for c in chunks:
+        for s in c.sentences:
+            if (c.source, s.start, s.end) not in seen:
+                seen.add((c.source, s.start, s.end))
+                sentences.append(s)
+                sources.append(c.source)
+    return sentences, sources
+
+
 def _clause_rows(sentences: list[Sentence]) -> list[tuple[int, str]]:
     return [(row, c) for row, s in enumerate(sentences) for c in quantity_clauses(s.text)]
 
@@ -185,15 +199,7 @@ def build(
                 **_doc_meta(doc),
             }
         )
-    sentences: list[Sentence] = []
-    sentence_sources: list[str] = []
-    seen: set[tuple[str, int, int]] = set()
-    for c in chunks:
-        for s in c.sentences:
-            if (c.source, s.start, s.end) not in seen:
-                seen.add((c.source, s.start, s.end))
-                sentences.append(s)
-                sentence_sources.append(c.source)
+    sentences, sentence_sources = _distinct_sentences(chunks)
     clause_texts = [c for _, c in _clause_rows(sentences)]
     vecs = embedder.encode(
         [chunk_embed_text(c, settings.embed_section) for c in chunks]
@@ -294,15 +300,7 @@ def load(index_dir: Path) -> DocIndex:
         raise
     except (OSError, ValueError, KeyError, TypeError, RuntimeError) as e:
         raise IndexProblem(f"index in {index_dir} is unreadable ({e})", "rebuild it") from None
-    sentences: list[Sentence] = []
-    sentence_sources: list[str] = []
-    seen: set[tuple[str, int, int]] = set()
-    for c in chunks:
-        for s in c.sentences:
-            if (c.source, s.start, s.end) not in seen:
-                seen.add((c.source, s.start, s.end))
-                sentences.append(s)
-                sentence_sources.append(c.source)
+    sentences, sentence_sources = _distinct_sentences(chunks)
     chunk_vecs = chunk_faiss.reconstruct_n(0, chunk_faiss.ntotal)
     sent_vecs = sent_faiss.reconstruct_n(0, sent_faiss.ntotal)
     clause_vecs = clause_faiss.reconstruct_n(0, clause_faiss.ntotal)
