@@ -116,7 +116,7 @@ def cite(raw: str, units: Sequence[Unit], checker: Checker, sentence_units: bool
     text = clean_answer(raw)
     by_n = {u.n: u for u in units}
     what = "sentence" if sentence_units else "passage"
-    if not re.search(r"\w", strip_markers(text)[0]):  # nothing said, at most some markers
+    if not _has_words(text):  # nothing said, at most some markers
         return Cited("", (), (), ("the model returned no answer text",), False)
     if is_abstention(text):
         return Cited(strip_markers(text)[0].strip(), (), (), (), True)
@@ -128,7 +128,7 @@ def cite(raw: str, units: Sequence[Unit], checker: Checker, sentence_units: bool
     spans: dict[tuple[str, int, int], Citation] = {}
     for i, (s, ids) in enumerate(sents):
         claim = strip_markers(s.text)[0].strip()
-        if not re.search(r"\w", claim):
+        if not _has_words(claim):
             continue  # a stray marker with no claim: nothing to cite for
         for n in ids:
             u = by_n.get(n)
@@ -168,7 +168,9 @@ def cite(raw: str, units: Sequence[Unit], checker: Checker, sentence_units: bool
     citations = tuple(sorted(spans.values(), key=lambda c: c.id))
     if not citations:
         sentences = tuple(
-            AnswerSentence(s.text, (), "unsupported", 0.0) for s, _ in split_input(answer)
+            AnswerSentence(s.text, (), "unsupported", 0.0)
+            for s, _ in split_input(answer)
+            if _has_words(s.text)
         )
         notes.append(
             f"the answer cites no {what} of the document, so it is not presented as cited: "
@@ -179,6 +181,8 @@ def cite(raw: str, units: Sequence[Unit], checker: Checker, sentence_units: bool
     report = checker.check_cited(answer, {c.id: EvidenceSpan.from_citation(c) for c in citations})
     out_sents = []
     for sc in report.sentences:
+        if not _has_words(sc.text):
+            continue  # stray punctuation or markers left between sentences: not a claim
         known = tuple(i for i in sc.citations if any(c.id == i for c in citations))
         if known:
             out_sents.append(AnswerSentence(sc.text, known, sc.verdict.support, sc.verdict.score))
@@ -186,6 +190,10 @@ def cite(raw: str, units: Sequence[Unit], checker: Checker, sentence_units: bool
             out_sents.append(AnswerSentence(sc.text, (), "unsupported", 0.0))
     notes.extend(_support_notes(out_sents))
     return Cited(answer, citations, tuple(out_sents), tuple(notes), False, tuple(gone))
+
+
+def _has_words(text: str) -> bool:
+    return bool(re.search(r"\w", strip_markers(text)[0]))
 
 
 def _support_notes(sentences: Sequence[AnswerSentence]) -> list[str]:

@@ -13,6 +13,7 @@ with a clear message instead of failing inside llama.cpp.
 
 from __future__ import annotations
 
+import atexit
 import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -33,7 +34,7 @@ class _Loaded:
     formatter: Any  # llama_cpp Jinja2ChatFormatter, or None when the GGUF has no template
 
 
-_LOADED: dict[tuple[str, int, int, int], _Loaded] = {}
+_LOADED: dict[tuple, _Loaded] = {}  # one loaded model per file and settings, for the process
 _LOADING = threading.Lock()
 
 
@@ -71,7 +72,8 @@ def check_model_file(path: Path | None) -> Path:
 
 
 def _load(path: Path, n_ctx: int, threads: int, seed: int) -> _Loaded:
-    key = (str(path.resolve()), n_ctx, threads, seed)
+    st = path.stat()  # a file replaced at the same path is loaded afresh
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, n_ctx, threads, seed)
     with _LOADING:
         got = _LOADED.get(key)
         if got is not None:
@@ -90,8 +92,22 @@ def _load(path: Path, n_ctx: int, threads: int, seed: int) -> _Loaded:
                 "check that it is a complete GGUF model (make install-llm rebuilds the test one)",
             ) from None
         got = _Loaded(llm, threading.Lock(), _formatter(llama_cpp, llm))
+        if not _LOADED:
+            atexit.register(_close_all)
         _LOADED[key] = got
         return got
+
+
+def _close_all() -> None:
+    """Free the models before the interpreter tears its modules down: left to `Llama.__del__`
+    at that point, llama-cpp-python prints a TypeError on every exit."""
+    for m in list(_LOADED.values()):
+        if m.lock.acquire(timeout=5):  # never hang an exit on a stream left open
+            try:
+                m.llm.close()
+            finally:
+                m.lock.release()
+    _LOADED.clear()
 
 
 def _formatter(llama_cpp: Any, llm: Any) -> Any:

@@ -5,9 +5,10 @@ Two kinds of backend:
 - `Backend` (the extractive one): turns retrieved passages into an answer that quotes them;
 - `LlmBackend` (answer/llm.py: llama.cpp, OpenAI-compatible): a chat model. For those the
   pipeline rewrites a follow-up into a standalone question from the chat history, builds the
-  prompt (the whole document as numbered sentences when it fits the model's context, else the
-  retrieved passages), streams the generation, then maps each `[n]` to exact offsets and
-  verifies every sentence with the shared checker (answer/citeparse.py, answer/check.py).
+  prompt (the retrieved passages, or with `context="auto"` the whole document as numbered
+  sentences when it fits the model's context), streams the generation, then maps each `[n]`
+  to exact offsets and verifies every sentence with the shared checker (answer/citeparse.py,
+  answer/check.py).
 
 Entry points, all over the same `generate` generator:
 

@@ -156,8 +156,8 @@ def ask(
         str | None,
         typer.Option(
             "--context",
-            help="LLM backends: auto (the whole document when it fits the model, else "
-            "passages), passages or document.",
+            help="LLM backends: passages (default), auto (the whole document when it fits "
+            "the model's context, else passages) or document.",
         ),
     ] = None,
     history: Annotated[

@@ -147,3 +147,11 @@ def test_whole_document_sentences_are_cited_whole(article_index, checker, articl
     assert (c.start, c.end, c.quote) == (u.start, u.end, u.text)
     assert c.chunk_id and article_text[c.start : c.end] == c.quote
     assert ans.sentences[0].support in ("supported", "partial")
+
+
+def test_trailing_markers_after_the_full_stop(units, checker, article_text) -> None:
+    ans = cite(f"{INVEST[:-1]} [1]. [1, 2].", units, checker)
+    assert len(ans.sentences) == 1  # the stray "." is no claim
+    assert ans.sentences[0].support == "supported"
+    assert not any("cites nothing" in n for n in ans.notes)
+    _offsets_hold(ans, article_text)

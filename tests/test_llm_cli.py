@@ -82,3 +82,13 @@ def test_follow_up_with_history_shows_the_rewrite(monkeypatch, capsys, index_dir
         text = f.read()
     for c in j["citations"]:
         assert text[c["start"] : c["end"]] == c["quote"]
+
+
+def test_extra_not_installed(monkeypatch, capsys, index_dir, tmp_path) -> None:
+    gguf = tmp_path / "model.gguf"
+    gguf.write_bytes(b"GGUF" + b"\0" * 16)
+    monkeypatch.setitem(sys.modules, "llama_cpp", None)  # what `import` sees without the extra
+    args = ["ask", "--backend", "llamacpp", "Who wrote it?"]
+    code, out, err = docqa(args, monkeypatch, capsys, index_dir, DOCQA_LLAMACPP_MODEL=str(gguf))
+    assert code == 1 and out == ""
+    assert "llama-cpp-python is not installed: run `make install-llm`" in err
