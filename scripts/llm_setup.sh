@@ -45,7 +45,7 @@ if command -v flock >/dev/null 2>&1; then
 fi
 
 tmp_dirs=()
-cleanup() { local d; for d in "${tmp_dirs[@]:-}"; do [[ -n "$d" ]] && rm -rf -- "$d"; done; }
+cleanup() { local d; for d in "${tmp_dirs[@]:-}"; do [[ -z "$d" ]] || rm -rf -- "$d"; done; return 0; }
 trap cleanup EXIT
 
 pip_() { "$PY" -m pip --disable-pip-version-check "$@"; }

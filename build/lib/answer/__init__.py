@@ -1,0 +1,1 @@
+"""Answer backends, prompt filling, citation parsing and verification."""

@@ -1,0 +1,119 @@
+"""What the pipeline needs of a chat model, and the options of an LLM backend.
+
+Two models implement `ChatModel`: `answer/llm_llamacpp.py` (a GGUF file in this process) and
+`answer/llm_openai.py` (any OpenAI-compatible server). Both stream text deltas and return the
+token counts of the call when the stream ends (`usage = yield from model.stream(...)`), and both
+raise `BackendError` with a one-line message and what to do, never a library's exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from typing import Literal, Protocol, runtime_checkable
+
+from core.errors import BackendError, BadInput
+
+Role = Literal["system", "user", "assistant"]
+ContextMode = Literal["auto", "passages", "document"]
+CONTEXT_MODES: tuple[str, ...] = ("auto", "passages", "document")
+
+
+@dataclass(frozen=True)
+class Message:
+    role: Role
+    content: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class Usage:
+    prompt_tokens: int
+    completion_tokens: int
+    exact: bool  # counted by the model's own tokenizer or reported by the server, else estimated
+    finish_reason: str = ""  # "stop", "length" (cut at max_tokens), or "" when unknown
+
+
+@runtime_checkable
+class ChatModel(Protocol):
+    name: str  # the backend name: "llamacpp" or "openai"
+
+    @property
+    def context_tokens(self) -> int | None:
+        """The model's context size in tokens, when known (decides whole-document mode)."""
+        ...
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        """Prompt tokens of these messages, as exact as the backend can tell."""
+        ...
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Generator[str, None, Usage]:
+        """Text deltas as they are generated; the return value is the call's usage."""
+        ...
+
+
+@dataclass(frozen=True)
+class LlmOptions:
+    """How an LLM backend is asked; the defaults suit a small local model on a CPU."""
+
+    max_tokens: int = 256  # answer length cap; cited short answers need far less
+    rewrite_max_tokens: int = 64  # a standalone question is one line
+    max_sentences: int = 4  # asked of the model: short answers are easier to verify
+    # "passages": the retrieved passages. "auto": the whole document, as numbered sentences,
+    # when it fits the model's context, else passages. "document": always the whole document.
+    # Passages by default: with the 0.5B test model, whole-document answers had 6% of their
+    # sentences supported against 52% with passages (eval/bench_llm.py on the dev set), as a
+    # small model cannot pick the right one of ~50 sentence numbers; a strong model may do
+    # better with `auto`.
+    context: ContextMode = "passages"
+    history_turns: int = 3  # previous exchanges shown to the follow-up rewriter
+    margin_tokens: int = 16  # slack for the chat template's own tokens when fitting estimates
+
+    def __post_init__(self) -> None:
+        if self.context not in CONTEXT_MODES:
+            raise BadInput(
+                f"unknown context mode {self.context!r}", "use auto, passages or document"
+            )
+        for name, lo in (("max_tokens", 1), ("rewrite_max_tokens", 1), ("max_sentences", 1),
+                         ("history_turns", 0), ("margin_tokens", 0)):  # fmt: skip
+            v = getattr(self, name)
+            if not isinstance(v, int) or v < lo:
+                raise BadInput(f"LLM option {name}={v!r} is out of range", f"use an int >= {lo}")
+
+
+@dataclass(frozen=True)
+class LlmBackend:
+    """A chat model plus how to ask it: what `Pipeline.backends` holds for an LLM backend."""
+
+    model: ChatModel
+    options: LlmOptions = LlmOptions()
+
+    @property
+    def name(self) -> str:
+        return self.model.name
+
+    def with_options(self, **changes: object) -> LlmBackend:
+        from dataclasses import replace
+
+        return LlmBackend(self.model, replace(self.options, **changes))  # type: ignore[arg-type]
+
+
+def collect(gen: Generator[str, None, Usage]) -> tuple[str, Usage]:
+    """Run a stream to its end: the whole text and the usage."""
+    parts: list[str] = []
+    while True:
+        try:
+            parts.append(next(gen))
+        except StopIteration as stop:
+            return "".join(parts), stop.value
+
+
+def context_error(n_prompt: int, max_tokens: int, n_ctx: int, setting: str = "") -> BackendError:
+    fix = "ask with fewer passages (-k)" + (f" or raise {setting}" if setting else "")
+    return BackendError(
+        f"the prompt is {n_prompt} tokens and the answer may take {max_tokens}, more than the "
+        f"model's context of {n_ctx} tokens",
+        fix,
+    )

@@ -1,0 +1,204 @@
+"""The `llamacpp` backend: a local GGUF model run in this process by llama-cpp-python.
+
+llama-cpp-python is an optional extra (`make install-llm`, or `pip install '.[llm]'`); it is
+imported on first use, so the default install never needs it. The model is loaded once, lazily,
+and shared by every `LlamaCppModel` naming the same file and settings. A llama.cpp context is
+not thread-safe: every use of a loaded model (tokenizing included) holds its lock, and a
+streaming generation holds it until the stream ends or is closed.
+
+The prompt is formatted with the GGUF's own chat template and tokenized here, so that its
+length is known exactly before generation: a prompt that does not fit the context is refused
+with a clear message instead of failing inside llama.cpp.
+"""
+
+from __future__ import annotations
+
+import atexit
+import threading
+from collections.abc import Generator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from answer.llm import Message, Usage, context_error
+from core.errors import BackendError
+
+CTX_SETTING = "DOCQA_LLAMACPP_CTX"
+INSTALL_HINT = "run `make install-llm` (or pip install '.[llm]')"
+
+
+@dataclass
+class _Loaded:
+    llm: Any  # llama_cpp.Llama
+    lock: threading.Lock
+    formatter: Any  # llama_cpp Jinja2ChatFormatter, or None when the GGUF has no template
+
+
+_LOADED: dict[tuple, _Loaded] = {}  # one loaded model per file and settings, for the process
+_LOADING = threading.Lock()
+
+
+def _import_llama() -> Any:
+    try:
+        import llama_cpp
+    except ImportError:
+        raise BackendError("llama-cpp-python is not installed", INSTALL_HINT) from None
+    return llama_cpp
+
+
+def check_model_file(path: Path | None) -> Path:
+    if path is None:
+        raise BackendError(
+            "no local model file is set", "set DOCQA_LLAMACPP_MODEL to the path of a .gguf file"
+        )
+    p = Path(path).expanduser()
+    if not p.is_file():
+        raise BackendError(
+            f"local model file {p} does not exist",
+            "set DOCQA_LLAMACPP_MODEL to an existing .gguf file (make install-llm fetches one)",
+        )
+    try:
+        with open(p, "rb") as f:
+            magic = f.read(4)
+    except OSError as e:
+        raise BackendError(
+            f"cannot read local model file {p}: {e.strerror}", "fix its permissions"
+        ) from None
+    if magic != b"GGUF":
+        raise BackendError(
+            f"{p.name} is not a GGUF model file", "point DOCQA_LLAMACPP_MODEL at a .gguf file"
+        )
+    return p
+
+
+def _load(path: Path, n_ctx: int, threads: int, seed: int) -> _Loaded:
+    st = path.stat()  # a file replaced at the same path is loaded afresh
+    key = (str(path.resolve()), st.st_mtime_ns, st.st_size, n_ctx, threads, seed)
+    with _LOADING:
+        got = _LOADED.get(key)
+        if got is not None:
+            return got
+        llama_cpp = _import_llama()
+        try:
+            # One thread for prompt and generation alike by default: on a shared 2-core
+            # machine two OpenMP threads fighting other work measured 3x slower.
+            llm = llama_cpp.Llama(
+                model_path=str(path), n_ctx=n_ctx, n_threads=threads, n_threads_batch=threads,
+                seed=seed, verbose=False,
+            )  # fmt: skip
+        except (ValueError, RuntimeError, OSError) as e:
+            raise BackendError(
+                f"llama.cpp could not load {path.name} ({type(e).__name__}: {e})",
+                "check that it is a complete GGUF model (make install-llm rebuilds the test one)",
+            ) from None
+        got = _Loaded(llm, threading.Lock(), _formatter(llama_cpp, llm))
+        if not _LOADED:
+            atexit.register(_close_all)
+        _LOADED[key] = got
+        return got
+
+
+def _close_all() -> None:
+    """Free the models before the interpreter tears its modules down: left to `Llama.__del__`
+    at that point, llama-cpp-python prints a TypeError on every exit."""
+    for m in list(_LOADED.values()):
+        if m.lock.acquire(timeout=5):  # never hang an exit on a stream left open
+            try:
+                m.llm.close()
+            finally:
+                m.lock.release()
+    _LOADED.clear()
+
+
+def _formatter(llama_cpp: Any, llm: Any) -> Any:
+    template = llm.metadata.get("tokenizer.chat_template")
+    if not template:
+        return None
+    from llama_cpp import llama_chat_format
+
+    eos_id, bos_id = llm.token_eos(), llm.token_bos()
+    eos = llm._model.token_get_text(eos_id) if eos_id != -1 else ""
+    bos = llm._model.token_get_text(bos_id) if bos_id != -1 else ""
+    return llama_chat_format.Jinja2ChatFormatter(template=template, eos_token=eos, bos_token=bos)
+
+
+class LlamaCppModel:
+    """A GGUF model file, loaded on first use."""
+
+    name = "llamacpp"
+
+    def __init__(self, model_path: Path | None, n_ctx: int = 4096, threads: int = 1,
+                 seed: int = 0) -> None:  # fmt: skip
+        self.model_path = model_path
+        self.n_ctx = n_ctx
+        self.threads = threads
+        self.seed = seed
+
+    @property
+    def context_tokens(self) -> int | None:
+        return self.n_ctx
+
+    def loaded(self) -> _Loaded:
+        path = check_model_file(self.model_path)
+        return _load(path, self.n_ctx, self.threads, self.seed)
+
+    def _prompt_tokens(self, m: _Loaded, messages: Sequence[Message]) -> list[int] | None:
+        """The exact prompt tokens, via the model's chat template (None: no template)."""
+        if m.formatter is None:
+            return None
+        prompt = m.formatter(messages=[x.to_json() for x in messages]).prompt
+        # special=True: the template's control tokens must be read as such. Data inside the
+        # messages was defused by answer/prompting.py, so only the template's own ones remain.
+        return m.llm.tokenize(prompt.encode("utf-8"), add_bos=False, special=True)
+
+    def count_tokens(self, messages: Sequence[Message]) -> int:
+        m = self.loaded()
+        with m.lock:
+            toks = self._prompt_tokens(m, messages)
+            if toks is not None:
+                return len(toks)
+            # No template in the file: llama-cpp-python's fallback format adds a few tokens.
+            return sum(len(m.llm.tokenize(x.content.encode("utf-8"))) + 8 for x in messages)
+
+    def stream(self, messages: Sequence[Message], max_tokens: int) -> Generator[str, None, Usage]:
+        m = self.loaded()
+        with m.lock:
+            toks = self._prompt_tokens(m, messages)
+            n_prompt = len(toks) if toks is not None else None
+            if n_prompt is not None and n_prompt + max_tokens > self.n_ctx:
+                raise context_error(n_prompt, max_tokens, self.n_ctx, CTX_SETTING)
+            try:
+                if toks is not None:
+                    chunks = m.llm.create_completion(
+                        toks, max_tokens=max_tokens, temperature=0.0, stream=True,
+                    )  # fmt: skip
+                else:
+                    chunks = m.llm.create_chat_completion(
+                        [x.to_json() for x in messages], max_tokens=max_tokens, temperature=0.0,
+                        stream=True,
+                    )  # fmt: skip
+                parts: list[str] = []
+                finish = ""
+                for chunk in chunks:
+                    choice = chunk["choices"][0]
+                    delta = choice.get("text")
+                    if delta is None:
+                        delta = (choice.get("delta") or {}).get("content")
+                    finish = choice.get("finish_reason") or finish
+                    if delta:
+                        parts.append(delta)
+                        yield delta
+            except (ValueError, RuntimeError) as e:
+                if "exceed context window" in str(e):
+                    n = n_prompt or 0
+                    raise context_error(n, max_tokens, self.n_ctx, CTX_SETTING) from None
+                raise BackendError(
+                    f"llama.cpp failed while generating ({type(e).__name__}: {e})",
+                    "see the log; try a smaller -k or another model file",
+                ) from None
+            # A streamed chunk may hold several tokens (held back at a possible stop string or
+            # an unfinished UTF-8 character): count the answer with the tokenizer instead.
+            n_out = len(m.llm.tokenize("".join(parts).encode("utf-8"), add_bos=False))
+            if n_prompt is None:
+                n_prompt = max(0, m.llm.n_tokens - n_out)
+            return Usage(n_prompt, n_out, toks is not None, finish)

@@ -1,0 +1,363 @@
+"""Question in, cited answer out: retrieval, a backend, and verification of what it cites.
+
+Two kinds of backend:
+
+- `Backend` (the extractive one): turns retrieved passages into an answer that quotes them;
+- `LlmBackend` (answer/llm.py: llama.cpp, OpenAI-compatible): a chat model. For those the
+  pipeline rewrites a follow-up into a standalone question from the chat history, builds the
+  prompt (the retrieved passages, or with `context="auto"` the whole document as numbered
+  sentences when it fits the model's context), streams the generation, then maps each `[n]`
+  to exact offsets and verifies every sentence with the shared checker (answer/citeparse.py,
+  answer/check.py).
+
+Entry points, all over the same `generate` generator:
+
+- `ask(question, k, backend, *, history, context)` -> Answer;
+- `stream(question, k, backend, *, history, context)` yields text deltas as the model writes
+  them, then the final, verified `Answer` as its last item;
+- `generate(...)` yields the deltas and returns an `Outcome` (the answer plus token usage).
+
+A failing LLM raises `BackendError`; offering the extractive answer instead is the caller's
+choice (the CLI's `--fallback`, the app's note).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
+from typing import Protocol
+
+from answer.extractive import ExtractiveSettings, abstention_text, choose, compose
+from answer.llm import CONTEXT_MODES, ContextMode, LlmBackend, Message, Usage, context_error
+from answer.prompting import (
+    Exchange,
+    Unit,
+    answer_messages,
+    clean_rewrite,
+    document_title,
+    fit_units,
+    load_prompts,
+    passage_units,
+    rewrite_messages,
+    sentence_units,
+)
+from core.errors import BadInput
+from core.types import Answer, AnswerSentence, Citation
+from retrieval.embed import Embedder
+from retrieval.index import DocIndex
+from retrieval.search import Retrieval, SearchSettings, search
+
+MAX_K = 50
+# Below this many characters per token no tokenizer goes: a document longer than
+# budget * this cannot fit, whatever the model, and is not tokenized to find out.
+MAX_CHARS_PER_TOKEN = 8
+
+
+class Backend(Protocol):
+    """Anything that turns retrieved passages into a cited answer."""
+
+    name: str
+
+    def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer: ...
+
+
+class ExtractiveBackend:
+    name = "extractive"
+
+    def __init__(self, settings: ExtractiveSettings | None = None) -> None:
+        self.settings = settings or ExtractiveSettings()
+
+    def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
+        chosen = choose(index, retrieval, self.settings)
+        if not chosen:
+            return Answer(question, abstention_text(question), True, self.name)
+        text, citations, parts = compose(chosen)
+        sentences = tuple(
+            AnswerSentence(t, (n,), "supported", 1.0) for t, n in parts
+        )  # re-verified against the source by the pipeline below
+        return Answer(question, text, False, self.name, tuple(citations), sentences)
+
+
+def verify_offsets(index: DocIndex, citations: tuple[Citation, ...]) -> list[int]:
+    """Ids of citations whose offsets do not reproduce their quote in the source text."""
+    bad = []
+    for c in citations:
+        doc = index.document(c.source)
+        if doc is None or doc.text[c.start : c.end] != c.quote:
+            bad.append(c.id)
+    return bad
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """One answered question, with what it cost."""
+
+    answer: Answer
+    usage: Usage | None = None  # the answer call's tokens (None for extractive)
+    rewrite_usage: Usage | None = None
+    mode: str = "extractive"  # "passages" or "document" for an LLM
+    messages: tuple[Message, ...] = ()  # the prompt sent, for inspection and the bench
+
+
+Stage = Callable[[str], None]
+
+
+class Pipeline:
+    """One loaded index and model, shared by every question of a process."""
+
+    def __init__(
+        self,
+        index: DocIndex,
+        embedder: Embedder,
+        search_settings: SearchSettings | None = None,
+        backends: dict[str, Backend | LlmBackend] | None = None,
+    ) -> None:
+        self.index = index
+        self.embedder = embedder
+        self.search_settings = search_settings or SearchSettings()
+        self.backends: dict[str, Backend | LlmBackend] = {"extractive": ExtractiveBackend()}
+        self.backends.update(backends or {})
+        self._units: list[Unit] | None = None
+        # The checker's caches are plain dicts: verification runs one answer at a time even
+        # when a remote backend answers several questions at once (eval --concurrency).
+        self._verify_lock = threading.Lock()
+
+    def retrieve(self, question: str, k: int = 5) -> Retrieval:
+        if not 1 <= k <= MAX_K:
+            raise BadInput(f"k must be between 1 and {MAX_K}, got {k}", "use e.g. -k 5")
+        return search(self.index, self.embedder, question, k, self.search_settings)
+
+    def ask(
+        self,
+        question: str,
+        k: int = 5,
+        backend: str = "extractive",
+        on_stage: Stage | None = None,
+        *,
+        history: Sequence[Exchange] = (),
+        context: ContextMode | None = None,
+    ) -> Answer:
+        gen = self.generate(question, k, backend, on_stage, history=history, context=context)
+        while True:
+            try:
+                next(gen)
+            except StopIteration as stop:
+                return stop.value.answer
+
+    def stream(
+        self,
+        question: str,
+        k: int = 5,
+        backend: str = "extractive",
+        *,
+        history: Sequence[Exchange] = (),
+        context: ContextMode | None = None,
+        on_stage: Stage | None = None,
+    ) -> Iterator[str | Answer]:
+        """Text deltas as they are generated, then the verified `Answer` as the last item.
+
+        The deltas are the model's raw text (its own `[n]` numbers); the Answer's text has the
+        markers renumbered to its citations, so show the Answer once it arrives."""
+        outcome = yield from self.generate(
+            question, k, backend, on_stage, history=history, context=context
+        )
+        yield outcome.answer
+
+    def generate(
+        self,
+        question: str,
+        k: int = 5,
+        backend: str = "extractive",
+        on_stage: Stage | None = None,
+        *,
+        history: Sequence[Exchange] = (),
+        context: ContextMode | None = None,
+    ) -> Generator[str, None, Outcome]:
+        b = self.backends.get(backend)
+        if b is None:
+            raise BadInput(
+                f"unknown backend {backend!r}",
+                f"use one of: {', '.join(sorted(self.backends))}",
+            )
+        if context is not None and context not in CONTEXT_MODES:
+            raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
+        if isinstance(b, LlmBackend):
+            return (yield from self._llm(b, question, k, on_stage, history, context))
+        return (yield from self._extractive(b, question, k, on_stage))
+
+    # ---- extractive ---------------------------------------------------------------------
+
+    def _extractive(
+        self, b: Backend, question: str, k: int, on_stage: Stage | None
+    ) -> Generator[str, None, Outcome]:
+        t0 = time.perf_counter()
+        retrieval = self.retrieve(question, k)
+        t1 = time.perf_counter()
+        if on_stage:
+            on_stage("generate")
+        ans = b.answer(question, retrieval, self.index)
+        t2 = time.perf_counter()
+        self._check_offsets(ans.citations)
+        t3 = time.perf_counter()
+        timings = {
+            "retrieve": (t1 - t0) * 1000,
+            "generate": (t2 - t1) * 1000,
+            "verify": (t3 - t2) * 1000,
+            "total": (t3 - t0) * 1000,
+        }
+        yield ans.answer  # ready at once: one delta
+        return Outcome(
+            Answer(
+                question=question,
+                answer=ans.answer,
+                abstained=ans.abstained,
+                backend=ans.backend,
+                citations=ans.citations,
+                sentences=ans.sentences,
+                passages=retrieval.passages,
+                timings_ms=timings,
+                standalone_question=ans.standalone_question,
+                notes=ans.notes,
+            )
+        )
+
+    def _check_offsets(self, citations: tuple[Citation, ...]) -> None:
+        bad = verify_offsets(self.index, citations)
+        if bad:  # a backend bug, never shown to a user as a valid citation
+            raise RuntimeError(f"citations {bad} do not match the source text")
+
+    # ---- LLM ----------------------------------------------------------------------------
+
+    def _llm(
+        self,
+        b: LlmBackend,
+        question: str,
+        k: int,
+        on_stage: Stage | None,
+        history: Sequence[Exchange],
+        context: ContextMode | None,
+    ) -> Generator[str, None, Outcome]:
+        from answer.citeparse import cite
+        from answer.llm import collect
+
+        if not question or not question.strip():
+            raise BadInput("the question is empty", "type a question about the document")
+        prompts = load_prompts()  # validated once per process; a bad file fails here
+        opts = b.options
+        timings: dict[str, float] = {}
+        notes: list[str] = []
+        t0 = time.perf_counter()
+
+        standalone: str | None = None
+        rewrite_usage: Usage | None = None
+        if history and opts.history_turns:
+            if on_stage:
+                on_stage("rewrite")
+            msgs = rewrite_messages(prompts, history, question, opts.history_turns)
+            raw, rewrite_usage = collect(b.model.stream(msgs, opts.rewrite_max_tokens))
+            standalone = clean_rewrite(raw, question)
+            if standalone is None:
+                standalone = question
+                notes.append("the follow-up could not be rewritten; it was answered as asked")
+            timings["rewrite"] = (time.perf_counter() - t0) * 1000
+        query = standalone or question
+
+        t1 = time.perf_counter()
+        retrieval = self.retrieve(query, k)
+        timings["retrieve"] = (time.perf_counter() - t1) * 1000
+
+        units, whole, fit_notes = self._context(b, retrieval, query, context or opts.context)
+        notes.extend(fit_notes)
+        messages = answer_messages(
+            prompts, query, document_title(self.index), units, whole, opts.max_sentences
+        )
+        if on_stage:
+            on_stage("generate")
+        t2 = time.perf_counter()
+        parts: list[str] = []
+        gen = b.model.stream(messages, opts.max_tokens)
+        try:
+            while True:
+                try:
+                    delta = next(gen)
+                except StopIteration as stop:
+                    usage: Usage = stop.value
+                    break
+                if not parts:
+                    timings["first_token"] = (time.perf_counter() - t0) * 1000
+                parts.append(delta)
+                yield delta
+        finally:
+            gen.close()  # a consumer that stops early releases the model (llama.cpp's lock)
+        t3 = time.perf_counter()
+        timings["generate"] = (t3 - t2) * 1000
+        if usage.finish_reason == "length":
+            notes.append(f"the answer was cut at {opts.max_tokens} tokens")
+
+        if on_stage:
+            on_stage("verify")
+        with self._verify_lock:
+            from answer.check import checker_for
+
+            cited = cite("".join(parts), units, checker_for(self), sentence_units=whole)
+        self._check_offsets(cited.citations)
+        t4 = time.perf_counter()
+        timings["verify"] = (t4 - t3) * 1000
+        timings["total"] = (t4 - t0) * 1000
+        answer = Answer(
+            question=question,
+            answer=cited.answer,
+            abstained=cited.abstained,
+            backend=b.name,
+            citations=cited.citations,
+            sentences=cited.sentences,
+            passages=retrieval.passages,
+            timings_ms=timings,
+            standalone_question=standalone,
+            notes=(*notes, *cited.notes),
+        )
+        mode = "document" if whole else "passages"
+        return Outcome(answer, usage, rewrite_usage, mode, tuple(messages))
+
+    def document_units(self) -> list[Unit]:
+        if self._units is None:
+            self._units = sentence_units(self.index)
+        return self._units
+
+    def _context(
+        self, b: LlmBackend, retrieval: Retrieval, question: str, mode: ContextMode
+    ) -> tuple[list[Unit], bool, list[str]]:
+        """What the model is shown: (units, whole document?, notes)."""
+        opts, model = b.options, b.model
+        prompts = load_prompts()
+        title = document_title(self.index)
+        ctx = model.context_tokens
+        budget = ctx - opts.max_tokens - opts.margin_tokens if ctx else None
+
+        def build(units: list[Unit], whole: bool) -> list[Message]:
+            return answer_messages(prompts, question, title, units, whole, opts.max_sentences)
+
+        if mode == "document":
+            return self.document_units(), True, []
+        if mode == "auto" and budget is not None:
+            units = self.document_units()
+            chars = sum(len(u.text) for u in units)
+            fits = units and chars <= budget * MAX_CHARS_PER_TOKEN
+            if fits and model.count_tokens(build(units, True)) <= budget:
+                return units, True, []
+        units = passage_units(retrieval.passages)
+        if budget is None:
+            return units, False, []
+        kept, left = fit_units(units, lambda u: build(u, False), model.count_tokens, budget)
+        if not kept:
+            n = model.count_tokens(build(units[:1], False))
+            raise context_error(n, opts.max_tokens, ctx or 0, getattr(model, "ctx_setting", ""))
+        notes = []
+        if left:
+            notes.append(
+                f"{len(left)} of {len(units)} passages left out to fit the model's context of "
+                f"{ctx} tokens"
+            )
+        return kept, False, notes

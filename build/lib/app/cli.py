@@ -1,0 +1,353 @@
+"""The `docqa` command line (DESIGN.md, "Command line").
+
+With `--json` each command prints exactly one JSON document on stdout; logs go to stderr.
+Exit status: 0 ok, 2 bad usage or bad input (one line on stderr), 1 anything else.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from core.errors import BadInput, DocqaError
+from core.types import Answer, Passage
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Answers questions about a document, with citations you can check to the character.",
+)
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
+KOpt = Annotated[int | None, typer.Option("-k", "--k", help="Number of passages (1-50).")]
+BackendOpt = Annotated[
+    str | None,
+    typer.Option("--backend", help="extractive (default), llamacpp or openai."),
+]
+IndexOpt = Annotated[
+    Path | None, typer.Option("--index-dir", help="Where the index lives (.docqa/index).")
+]
+
+
+def _log(msg: str) -> None:
+    print(f"docqa: {msg}", file=sys.stderr, flush=True)
+
+
+def _emit(doc: dict[str, Any]) -> None:
+    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
+    sys.stdout.flush()
+
+
+def _read_arg(value: str | None, what: str) -> str:
+    """The argument itself, or stdin for "-" (and when stdin is piped with no argument)."""
+    if value == "-" or (value is None and not sys.stdin.isatty()):
+        value = sys.stdin.read()
+    if value is None or not value.strip():
+        raise BadInput(f"the {what} is empty", f'give a {what}, e.g. docqa ask "Who wrote it?"')
+    return value
+
+
+def _settings(**flags: Any):
+    from app.settings import load_settings
+
+    return load_settings(**flags)
+
+
+def _print_passages(passages: tuple[Passage, ...] | list[Passage]) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    con = Console()
+    for p in passages:
+        head = Text(f"[{p.rank}] ", style="bold")
+        head.append(f"{p.chunk.section}  ", style="cyan")
+        head.append(f"{p.chunk.source}:{p.chunk.start}-{p.chunk.end}  score {p.score:.4f}", "dim")
+        con.print(head)
+        con.print(Text(p.chunk.text), "")
+
+
+def _print_answer(ans: Answer) -> None:
+    from rich.console import Console
+    from rich.text import Text
+
+    con = Console()
+    con.print(Text(ans.answer, style="bold" if not ans.abstained else "yellow"))
+    for s in ans.sentences:
+        if s.support != "supported":
+            con.print(Text(f"  ({s.support}) {s.text}", style="red"))
+    if ans.citations:
+        con.print()
+    for c in ans.citations:
+        line = Text(f"[{c.id}] ", style="bold")
+        line.append(f"{c.source}:{c.start}-{c.end} ", style="dim")
+        line.append(f"“{c.quote}”")
+        con.print(line)
+    for note in ans.notes:
+        con.print(Text(f"note: {note}", style="dim"))
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path] | None, typer.Argument(help="txt, md or html files.")] = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Build or refresh the index (default: the shipped article)."""
+    from app.engine import make_embedder, open_index
+
+    s = _settings(index_dir=index_dir)
+    embedder = make_embedder(s)
+    idx = open_index(s, embedder, sources=paths or list(s.sources), rebuild=True, log=_log)
+    m = idx.manifest
+    if json_out:
+        _emit(
+            {
+                "index_dir": str(s.index_dir),
+                "sources": [
+                    {k: src[k] for k in ("source", "sha256", "title", "author", "date")}
+                    for src in m["sources"]
+                ],
+                "chunks": m["n_chunks"],
+                "sentences": m["n_sentences"],
+                "model": m["model"],
+            }
+        )
+    else:
+        for src in m["sources"]:
+            print(
+                f"{src['source']}: “{src['title']}” by {src['author'] or '?'}, {src['date'] or '?'}"
+            )
+        print(f"{m['n_chunks']} chunks, {m['n_sentences']} sentences in {s.index_dir}")
+
+
+@app.command()
+def retrieve(
+    question: Annotated[str | None, typer.Argument(help="The question, or - for stdin.")] = None,
+    k: KOpt = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """The top passages for a question."""
+    from app.engine import open_pipeline
+
+    q = _read_arg(question, "question")
+    s = _settings(index_dir=index_dir, k=k)
+    pipe = open_pipeline(s, log=_log)
+    r = pipe.retrieve(q, s.k)
+    if json_out:
+        _emit({"question": q, "passages": [p.to_json() for p in r.passages]})
+    else:
+        _print_passages(r.passages)
+
+
+@app.command()
+def ask(
+    question: Annotated[str | None, typer.Argument(help="The question, or - for stdin.")] = None,
+    backend: BackendOpt = None,
+    k: KOpt = None,
+    index_dir: IndexOpt = None,
+    context: Annotated[
+        str | None,
+        typer.Option(
+            "--context",
+            help="LLM backends: passages (default), auto (the whole document when it fits "
+            "the model's context, else passages) or document.",
+        ),
+    ] = None,
+    history: Annotated[
+        Path | None,
+        typer.Option(
+            "--history",
+            help="JSON file of earlier turns ([{question, answer}] or `ask --json` outputs): "
+            "the question is a follow-up, rewritten to stand alone before retrieval.",
+        ),
+    ] = None,
+    fallback: Annotated[
+        bool,
+        typer.Option(
+            "--fallback", help="When the LLM backend fails, give the extractive answer with a note."
+        ),
+    ] = False,
+    json_out: JsonFlag = False,
+) -> None:
+    """A cited answer."""
+    from dataclasses import replace
+
+    from answer.llm import CONTEXT_MODES
+    from answer.prompting import parse_history
+    from app.engine import open_pipeline
+    from core.errors import BackendError
+
+    q = _read_arg(question, "question")
+    if context is not None and context not in CONTEXT_MODES:
+        raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
+    turns = []
+    if history is not None:
+        try:
+            turns = parse_history(json.loads(history.read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
+            raise BadInput(
+                f"cannot read the history file {history}: {e}", "give a JSON file"
+            ) from None
+    s = _settings(index_dir=index_dir, k=k, backend=backend)
+    pipe = open_pipeline(s, log=_log)
+    # A person at a terminal sees an LLM's tokens as they come, then the verified answer.
+    live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
+    try:
+        ans = None
+        for ev in pipe.stream(q, k=s.k, backend=s.backend, history=turns, context=context):
+            if isinstance(ev, str):
+                if live:
+                    sys.stdout.write(ev)
+                    sys.stdout.flush()
+            else:
+                ans = ev
+        assert ans is not None
+        if live:
+            print("\n" + "─" * 40)
+    except BackendError as e:
+        if not fallback or s.backend == "extractive":
+            raise
+        _log(f"error: {e}; answering extractively (--fallback)")
+        ans = pipe.ask(q, k=s.k, backend="extractive")
+        note = f"the {s.backend} backend failed ({e.problem}); this is the extractive answer"
+        ans = replace(ans, notes=(*ans.notes, note))
+    if json_out:
+        _emit(ans.to_json())
+    else:
+        _print_answer(ans)
+
+
+@app.command()
+def check(
+    text: Annotated[str | None, typer.Argument(help="The text to check, or - for stdin.")] = None,
+    index_dir: IndexOpt = None,
+    json_out: JsonFlag = False,
+) -> None:
+    """Verify each sentence of TEXT against the document."""
+    from answer.check import check_report
+    from app.engine import open_pipeline
+
+    body = _read_arg(text, "text to check")
+    s = _settings(index_dir=index_dir)
+    pipe = open_pipeline(s, log=_log)
+    report = check_report(body, pipe)
+    if json_out:
+        _emit(report)
+    else:
+        for sent in report["sentences"]:
+            mark = {"supported": "✓", "partial": "~", "unsupported": "✗"}[sent["support"]]
+            print(f"{mark} {sent['support']:<11} {sent['score']:.2f}  {sent['text']}")
+            for ev in sent["evidence"][:1]:
+                print(f"    {ev['source']}:{ev['start']}-{ev['end']} “{ev['quote']}”")
+
+
+@app.command(name="eval")
+def eval_cmd(
+    qa_file: Annotated[
+        Path | None, typer.Argument(help="Q&A set (.jsonl or .csv); not with --compare.")
+    ] = None,
+    backend: BackendOpt = None,
+    k: KOpt = None,
+    index_dir: IndexOpt = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="Report folder (default .docqa/eval/STEM-BACKEND)."),
+    ] = None,
+    concurrency: Annotated[
+        int,
+        typer.Option("--concurrency", "-j", help="Questions in flight (remote backends)."),
+    ] = 1,
+    limit: Annotated[
+        int | None, typer.Option("--limit", help="Run only the first N questions.")
+    ] = None,
+    types: Annotated[
+        list[str] | None,
+        typer.Option("--types", help="Only these types (comma-separated or repeated)."),
+    ] = None,
+    strict: Annotated[
+        bool, typer.Option("--strict", help="A malformed line is fatal (exit 2), not skipped.")
+    ] = False,
+    fail_under: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--fail-under", metavar="METRIC=VALUE", help="Exit 1 when METRIC < VALUE (repeatable)."
+        ),
+    ] = None,
+    compare: Annotated[
+        tuple[Path, Path] | None,
+        typer.Option("--compare", metavar="DIR_A DIR_B", help="What changed from A to B."),
+    ] = None,
+    progress: Annotated[
+        bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
+    ] = True,
+    json_out: JsonFlag = False,
+) -> None:
+    """Batch evaluation of a Q&A set: report.json, report.md and report.html in --out."""
+    from eval.cli import EvalOptions, run_eval_command
+
+    opts = EvalOptions(
+        qa_file=qa_file,
+        backend=backend,
+        k=k,
+        index_dir=index_dir,
+        out=out,
+        concurrency=concurrency,
+        limit=limit,
+        types=tuple(types or ()),
+        strict=strict,
+        fail_under=tuple(fail_under or ()),
+        compare=compare,
+        json_out=json_out,
+        progress=progress,
+    )
+    code = run_eval_command(opts, _settings, _log)
+    # SystemExit, not typer.Exit: under standalone_mode=False click returns an Exit's code
+    # instead of raising it, and main() would then exit 0 on a failed --fail-under gate.
+    if code:
+        sys.exit(code)
+
+
+@app.command()
+def ui(
+    port: Annotated[int, typer.Option(help="Port to serve on.")] = 8501,
+    host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
+) -> None:
+    """Start the Streamlit app."""
+    script = Path(__file__).with_name("streamlit_app.py")
+    cmd = [
+        sys.executable, "-m", "streamlit", "run", str(script),
+        "--server.port", str(port), "--server.address", host,
+        "--server.headless", "true", "--browser.gatherUsageStats", "false",
+    ]  # fmt: skip
+    raise typer.Exit(subprocess.call(cmd))
+
+
+def main() -> None:
+    try:
+        # Without standalone mode click returns (not raises) the code of a `typer.Exit`.
+        code = app(standalone_mode=False)
+        sys.exit(code if isinstance(code, int) else 0)
+    except typer.Exit as e:
+        sys.exit(e.exit_code)
+    except BadInput as e:
+        print(f"docqa: error: {e}", file=sys.stderr)
+        sys.exit(2)
+    except DocqaError as e:
+        print(f"docqa: error: {e}", file=sys.stderr)
+        sys.exit(1)
+    except KeyboardInterrupt:
+        sys.exit(130)
+    except Exception as e:  # usage errors and the unexpected: one line, never a trace
+        show = getattr(e, "show", None)
+        if callable(show) and isinstance(getattr(e, "exit_code", None), int):
+            show()  # typer's own (vendored click) usage errors: exit 2 with their message
+            sys.exit(e.exit_code)  # type: ignore[attr-defined]
+        print(f"docqa: error: {type(e).__name__}: {e}", file=sys.stderr)
+        sys.exit(1)

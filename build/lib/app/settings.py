@@ -1,0 +1,86 @@
+"""The one settings object: flags, then DOCQA_* environment variables, then `docqa.toml`.
+
+Read once, here in `app/`, and passed down; nothing else reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from core.errors import BadInput
+
+DEFAULT_ARTICLE = (
+    Path(__file__).resolve().parents[1] / "data" / "india-japan-strategic-partnership.txt"
+)
+BackendName = Literal["extractive", "llamacpp", "openai"]
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="DOCQA_", toml_file="docqa.toml", extra="ignore", frozen=True
+    )
+
+    backend: BackendName = "extractive"
+    index_dir: Path = Path(".docqa/index")
+    sources: list[Path] = Field(default_factory=lambda: [DEFAULT_ARTICLE])
+    k: int = Field(5, ge=1, le=50)
+    chunk_tokens: int = Field(200, ge=16, le=2000)
+    chunk_overlap: int = Field(1, ge=0, le=5)
+    fusion: Literal["rrf", "weighted", "dense", "bm25"] = "weighted"
+    threads: int = Field(1, ge=1, le=64)
+    max_upload_bytes: int = Field(5_000_000, ge=1)
+    llamacpp_model: Path | None = None
+    llamacpp_ctx: int = Field(4096, ge=512)
+    openai_base_url: str | None = None
+    openai_model: str | None = None
+    openai_api_key: SecretStr | None = None
+    request_timeout_s: float = Field(60.0, gt=0)
+    max_retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("openai_base_url")
+    @classmethod
+    def _url(cls, v: str | None) -> str | None:
+        if v is not None and not v.startswith(("http://", "https://")):
+            raise ValueError(f"must start with http:// or https://, got {v!r}")
+        return v
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+def load_settings(**flags: Any) -> Settings:
+    """Settings from flags (None means "not given"), the environment and docqa.toml."""
+    given = {k: v for k, v in flags.items() if v is not None}
+    if (
+        "openai_api_key" not in given
+        and not os.environ.get("DOCQA_OPENAI_API_KEY")
+        and os.environ.get("OPENAI_API_KEY")
+    ):
+        given["openai_api_key"] = os.environ["OPENAI_API_KEY"]
+    try:
+        return Settings(**given)
+    except ValidationError as e:
+        err = e.errors()[0]
+        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        raise BadInput(
+            f"bad setting {where}={err.get('input')!r}: {err['msg']}",
+            f"fix the flag, DOCQA_{where.upper()} or docqa.toml",
+        ) from None

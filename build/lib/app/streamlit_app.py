@@ -1,0 +1,90 @@
+"""docqa's Streamlit app: chat with the article, see and check every citation.
+
+Run with `docqa ui` (or `streamlit run app/streamlit_app.py` from the project folder). The page
+is assembled from small `app/ui_*` modules; this script only wires them together.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+# `streamlit run` puts this file's folder on sys.path, not the project: add the project root
+# so that `app`, `answer`, `core`... import the same way as under the `docqa` command.
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+
+import streamlit as st  # noqa: E402
+
+from app import ui_render as R  # noqa: E402
+from app import ui_state as S  # noqa: E402
+
+st.set_page_config(
+    page_title="docqa · chat with the article", page_icon=":material/menu_book:", layout="wide"
+)
+st.html(R.CSS)
+
+
+def main() -> None:
+    from app import ui_article, ui_chat, ui_check, ui_eval, ui_resources, ui_sidebar
+    from app.settings import Settings, load_settings
+    from core.errors import DocqaError
+
+    S.restore()
+    try:
+        base: Settings = st.session_state.get("dq_settings") or load_settings()
+        st.session_state["dq_settings"] = base
+        default_pipe = ui_resources.shared_pipeline(base)
+    except DocqaError as e:
+        st.error(R.md_escape(f"docqa cannot start: {e}"), icon=":material/block:")
+        st.stop()
+
+    side = ui_sidebar.render(base, default_pipe)
+    docs = side.pipeline.index.documents
+
+    st.markdown("## :material/menu_book: docqa")
+    about = R.doc_name(docs[0]) if len(docs) == 1 else f"{len(docs)} documents"
+    st.caption(
+        R.md_escape(f"Ask about “{about}”.")
+        + " Every answer cites the text it comes from, and every citation can be checked."
+    )
+    chat, article, check, evaluate = st.tabs(S.TABS, key=S.TAB, on_change="rerun")
+
+    ctx = ui_chat.AskContext(side.pipeline, side.backend, side.k, side.show_passages, side.notes)
+    # Only the open tab is computed; the chat box is pinned under the chat tab alone.
+    prompt = None
+    if chat.open is not False:
+        prompt = st.chat_input("Ask a question about the article…", max_chars=2000)
+    with chat:
+        if chat.open is not False:
+            if not S.history() and not prompt:
+                _welcome(is_default=side.pipeline.index is default_pipe.index)
+            ui_chat.render_history(ctx)
+            if prompt:
+                ui_chat.answer_question(prompt, ctx)
+    with article:
+        if article.open:
+            ui_article.render(docs)
+    with check:
+        if check.open:
+            ui_check.render(side.pipeline)
+    with evaluate:
+        if evaluate.open:
+            ui_eval.render(side.pipeline, side.backend, side.k, base)
+
+
+def _welcome(is_default: bool) -> None:
+    lead = (
+        "Ask anything about the article, e.g. *How much has Japan invested in India?*"
+        if is_default
+        else "Ask anything about the document."
+    )
+    st.info(
+        f"{lead} The numbered badges in each answer lead to its sources, and every source "
+        "can be shown in place in the article.",
+        icon=":material/lightbulb:",
+    )
+
+
+main()

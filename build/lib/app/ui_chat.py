@@ -1,0 +1,195 @@
+"""The chat tab: the conversation, each answer streamed in, its sources and its passages."""
+
+from __future__ import annotations
+
+import re
+import sys
+import time
+import traceback
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
+
+from answer.pipeline import Pipeline
+from app import ui_render as R
+from app import ui_state as S
+from core.errors import BackendError, BadInput, DocqaError
+from core.types import Answer, Citation, Passage
+
+# Whole markers ("[1, 2]") stay one piece so a badge never arrives half-written.
+_PIECE = re.compile(r"\s*\[\d+(?:\s*,\s*\d+)*\]|\S+\s*|\s+")
+# An extractive answer is ready at once: it is revealed in a few steps over this long, enough
+# to read as streaming without keeping anyone waiting (each step re-renders the message).
+REVEAL_SECONDS = 0.2
+REVEAL_STEPS = 12
+SEARCHING = "Searching the article…"
+
+
+@dataclass
+class AskContext:
+    """What answering needs, decided by the sidebar and the session's document."""
+
+    pipeline: Pipeline
+    backend: str = "extractive"
+    k: int = 5
+    show_passages: bool = False
+    notes: list[str] = field(default_factory=list)  # e.g. "llamacpp unavailable, extractive"
+
+    @property
+    def sources(self) -> tuple[str, ...]:
+        return tuple(d.source for d in self.pipeline.index.documents)
+
+
+def reveal(text: str, seconds: float = REVEAL_SECONDS, steps: int = REVEAL_STEPS) -> Iterator[str]:
+    """The composed answer a few words at a time, as Markdown, for `st.write_stream`."""
+    pieces = _PIECE.findall(text)
+    size = max(1, -(-len(pieces) // steps))  # words per step, rounded up
+    for i in range(0, len(pieces), size):
+        if i:
+            time.sleep(seconds / steps)
+        yield R.md_with_badges("".join(pieces[i : i + size]))
+
+
+def _ask(ctx: AskContext, question: str) -> tuple[Answer, list[str]]:
+    """The answer, falling back to extractive (and saying so) when an LLM backend fails."""
+    try:
+        return ctx.pipeline.ask(question, k=ctx.k, backend=ctx.backend), []
+    except BackendError as e:
+        if ctx.backend == "extractive":
+            raise
+        note = f"The {ctx.backend} backend failed ({e.problem}); this is the extractive answer."
+        return ctx.pipeline.ask(question, k=ctx.k, backend="extractive"), [note]
+
+
+def answer_question(question: str, ctx: AskContext) -> None:
+    """Ask, stream the answer into a new assistant message, then show it in full."""
+    turns = S.history()
+    turn = S.Turn(question, ctx.sources, notes=list(ctx.notes))
+    turns.append(turn)  # kept whatever happens next: a question is never lost
+    index = len(turns) - 1
+    with st.chat_message("user"):
+        st.markdown(R.md_escape(question))
+    with st.chat_message("assistant"):
+        slot = st.empty()
+        slot.caption(SEARCHING)
+        try:
+            ans, notes = _ask(ctx, question)
+            turn.answer = ans
+            turn.notes += notes
+        except BadInput as e:
+            turn.error = str(e)
+        except DocqaError as e:
+            turn.error = f"Could not answer: {e}"
+        except Exception as e:  # never a stack trace on the page; the log has it
+            traceback.print_exc(file=sys.stderr)
+            turn.error = f"Something went wrong while answering ({type(e).__name__}: {e})."
+        if turn.answer is not None:
+            with slot.container():
+                st.write_stream(reveal(turn.answer.answer))
+        render_reply(index, turn, ctx, latest=True, slot=slot)
+
+
+def render_history(ctx: AskContext) -> None:
+    turns = S.history()
+    for i, turn in enumerate(turns):
+        with st.chat_message("user"):
+            st.markdown(R.md_escape(turn.question))
+        with st.chat_message("assistant"):
+            render_reply(i, turn, ctx, latest=i == len(turns) - 1)
+
+
+def render_reply(
+    index: int, turn: S.Turn, ctx: AskContext, latest: bool, slot: DeltaGenerator | None = None
+) -> None:
+    """An assistant message: the answer (or error), its verification, sources and passages."""
+    body = slot if slot is not None else st.empty()
+    if turn.answer is None:
+        if turn.error:
+            body.error(R.md_escape(turn.error), icon=":material/error:")
+        else:  # the run was cut short (a new question came in while this one was answered)
+            body.caption("Interrupted before an answer came back: ask again.")
+        return
+    ans = turn.answer
+    body.html(R.answer_html(ans))
+    meta = [ans.backend, f"{ans.timings_ms.get('total', 0):.0f} ms"]
+    summary = R.verification_summary(ans)
+    if summary:
+        meta.insert(0, summary)
+    st.caption(R.md_escape(" · ".join(meta)))
+    for note in [*turn.notes, *ans.notes]:
+        st.caption(R.md_escape(f"Note: {note}"))
+    if ans.standalone_question:
+        st.caption(R.md_escape(f"Understood as: {ans.standalone_question}"))
+    if ans.citations:
+        label = f"Sources ({len(ans.citations)})"
+        with st.expander(label, expanded=latest, icon=":material/format_quote:"):
+            for c in ans.citations:
+                _source_row(index, turn, c, ctx)
+    if ctx.show_passages and ans.passages:
+        with st.expander(f"Retrieved passages ({len(ans.passages)}) and their scores"):
+            st.html(_passages_html(ans))
+
+
+def _passage_of(c: Citation, ans: Answer, pipe: Pipeline) -> tuple[str, str, int]:
+    """(section, passage text, passage start) holding the citation, best effort."""
+    for p in ans.passages:
+        if p.chunk.chunk_id == c.chunk_id and p.chunk.start <= c.start <= c.end <= p.chunk.end:
+            return p.chunk.section, p.chunk.text, p.chunk.start
+    for ch in pipe.index.chunks:
+        if ch.source == c.source and ch.start <= c.start and c.end <= ch.end:
+            return ch.section, ch.text, ch.start
+    return "", c.quote, c.start
+
+
+def _source_row(index: int, turn: S.Turn, c: Citation, ctx: AskContext) -> None:
+    assert turn.answer is not None
+    section, text, start = _passage_of(c, turn.answer, ctx.pipeline)
+    st.html(R.source_card_html(c, section, text, start))
+    same_doc = c.source in ctx.sources
+    st.button(
+        "Show in article",
+        key=f"show-{index}-{c.id}",
+        icon=":material/open_in_new:",
+        type="tertiary",
+        on_click=S.show_in_article,
+        args=(index, c.id),
+        disabled=not same_doc,
+        help="Highlight this quote in the article view"
+        if same_doc
+        else "This answer was about another document",
+    )
+
+
+def _passages_html(ans: Answer) -> str:
+    cards = []
+    for p in ans.passages:
+        cited = [(c.start, c.end) for c in ans.citations if _inside(c, p)]
+        extra = _score_parts(p)
+        cards.append(
+            R.passage_card_html(
+                p.rank,
+                p.score,
+                p.chunk.section,
+                f"{R.short_source(p.chunk.source)} · chars {p.chunk.start}–{p.chunk.end}",
+                p.chunk.text,
+                p.chunk.start,
+                cited,
+                extra,
+            )
+        )
+    return "".join(cards)
+
+
+def _inside(c: Citation, p: Passage) -> bool:
+    return c.source == p.chunk.source and p.chunk.start <= c.start and c.end <= p.chunk.end
+
+
+def _score_parts(p: Passage) -> str:
+    bits = []
+    if p.dense_score is not None:
+        bits.append(f"dense {p.dense_score:.3f}")
+    if p.bm25_score is not None:
+        bits.append(f"BM25 {p.bm25_score:.2f}")
+    return f" ({', '.join(bits)})" if bits else ""

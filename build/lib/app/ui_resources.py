@@ -1,0 +1,188 @@
+"""The expensive things, loaded once per process and shared by every session.
+
+`st.cache_resource` gives one embedding model and one default index per process: a second
+browser tab reuses them. Both are read-only after loading (the embedder serialises its own
+calls with a lock), so concurrent sessions can share them safely. A session's uploaded document
+gets its own small index, built with the shared model, in a folder of its own.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import gc
+import shutil
+import tempfile
+import weakref
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import streamlit as st
+
+from answer.pipeline import Pipeline
+from app import engine
+from app.settings import Settings
+from core.errors import BadInput
+from core.types import Document
+from ingest.read import decode_text, source_format
+from retrieval import index as index_mod
+from retrieval.embed import Embedder
+from retrieval.search import SearchSettings
+
+Progress = Callable[[float, str], None]
+
+
+@st.cache_resource(show_spinner="Loading the embedding model…")
+def shared_embedder(threads: int) -> Embedder:
+    emb = Embedder(threads=threads)
+    emb.encode(["warm up"])  # load the weights now, not on the first question
+    return emb
+
+
+@st.cache_resource(show_spinner="Opening the article's index…")
+def _shared_pipeline(key: str, _settings: Settings) -> Pipeline:
+    # `key` names everything that shapes the index; the Settings object itself is not hashed
+    # (the leading underscore) because it may hold an API key.
+    emb = shared_embedder(_settings.threads)
+    idx = engine.open_index(_settings, emb)
+    pipe = Pipeline(idx, emb, SearchSettings(fusion=_settings.fusion))
+    _freeze_heap()
+    return pipe
+
+
+def _freeze_heap() -> None:
+    """Keep the model's half a million long-lived objects out of every garbage collection.
+
+    Streamlit runs a full `gc.collect()` after each script run, in the script thread and holding
+    the GIL; with torch and the model loaded that took ~300 ms, and the answer's last messages
+    waited for it before reaching the browser. Objects allocated later are collected as usual.
+    """
+    with contextlib.suppress(ImportError):  # long-lived too: frozen with the rest
+        import answer.check  # noqa: F401
+
+    gc.collect()
+    gc.freeze()
+
+
+def shared_pipeline(s: Settings) -> Pipeline:
+    key = repr(
+        (str(s.index_dir.resolve()), [str(p) for p in s.sources], s.chunk_tokens,
+         s.chunk_overlap, s.fusion, s.threads)
+    )  # fmt: skip
+    return _shared_pipeline(key, s)
+
+
+def llm_backends(s: Settings) -> dict:
+    """The LLM backends that these settings configure, as the engine builds them.
+
+    The engine's builder is still private while the LLM issue is open; reading it through
+    getattr keeps the app working before and after it becomes public.
+    """
+    build = getattr(engine, "llm_backends", None) or getattr(engine, "_llm_backends", None)
+    return dict(build(s)) if build else {}
+
+
+def with_backends(base: Pipeline, backends: dict) -> Pipeline:
+    """A pipeline over the same index and model, with a session's own backends added."""
+    if not backends:
+        return base
+    return Pipeline(base.index, base.embedder, base.search_settings, backends=backends)
+
+
+@dataclass
+class Upload:
+    """A document a session uploaded, indexed in the session's own folder."""
+
+    name: str
+    folder: Path
+    pipeline: Pipeline
+
+    @property
+    def document(self) -> Document:
+        return self.pipeline.index.documents[0]
+
+
+class _ProgressEmbedder:
+    """The shared model, encoding in batches so that the progress bar moves while it works."""
+
+    def __init__(self, inner: Embedder, progress: Progress, lo: float, hi: float) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self.progress = progress
+        self.lo, self.hi = lo, hi
+
+    @property
+    def dim(self) -> int:
+        return self.inner.dim
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        if not texts:
+            return self.inner.encode(texts)
+        step = 64
+        parts = []
+        for i in range(0, len(texts), step):
+            parts.append(self.inner.encode(texts[i : i + step]))
+            done = min(len(texts), i + step)
+            frac = self.lo + (self.hi - self.lo) * done / len(texts)
+            self.progress(frac, f"Embedding sentences… {done}/{len(texts)}")
+        return np.concatenate(parts)
+
+
+def safe_name(name: str) -> str:
+    """A file name that stays inside its folder and keeps its extension."""
+    base = Path(name.replace("\\", "/")).name or "upload.txt"
+    cleaned = "".join(ch if ch.isalnum() or ch in "._- " else "_" for ch in base).strip(" .")
+    return cleaned or "upload.txt"
+
+
+def check_upload(name: str, data: bytes, max_bytes: int) -> None:
+    """Refuse what cannot be indexed, with the same messages as the command line."""
+    source_format(Path(name))  # unsupported type
+    if len(data) > max_bytes:
+        raise BadInput(
+            f"{name}: file too large ({len(data):,} bytes, limit {max_bytes:,})",
+            "split the document or raise DOCQA_MAX_UPLOAD_BYTES",
+        )
+    decode_text(data, name)  # empty, binary, not UTF-8
+
+
+def index_upload(
+    name: str, data: bytes, s: Settings, session_dir: Path, progress: Progress
+) -> Upload:
+    """Check, save and index an uploaded file into `session_dir`; BadInput when unusable.
+
+    The folder is replaced only once the new index is complete, so a failure leaves the
+    session's current document as it was.
+    """
+    progress(0.02, "Checking the file…")
+    check_upload(name, data, s.max_upload_bytes)
+    emb = shared_embedder(s.threads)
+    session_dir.mkdir(parents=True, exist_ok=True)
+    new = Path(tempfile.mkdtemp(prefix="doc-", dir=session_dir))
+    try:
+        src = new / "files" / safe_name(name)
+        src.parent.mkdir(parents=True)
+        src.write_bytes(data)
+        progress(0.08, "Reading and splitting into passages…")
+        idx_dir = new / "index"
+        wrapped = _ProgressEmbedder(emb, progress, 0.15, 0.95)
+        idx = index_mod.build([src], idx_dir, wrapped, engine.index_settings(s))  # type: ignore[arg-type]
+        progress(0.97, "Saving the index…")
+        index_mod.save(idx, idx_dir)
+    except BadInput as e:  # name the file as the person knows it, not our temp path
+        shutil.rmtree(new, ignore_errors=True)
+        raise BadInput(e.problem.replace(str(src), name), e.fix) from None
+    except BaseException:
+        shutil.rmtree(new, ignore_errors=True)
+        raise
+    progress(1.0, "Ready")
+    up = Upload(name, new, Pipeline(idx, emb, SearchSettings(fusion=s.fusion)))
+    # When the session ends and its state is dropped, its folder goes too.
+    weakref.finalize(up, shutil.rmtree, new, True)
+    return up
+
+
+def discard(upload: Upload | None) -> None:
+    if upload is not None:
+        shutil.rmtree(upload.folder, ignore_errors=True)

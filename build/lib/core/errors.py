@@ -1,0 +1,28 @@
+"""The few error classes of docqa.
+
+Every error carries a one-line message that names the problem and what to do. Only `app/`
+turns them into output for a person (and into exit codes: `BadInput` is 2, the rest 1).
+"""
+
+from __future__ import annotations
+
+
+class DocqaError(Exception):
+    """Base class: something went wrong that a person can act on."""
+
+    def __init__(self, problem: str, fix: str = "") -> None:
+        self.problem = problem
+        self.fix = fix
+        super().__init__(f"{problem}: {fix}" if fix else problem)
+
+
+class BadInput(DocqaError):
+    """The user gave us something we cannot use (a file, a question, a setting)."""
+
+
+class IndexProblem(DocqaError):
+    """The index on disk is missing, stale or corrupt and could not be rebuilt."""
+
+
+class BackendError(DocqaError):
+    """An answer backend (local model, remote server) failed."""

@@ -1,0 +1,210 @@
+"""`make bench`: speed, memory and quality figures, with baselines measured in the same run.
+
+Prints, from one run:
+  - retrieval hit@1/3/5 and MRR on the dev set for dense only, BM25 only, the fused retriever,
+    and LangChain's stock recipe (RecursiveCharacterTextSplitter 1000/200 + FAISS + the same
+    model) as the baseline, with ratios fused / baseline;
+  - extractive answers: gold answer contained, abstention on unanswerable and answerable;
+  - cold start (process start to first answer, `docqa ask --json` in a fresh process), warm
+    `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index build
+    time once the model is loaded, peak memory;
+  - the citation checker's figures (eval/bench_check.py) and the LLM backends' when available.
+Nothing here is asserted: targets live in the issues and are compared by people.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+from answer.pipeline import Pipeline
+from app.settings import DEFAULT_ARTICLE
+from eval.calibrate import contains_gold
+from eval.qa import QAItem, read_qa
+from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
+from retrieval.embed import Embedder
+from retrieval.index import IndexSettings, build, save
+from retrieval.search import SearchSettings, search
+
+ROOT = Path(__file__).resolve().parents[1]
+DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
+Span = tuple[int, int]
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    s = sorted(values)
+    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
+
+
+def retrieval_scores(runs: list[tuple[list[Span], list[Span]]]) -> dict[str, float]:
+    n = len(runs)
+    return {
+        "hit@1": sum(hit_at_k(p, e, 1) for p, e in runs) / n,
+        "hit@3": sum(hit_at_k(p, e, 3) for p, e in runs) / n,
+        "hit@5": sum(hit_at_k(p, e, 5) for p, e in runs) / n,
+        "mrr": sum(reciprocal_rank(p, e) for p, e in runs) / n,
+    }
+
+
+def stock_langchain(items: list[QAItem], text: str, embedder: Embedder):
+    """The recipe most "chat with your PDF" tutorials ship, on the same model."""
+    from langchain_community.vectorstores import FAISS
+    from langchain_core.documents import Document
+    from langchain_core.embeddings import Embeddings
+    from langchain_text_splitters import RecursiveCharacterTextSplitter
+
+    class Same(Embeddings):
+        def embed_documents(self, texts: list[str]) -> list[list[float]]:
+            return embedder.encode(texts).tolist()
+
+        def embed_query(self, text: str) -> list[float]:
+            return embedder.encode([text])[0].tolist()
+
+    splitter = RecursiveCharacterTextSplitter(
+        chunk_size=1000, chunk_overlap=200, add_start_index=True
+    )
+    docs = splitter.split_documents([Document(page_content=text)])
+    store = FAISS.from_documents(docs, Same())
+    runs, lat = [], []
+    for it in items:
+        ev = [s for s in locate(text, it.evidence) if s]
+        t = time.perf_counter()
+        got = store.similarity_search(it.question, k=5)
+        lat.append((time.perf_counter() - t) * 1000)
+        spans = [
+            (d.metadata["start_index"], d.metadata["start_index"] + len(d.page_content))
+            for d in got
+        ]
+        runs.append((spans, ev))
+    return retrieval_scores(runs), lat, len(docs)
+
+
+def cold_start(index_dir: Path) -> tuple[float, float]:
+    """Seconds from process start to a printed answer, and that process's peak RSS (MB)."""
+    env = {**os.environ, "DOCQA_INDEX_DIR": str(index_dir)}
+    t = time.perf_counter()
+    r = subprocess.run(
+        [sys.executable, "-m", "app", "ask", "--json", "How much has Japan invested in India?"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - t
+    if r.returncode != 0:
+        raise SystemExit(f"cold start failed: {r.stderr.strip()}")
+    json.loads(r.stdout)
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    return elapsed, peak
+
+
+def main() -> int:
+    items, _ = read_qa(DEV)
+    answerable = [i for i in items if i.evidence]
+    with open(DEFAULT_ARTICLE, encoding="utf-8", newline="") as f:
+        text = f.read()
+
+    t0 = time.perf_counter()
+    embedder = Embedder()
+    embedder.encode(["warm up"])
+    load_s = time.perf_counter() - t0
+    tmp = Path(tempfile.mkdtemp(prefix="docqa-bench-"))
+    t1 = time.perf_counter()
+    index = build([DEFAULT_ARTICLE], tmp / "index", embedder, IndexSettings())
+    save(index, tmp / "index")
+    build_s = time.perf_counter() - t1
+
+    print(f"# docqa bench — {len(items)} dev questions ({len(answerable)} with evidence)")
+    biggest = max(c.n_tokens for c in index.chunks)
+    print(f"model load {load_s:.2f} s; index build (after load) {build_s:.2f} s for "
+          f"{len(index.chunks)} chunks, max {biggest} tokens")  # fmt: skip
+
+    print("\n## Retrieval on the dev set (k=5)")
+    rows = {}
+    for name, ss in (
+        ("dense only", SearchSettings(fusion="dense")),
+        ("BM25 only", SearchSettings(fusion="bm25")),
+        ("fused (RRF)", SearchSettings(fusion="rrf")),
+        ("fused (weighted, default)", SearchSettings()),
+    ):
+        runs = []
+        for it in answerable:
+            r = search(index, embedder, it.question, 5, ss)
+            ev = [s for s in locate(text, it.evidence) if s]
+            runs.append(([(p.chunk.start, p.chunk.end) for p in r.passages], ev))
+        rows[name] = retrieval_scores(runs)
+    stock, stock_lat, stock_chunks = stock_langchain(answerable, text, embedder)
+    rows[f"LangChain stock ({stock_chunks} chunks)"] = stock
+    print(f"{'retriever':<32} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'MRR':>6}")
+    for name, m in rows.items():
+        print(f"{name:<32} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['hit@5']:>6.3f} "
+              f"{m['mrr']:>6.3f}")  # fmt: skip
+    fused = rows["fused (weighted, default)"]
+    print("ratio fused / stock: " + ", ".join(
+        f"{k} {fused[k] / stock[k]:.2f}x" for k in ("hit@1", "hit@3", "mrr") if stock[k]
+    ))  # fmt: skip
+
+    print("\n## Extractive answers on the dev set")
+    pipe = Pipeline(index, embedder)
+    lat: list[float] = []
+    contained = n_ans = false_abs = abs_unans = n_unans = 0
+    for it in items:
+        ans = pipe.ask(it.question, k=5)
+        lat.append(ans.timings_ms["total"])
+        if it.answerable:
+            n_ans += 1
+            false_abs += ans.abstained
+            contained += (not ans.abstained) and contains_gold(ans.answer, it.answers)
+        else:
+            n_unans += 1
+            abs_unans += ans.abstained
+    print(f"gold answer contained (answerable): {contained / n_ans:.3f} ({contained}/{n_ans})")
+    print(f"abstained on unanswerable:          {abs_unans / n_unans:.3f} ({abs_unans}/{n_unans})")
+    print(f"abstained on answerable:            {false_abs / n_ans:.3f} ({false_abs}/{n_ans})")
+
+    print("\n## Latency and memory")
+    for _ in range(2):  # more samples for the percentiles
+        for it in items:
+            lat.append(pipe.ask(it.question, k=5).timings_ms["total"])
+    p50, p95 = pct(lat, 0.5), pct(lat, 0.95)
+    s50 = statistics.median(stock_lat)
+    print(f"warm ask (extractive) p50 {p50:.1f} ms, p95 {pct(lat, 0.95):.1f} ms "
+          f"over {len(lat)} asks")  # fmt: skip
+    print(f"baseline: stock LangChain similarity_search p50 {s50:.1f} ms; "
+          f"ratio ask/stock-retrieval {p50 / s50:.2f}x (p95 {p95:.1f} ms)")  # fmt: skip
+    cold, child_peak = cold_start(tmp / "index")
+    print(
+        f"cold start (new process to first answer): {cold:.2f} s, its peak RSS {child_peak:.0f} MB"
+    )
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"peak RSS of this bench process: {peak:.0f} MB")
+
+    try:
+        from eval.bench_check import bench_checker
+    except ImportError:
+        bench_checker = None
+    if bench_checker is not None:
+        print("\n## Citation checker (eval/bench_check.py)")
+        for k, v in bench_checker().items():
+            print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
+    try:
+        from eval.bench_llm import bench_llm
+    except ImportError:
+        bench_llm = None
+    if bench_llm is not None:
+        print("\n## LLM backends with the test model (eval/bench_llm.py)")
+        bench_llm(index, embedder)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

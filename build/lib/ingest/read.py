@@ -1,0 +1,60 @@
+"""Reading a source file into exact text, with a clear error for anything we cannot use."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from core.errors import BadInput
+
+TEXT_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
+HTML_SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html"}
+DEFAULT_MAX_BYTES = 20_000_000
+
+
+def source_format(path: Path) -> str:
+    """`txt`, `md` or `html`, from the file name; anything else is refused."""
+    suffix = path.suffix.lower()
+    fmt = TEXT_SUFFIXES.get(suffix) or HTML_SUFFIXES.get(suffix)
+    if fmt is None:
+        raise BadInput(
+            f"{path}: unsupported file type {suffix or '(no extension)'!r}",
+            "give a .txt, .md or .html file",
+        )
+    return fmt
+
+
+def decode_text(data: bytes, name: str) -> str:
+    """Bytes to text, strictly UTF-8, with no newline translation (offsets stay exact)."""
+    if not data.strip():
+        raise BadInput(f"{name}: the file is empty", "give a file that contains text")
+    if b"\x00" in data[:8192]:
+        raise BadInput(f"{name}: this is a binary file, not text", "give a .txt, .md or .html file")
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as e:
+        raise BadInput(
+            f"{name}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})",
+            "re-save the file as UTF-8",
+        ) from None
+    if not text.strip():
+        raise BadInput(f"{name}: the file is empty", "give a file that contains text")
+    return text
+
+
+def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:
+    if not path.exists():
+        raise BadInput(f"{path}: no such file", "check the path")
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory", "give the path of a file")
+    size = path.stat().st_size
+    if size > max_bytes:
+        raise BadInput(
+            f"{path}: file too large ({size:,} bytes, limit {max_bytes:,})",
+            "split the document or raise the limit",
+        )
+    return path.read_bytes()
+
+
+def read_text(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> str:
+    """The exact text of a txt/md file, as `open(path, encoding='utf-8', newline='')` gives it."""
+    return decode_text(read_bytes(path, max_bytes), str(path))

@@ -1,0 +1,81 @@
+"""Sentence segmentation with exact offsets.
+
+pysbd does the hard part (abbreviations, "U.S.", "$3.1 billion", quotes); we only locate each
+of its sentences back in the paragraph, so offsets never depend on pysbd's own span logic.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import pysbd
+
+from core.types import Sentence
+
+# Fallback when pysbd rewrites a sentence so that it no longer occurs verbatim.
+_FALLBACK_SPLIT = re.compile(r"[.!?][\"”’)\]]*(\s+)(?=[\"“‘(\[]?[A-Z0-9])")
+# List markers and markdown emphasis that should not start a sentence span.
+_LEADING_MARKUP = re.compile(r"^(?:[-*+>#]+\s+|\d+[.)]\s+)+")
+
+
+@lru_cache(maxsize=1)
+def _segmenter() -> pysbd.Segmenter:
+    return pysbd.Segmenter(language="en", clean=False, char_span=False)
+
+
+def _tight(text: str, start: int, end: int) -> tuple[int, int]:
+    """Shrink [start, end) to exclude surrounding whitespace and leading list markup."""
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    m = _LEADING_MARKUP.match(text, start, end)
+    if m and m.end() < end:
+        start = m.end()
+    return start, end
+
+
+def _pieces(paragraph: str) -> list[str] | None:
+    try:
+        return [s for s in _segmenter().segment(paragraph) if s.strip()]
+    except Exception:  # pysbd has crashed on odd inputs; a regex split beats losing the text
+        return None
+
+
+def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
+    """Sentences of text[start:end] (one paragraph, ideally), offsets into `text`."""
+    end = len(text) if end is None else end
+    para = text[start:end]
+    out: list[Sentence] = []
+    cursor = 0
+    pieces = _pieces(para)
+    if pieces is None:
+        return _regex_sentences(text, start, end)
+    for piece in pieces:
+        core = piece.strip()
+        at = para.find(core, cursor)
+        if at < 0:
+            # pysbd changed the text: fall back for the rest of the paragraph.
+            return out + _regex_sentences(text, start + cursor, end)
+        s, e = _tight(text, start + at, start + at + len(core))
+        if e > s:
+            out.append(Sentence(s, e, text[s:e]))
+        cursor = at + len(core)
+    if para[cursor:].strip():
+        out.extend(_regex_sentences(text, start + cursor, end))
+    return out
+
+
+def _regex_sentences(text: str, start: int, end: int) -> list[Sentence]:
+    out: list[Sentence] = []
+    pos = start
+    for m in _FALLBACK_SPLIT.finditer(text, start, end):
+        s, e = _tight(text, pos, m.start(1))
+        if e > s:
+            out.append(Sentence(s, e, text[s:e]))
+        pos = m.end(1)
+    s, e = _tight(text, pos, end)
+    if e > s:
+        out.append(Sentence(s, e, text[s:e]))
+    return out

@@ -1,0 +1,56 @@
+"""BM25 over the chunks (bm25s), on folded text so straight and curly quotes match."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+import bm25s
+import numpy as np
+
+from core.text import fold
+
+# bm25s's built-in English list is Lucene's 33 words, which ranks best on the dev set. Word
+# overlap between a question and one sentence needs more ("what", "does", "how"...), or every
+# sentence containing "does" looks relevant.
+_QUESTION_STOPWORDS = """
+a about above after again against all am an and any are as at be because been before being
+below between both but by can could did do does doing down during each few for from further
+had has have having he her here hers herself him himself his how i if in into is it its itself
+just me more most my myself no nor not now of off on once only or other our ours ourselves out
+over own same she should so some such than that the their theirs them themselves then there
+these they this those through to too under until up very was we were what when where which
+while who whom whose why will with would you your yours yourself yourselves also said say says
+according tell told give given
+"""
+QUESTION_STOPWORDS = sorted(set(_QUESTION_STOPWORDS.split()))
+
+
+@lru_cache(maxsize=1)
+def _stemmer():  # PyStemmer; imported lazily to keep import light
+    import Stemmer
+
+    return Stemmer.Stemmer("english").stemWords
+
+
+def tokenize(texts: list[str], stopwords: str | list[str] = "english") -> list[list[str]]:
+    out = bm25s.tokenize(
+        [fold(t) for t in texts],
+        stopwords=stopwords,
+        stemmer=_stemmer(),
+        return_ids=False,
+        show_progress=False,
+    )
+    return [list(toks) for toks in out]
+
+
+class BM25:
+    def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75) -> None:
+        self._n = len(texts)
+        self._bm25 = bm25s.BM25(k1=k1, b=b)
+        self._bm25.index(tokenize(texts), show_progress=False)
+
+    def scores(self, query: str) -> np.ndarray:
+        toks = tokenize([query])[0]
+        if not toks or self._n == 0:
+            return np.zeros(self._n, dtype=np.float32)
+        return np.asarray(self._bm25.get_scores(toks), dtype=np.float32)
