@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sys
 import time
@@ -52,15 +53,98 @@ def reveal(text: str, seconds: float = REVEAL_SECONDS, steps: int = REVEAL_STEPS
         yield R.md_with_badges("".join(pieces[i : i + size]))
 
 
-def _ask(ctx: AskContext, question: str) -> tuple[Answer, list[str]]:
-    """The answer, falling back to extractive (and saying so) when an LLM backend fails."""
+LLM_BACKENDS = ("llamacpp", "openai")
+# A streamed message is re-rendered at most this often (each update is a message to the
+# browser); the last delta is always shown.
+STREAM_REFRESH_S = 0.05
+STAGES = {
+    "rewrite": "Reading the follow-up in context…",
+    "generate": "Writing the answer…",
+    "verify": "Checking every citation against the article…",
+}
+
+
+def conversation(turns: list[S.Turn], sources: tuple[str, ...]) -> list[tuple[str, str]]:
+    """(question, answer text) of the answered turns about these documents, oldest first."""
+    return [
+        (t.question, t.answer.answer)
+        for t in turns
+        if t.answer is not None and t.sources == sources
+    ]
+
+
+def _extractive(ctx: AskContext, question: str, slot: DeltaGenerator | None) -> Answer:
+    ans = ctx.pipeline.ask(question, k=ctx.k, backend="extractive")
+    if slot is not None:
+        with slot.container():
+            st.write_stream(reveal(ans.answer))
+    return ans
+
+
+def _streamed(
+    ctx: AskContext,
+    question: str,
+    history: list[tuple[str, str]],
+    slot: DeltaGenerator | None,
+) -> Answer:
+    """An LLM answer, its tokens shown in `slot` as they arrive; the verified Answer at the end.
+
+    The streamed text carries the model's own passage numbers: the caller replaces it with the
+    final Answer, whose markers are renumbered to its citations."""
+    text = ""
+    stage = SEARCHING
+    shown_at = 0.0
+
+    def show(force: bool = False) -> None:
+        nonlocal shown_at
+        if slot is None or (not force and time.monotonic() - shown_at < STREAM_REFRESH_S):
+            return
+        shown_at = time.monotonic()
+        with slot.container():
+            if text:
+                st.markdown(R.md_with_badges(text))  # escaped: model text is never HTML
+            if stage:
+                st.caption(R.md_escape(stage))
+
+    def on_stage(name: str) -> None:
+        nonlocal stage
+        stage = STAGES.get(name, "")
+        show(force=True)
+
+    items = ctx.pipeline.stream(
+        question, k=ctx.k, backend=ctx.backend, history=history, on_stage=on_stage
+    )
+    # Closed whatever happens (a rerun interrupts the script mid-loop): the pipeline then
+    # releases the model at once instead of whenever the generator is collected.
+    with contextlib.closing(items):
+        for item in items:
+            if isinstance(item, Answer):
+                return item
+            if not text:
+                stage = ""  # the first token: no more "searching…"
+            text += item
+            show()
+    raise RuntimeError("the answer stream ended without an answer")
+
+
+def _ask(
+    ctx: AskContext, question: str, slot: DeltaGenerator | None = None
+) -> tuple[Answer, list[str]]:
+    """The answer, streamed into `slot` when given; extractive (and saying so) if an LLM fails.
+
+    LLM backends see the conversation so far (a follow-up is rewritten into a standalone
+    question); the extractive one answers each question on its own."""
+    if ctx.backend not in LLM_BACKENDS:
+        return _extractive(ctx, question, slot), []
+    history = conversation(S.history(), ctx.sources)
+    # (the current turn, already in the history, has no answer yet: it is not included)
     try:
-        return ctx.pipeline.ask(question, k=ctx.k, backend=ctx.backend), []
+        return _streamed(ctx, question, history, slot), []
     except BackendError as e:
-        if ctx.backend == "extractive":
-            raise
         note = f"The {ctx.backend} backend failed ({e.problem}); this is the extractive answer."
-        return ctx.pipeline.ask(question, k=ctx.k, backend="extractive"), [note]
+        if slot is not None:
+            slot.caption(R.md_escape(note))
+        return _extractive(ctx, question, slot), [note]
 
 
 def answer_question(question: str, ctx: AskContext) -> None:
@@ -75,7 +159,7 @@ def answer_question(question: str, ctx: AskContext) -> None:
         slot = st.empty()
         slot.caption(SEARCHING)
         try:
-            ans, notes = _ask(ctx, question)
+            ans, notes = _ask(ctx, question, slot)
             turn.answer = ans
             turn.notes += notes
         except BadInput as e:
@@ -85,10 +169,16 @@ def answer_question(question: str, ctx: AskContext) -> None:
         except Exception as e:  # never a stack trace on the page; the log has it
             traceback.print_exc(file=sys.stderr)
             turn.error = f"Something went wrong while answering ({type(e).__name__}: {e})."
-        if turn.answer is not None:
-            with slot.container():
-                st.write_stream(reveal(turn.answer.answer))
         render_reply(index, turn, ctx, latest=True, slot=slot)
+
+
+def rewritten(question: str, standalone: str | None) -> bool:
+    """Whether a follow-up's standalone form says something else than what was typed."""
+
+    def norm(s: str) -> str:
+        return " ".join(s.split()).casefold()
+
+    return bool(standalone and standalone.strip()) and norm(standalone or "") != norm(question)
 
 
 def render_history(ctx: AskContext) -> None:
@@ -120,7 +210,7 @@ def render_reply(
     st.caption(R.md_escape(" · ".join(meta)))
     for note in [*turn.notes, *ans.notes]:
         st.caption(R.md_escape(f"Note: {note}"))
-    if ans.standalone_question:
+    if rewritten(turn.question, ans.standalone_question):
         st.caption(R.md_escape(f"Understood as: {ans.standalone_question}"))
     if ans.citations:
         label = f"Sources ({len(ans.citations)})"

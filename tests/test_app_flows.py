@@ -389,3 +389,173 @@ def test_an_index_of_several_documents(
     assert at.selectbox(key="dq_doc_pick").value.endswith("hostile.md")
     doc = next(h for h in htmls(at) if 'class="dq-doc"' in h)
     assert "dq-focus" not in doc and "council approved" in doc
+
+
+# ---- LLM backends: streaming, chat history, fallback ----------------------------------------
+
+GGUF = Path.home() / ".cache" / "docqa" / "models" / "qwen2.5-coder-0.5b-instruct-q4.gguf"
+
+
+def _record_streams(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
+    """Wrap `Pipeline.stream` to record each call's history and what it yielded."""
+    from answer.pipeline import Pipeline
+
+    calls: list[dict] = []
+    real = Pipeline.stream
+
+    def stream(self, question, *args, **kwargs):  # type: ignore[no-untyped-def]
+        call = {"question": question, "history": list(kwargs.get("history", ())), "items": []}
+        calls.append(call)
+        for item in real(self, question, *args, **kwargs):
+            call["items"].append(item)
+            yield item
+
+    monkeypatch.setattr(Pipeline, "stream", stream)
+    return calls
+
+
+def _assert_exact(ans) -> None:  # type: ignore[no-untyped-def]
+    for c in ans.citations:
+        assert ARTICLE[c.start : c.end] == c.quote, c
+
+
+@pytest.mark.llm
+def test_llamacpp_streams_and_rewrites_a_follow_up(monkeypatch: pytest.MonkeyPatch) -> None:
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        pytest.skip("llama_cpp is not installed (pip install -e '.[llm]')")
+    if not GGUF.is_file():
+        pytest.skip(f"the test model is missing: {GGUF}")
+    from app.ui_chat import rewritten
+
+    calls = _record_streams(monkeypatch)
+    at = new_app()
+    at.sidebar.radio(key="dq_backend").set_value("llamacpp").run()
+    at.sidebar.text_input(key="dq_gguf").set_value(str(GGUF)).run()
+    at.sidebar.slider(key="dq_k").set_value(3).run()
+    assert not at.sidebar.error and not at.sidebar.warning, at.sidebar.warning
+    ask(at, "How much has Japan invested in India?")
+    ask(at, "When did that investment start?")
+
+    first, second = turns(at)
+    for turn in (first, second):
+        assert turn.answer is not None and turn.answer.backend == "llamacpp", turn.notes
+        _assert_exact(turn.answer)
+    assert len(answers(at)) == 2  # each final Answer replaced its streamed text
+    # Real streaming: deltas as the model wrote them, then the verified Answer.
+    assert len(calls) == 2
+    for call in calls:
+        *deltas, last = call["items"]
+        assert len(deltas) > 1 and all(isinstance(d, str) for d in deltas)
+        assert last.answer and last.backend == "llamacpp"
+    # The history: none for the first question, the first exchange for the follow-up.
+    assert calls[0]["history"] == []
+    assert calls[1]["history"] == [(first.question, first.answer.answer)]
+    understood = [c.value for c in at.chat_message[3].caption if "Understood as" in c.value]
+    standalone = second.answer.standalone_question
+    if rewritten(second.question, standalone):
+        assert understood and plain(understood[0]) == f"Understood as: {standalone}"
+    else:
+        assert not understood
+    assert not [c for c in at.chat_message[1].caption if "Understood as" in c.value]
+
+
+def test_openai_at_a_closed_port_falls_back_to_extractive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import socket
+
+    with socket.socket() as s:  # a port that nothing listens on
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    monkeypatch.setenv("DOCQA_MAX_RETRIES", "0")
+    calls = _record_streams(monkeypatch)
+    at = new_app()
+    at.sidebar.radio(key="dq_backend").set_value("openai").run()
+    at.sidebar.text_input(key="dq_url").set_value(f"http://127.0.0.1:{port}/v1").run()
+    at.sidebar.text_input(key="dq_model").set_value("some-model").run()
+    assert not at.sidebar.error and not at.sidebar.warning
+    question = "How much has Japan invested in India?"
+    ask(at, question)
+    [turn] = turns(at)
+    assert turn.question == question
+    assert plain(at.chat_message[0].markdown[0].value) == question
+    assert turn.answer is not None and turn.answer.backend == "extractive"
+    assert "35 billion" in answers(at)[0]
+    assert len(calls) == 1 and calls[0]["items"] == []  # it failed before any token
+    captions = [plain(c.value) for c in at.chat_message[1].caption]
+    notes = [c for c in captions if c.startswith("Note:")]
+    assert len(notes) == 1 and "The openai backend failed" in notes[0], notes
+    assert "extractive answer" in notes[0] and "\n" not in notes[0]
+
+
+def test_a_stream_cut_mid_answer_falls_back_to_extractive(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A real server that sends two tokens then drops the connection."""
+    import json
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_GET(self) -> None:  # no /models: nothing to check the model name against
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def do_POST(self) -> None:
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Type", "text/event-stream")
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            for word in ("Japan ", "has "):
+                chunk = {
+                    "id": "x", "object": "chat.completion.chunk", "created": 0, "model": "m",
+                    "choices": [{"index": 0, "delta": {"content": word}, "finish_reason": None}],
+                }  # fmt: skip
+                data = f"data: {json.dumps(chunk)}\n\n".encode()
+                self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
+                self.wfile.flush()
+            self.wfile.write(b"40\r\ndata: {")  # a chunk cut short
+            self.wfile.flush()
+            self.close_connection = True
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.setenv("DOCQA_MAX_RETRIES", "0")
+        calls = _record_streams(monkeypatch)
+        at = new_app()
+        at.sidebar.radio(key="dq_backend").set_value("openai").run()
+        url = f"http://127.0.0.1:{server.server_address[1]}/v1"
+        at.sidebar.text_input(key="dq_url").set_value(url).run()
+        at.sidebar.text_input(key="dq_model").set_value("m").run()
+        question = "How much has Japan invested in India?"
+        ask(at, question)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(5)
+    [turn] = turns(at)
+    assert turn.question == question
+    assert calls and calls[0]["items"][:2] == ["Japan ", "has "]  # streamed, then cut
+    assert turn.answer is not None and turn.answer.backend == "extractive"
+    assert "35 billion" in answers(at)[0]
+    assert any("The openai backend failed" in n for n in turn.notes), turn.notes
+
+
+def test_extractive_answers_each_question_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = _record_streams(monkeypatch)
+    at = ask(new_app(), "How much has Japan invested in India?")
+    ask(at, "When did that start?")
+    assert calls == []  # no history, no LLM stream: asked as typed
+    assert all(t.answer is not None and t.answer.standalone_question is None for t in turns(at))
+    assert not [c for c in at.caption if "Understood as" in c.value]
