@@ -244,6 +244,8 @@ def check(
         for sent in report["sentences"]:
             mark = {"supported": "✓", "partial": "~", "unsupported": "✗"}[sent["support"]]
             print(f"{mark} {sent['support']:<11} {sent['score']:.2f}  {sent['text']}")
+            for why in sent.get("reasons", [])[:2]:
+                print(f"    why: {why}")
             for ev in sent["evidence"][:1]:
                 print(f"    {ev['source']}:{ev['start']}-{ev['end']} “{ev['quote']}”")
 
