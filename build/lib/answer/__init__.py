@@ -1,1 +1,0 @@
-"""Answer backends, prompt filling, citation parsing and verification."""

@@ -1,1 +1,0 @@
-"""Reading sources and cutting them into sentences and chunks, with exact character offsets."""
