@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from typing import Literal
 
+from answer.check_rules import same_entity
 from core.text import fold
 from ingest.clauses import quantity_clauses  # noqa: F401  (re-exported for callers)
 
@@ -72,20 +73,19 @@ def meets_constraints(required: list[str], sentence: str) -> bool:
 
 
 _WORDS = re.compile(r"\b[A-Za-z]+\b")  # questions are often typed in lower case
-_DEMONYM_ENDINGS = ("ese", "ians", "ian", "ns", "n", "s")
 
 
 def places_in_order(text: str, places: frozenset[str]) -> list[str]:
-    """The places (or their demonyms: "Japanese", "Indians") that `text` names, in order."""
+    """The places (or their demonyms: "Japanese", "Indians") that `text` names, in order.
+
+    A demonym counts as its place: the shortest name of `places` it is the same entity as,
+    by the checker's own rule (`same_entity`), so "japanese" and "japan" are one place.
+    """
+    by_length = sorted(places, key=len)
     out: list[str] = []
     for m in _WORDS.finditer(fold(text)):
         w = m.group(0).lower()
-        name = ""
-        for end in _DEMONYM_ENDINGS:  # the place itself before its demonym
-            if not name and w.endswith(end):
-                base = w[: -len(end)]
-                name = next((p for p in (base, base + "a") if p in places), "")
-        name = name or (w if w in places else "")
+        name = next((p for p in by_length if same_entity(w, p)), "")
         if name and (not out or out[-1] != name):
             out.append(name)
     return out
