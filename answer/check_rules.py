@@ -47,6 +47,16 @@ class Comparison:
     missing: tuple[str, ...]  # content words not found (for explanations and "partial")
 
 
+def _common_prefix(a: str, b: str) -> int:
+    """How many leading characters two words share."""
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n
+
+
 def _prefix_match(a: str, b: str) -> bool:
     """Same word up to inflection: "expand"/"expans", "invest"/"investor"."""
     if a == b:
@@ -54,11 +64,7 @@ def _prefix_match(a: str, b: str) -> bool:
     n = min(len(a), len(b))
     if n < 4:
         return False
-    cp = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        cp += 1
+    cp = _common_prefix(a, b)
     return cp >= 5 or (cp == n and n >= 4)
 
 
@@ -87,11 +93,7 @@ def same_entity(a: str, b: str) -> bool:
     short, long_ = (a, b) if len(a) <= len(b) else (b, a)
     if len(short) < 4:
         return False
-    cp = 0
-    for x, y in zip(short, long_, strict=False):
-        if x != y:
-            break
-        cp += 1
+    cp = _common_prefix(short, long_)
     return cp >= max(4, len(short) - 1) and long_[cp:].endswith(DEMONYM_SUFFIXES)
 
 

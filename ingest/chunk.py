@@ -16,15 +16,12 @@ def _split_long(doc: Document, sent: Sentence, max_tokens: int) -> list[Sentence
     pos = 0
     for i in range(0, len(ids), max_tokens):
         piece = encoding().decode(ids[i : i + max_tokens])
-        at = sent.text.find(piece, pos) if piece else -1
-        # Decoding can split a multibyte character; fall back to proportional cutting.
-        if at != pos:
-            at = pos
-        end = pos + len(piece) if at == pos and sent.text.startswith(piece, pos) else None
-        if end is None:
-            end = min(len(sent.text), pos + max(1, len(sent.text) * max_tokens // len(ids)))
         if i + max_tokens >= len(ids):
             end = len(sent.text)
+        elif sent.text.startswith(piece, pos):
+            end = pos + len(piece)
+        else:  # decoding split a multibyte character: cut proportionally instead
+            end = min(len(sent.text), pos + max(1, len(sent.text) * max_tokens // len(ids)))
         s, e = sent.start + pos, sent.start + end
         if e > s:
             pieces.append(Sentence(s, e, doc.text[s:e]))
