@@ -23,7 +23,6 @@ from answer.qtype import (
     wants,
 )
 from core.errors import BadInput
-from core.text import fold
 from core.types import Citation, Passage, Sentence
 from retrieval.bm25 import QUESTION_STOPWORDS, tokenize
 from retrieval.index import DocIndex, unseen_idf
@@ -141,41 +140,17 @@ def states_quantity_asked(
     )
 
 
-def document_places(index: DocIndex) -> frozenset[str]:
-    """Names the document capitalises mid-sentence, lower-cased: what a demonym points to."""
-    cached = getattr(index, "_places", None)
-    if cached is None:
-        stop = set(QUESTION_STOPWORDS)
-        cached = frozenset(
-            w.lower()
-            for s in index.sentences
-            for w in re.findall(r"(?<=\s)[A-Z][a-z]+\b", s.text)
-            if w.lower() not in stop
-        )
-        index._places = cached  # type: ignore[attr-defined]
-    return cached
-
-
-def document_text(index: DocIndex) -> str:
-    """The indexed sentences, folded and lower-cased (furniture never enters)."""
-    cached = getattr(index, "_folded", None)
-    if cached is None:
-        cached = " ".join(fold(s.text).lower() for s in index.sentences)
-        index._folded = cached  # type: ignore[attr-defined]
-    return cached
-
-
 def choose(index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings) -> list[Candidate]:
     """The sentences that answer, or [] to abstain."""
     if is_about_document(retrieval.question):
         meta = front_matter(index, retrieval)
         if meta:
             return meta
-    if unknown_names(retrieval.question, document_text(index), frozenset(QUESTION_STOPWORDS)):
+    if unknown_names(retrieval.question, index.folded_text, frozenset(QUESTION_STOPWORDS)):
         return []
     cands = candidates(index, retrieval, settings)
     if wants(retrieval.question) == "number":
-        places = document_places(index)
+        places = index.proper_names
 
         def ok(c: Candidate) -> bool:
             row = index.sentence_row(c.passage.chunk.source, c.sentence)

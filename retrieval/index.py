@@ -19,10 +19,12 @@ import hashlib
 import json
 import math
 import os
+import re
 import shutil
 import tempfile
 import time
 from dataclasses import asdict, dataclass
+from functools import cached_property
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -31,6 +33,7 @@ import faiss
 import numpy as np
 
 from core.errors import BadInput, IndexProblem
+from core.text import fold
 from core.types import Chunk, Document, Sentence
 from ingest.chunk import chunk_document
 from ingest.clauses import RULE_VERSION as CLAUSE_RULE
@@ -129,6 +132,22 @@ class DocIndex:
 
     def document(self, source: str) -> Document | None:
         return next((d for d in self.documents if d.source == source), None)
+
+    @cached_property
+    def folded_text(self) -> str:
+        """The indexed sentences, folded and lower-cased (furniture never enters)."""
+        return " ".join(fold(s.text).lower() for s in self.sentences)
+
+    @cached_property
+    def proper_names(self) -> frozenset[str]:
+        """Words capitalised mid-sentence, lower-cased: the names a demonym can point to."""
+        stop = set(QUESTION_STOPWORDS)
+        return frozenset(
+            w.lower()
+            for s in self.sentences
+            for w in re.findall(r"(?<=\s)[A-Z][a-z]+\b", s.text)
+            if w.lower() not in stop
+        )
 
 
 def _distinct_sentences(chunks: list[Chunk]) -> tuple[list[Sentence], list[str]]:
