@@ -14,10 +14,12 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
+from answer.presuppose import presupposition, shows
 from answer.qtype import (
     can_answer,
     constraints,
     meets_constraints,
+    reversed_direction,
     swapped_roles,
     unknown_names,
     wants,
@@ -39,10 +41,15 @@ class ExtractiveSettings:
     max_sentences: int = 2
     # "How many/much" answers: the clause holding the quantity must be about what was asked.
     quantity_clause_threshold: float = 0.65
+    # An eligible sentence far below the best-matching one is a fallback, not an answer: the
+    # sentence about the subject lacks what was asked ("In which year …" and no year in it).
+    eligible_ratio: float = 0.8
 
     def __post_init__(self) -> None:
         if not 0 <= self.lexical_weight <= 5:
             raise BadInput(f"lexical_weight {self.lexical_weight} out of range", "use 0..5")
+        if not 0 <= self.eligible_ratio <= 1.0:
+            raise BadInput(f"eligible_ratio {self.eligible_ratio} out of range", "use 0..1")
         if not 0 < self.second_ratio <= 1.0:
             raise BadInput(f"second_ratio {self.second_ratio} out of range", "use (0, 1]")
         if self.max_sentences < 1:
@@ -68,6 +75,9 @@ def candidates(
     q_weight = sum(index.idf.get(t, unseen) for t in q_terms)
     want = wants(retrieval.question)
     required = constraints(retrieval.question)
+    presumed = presupposition(retrieval.question, index.owners, want == "date")
+    common = index.common_words
+    titles = {d.title for d in index.documents if d.title}
     seen: set[tuple[str, int]] = set()
     out: list[Candidate] = []
     for p in retrieval.passages:
@@ -76,6 +86,8 @@ def candidates(
             if key in seen:
                 continue
             seen.add(key)
+            if s.text in titles:  # the title answers questions about the document only
+                continue
             row = index.sentence_row(p.chunk.source, s)
             dense = float(retrieval.sentence_scores[row]) if row is not None else 0.0
             s_terms = set(tokenize([f"{p.chunk.section} {s.text}"], QUESTION_STOPWORDS)[0])
@@ -84,7 +96,12 @@ def candidates(
             hit = sum(index.idf.get(t, unseen) for t in q_terms & s_terms)
             lexical = hit / q_weight if q_weight else 0.0
             score = dense + settings.lexical_weight * lexical + settings.rank_weight / p.rank
-            eligible = can_answer(want, s.text) and meets_constraints(required, s.text)
+            eligible = (
+                can_answer(want, s.text)
+                and meets_constraints(required, s.text)
+                and shows(presumed, s.text, common)
+                and not reversed_direction(retrieval.question, s.text, index.proper_names)
+            )
             out.append(Candidate(s, p, score, dense, lexical, eligible))
     out.sort(key=lambda c: -c.score)
     return out
@@ -112,6 +129,8 @@ def select(cands: list[Candidate], settings: ExtractiveSettings) -> list[Candida
     """The sentences to quote, in document order; empty means abstain."""
     ok = [c for c in cands if c.eligible]
     if not ok or ok[0].score < settings.threshold:
+        return []
+    if ok[0].score < settings.eligible_ratio * cands[0].score:
         return []
     chosen = [ok[0]]
     for c in ok[1:]:
@@ -146,7 +165,8 @@ def choose(index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings) 
         meta = front_matter(index, retrieval)
         if meta:
             return meta
-    if unknown_names(retrieval.question, index.folded_text, frozenset(QUESTION_STOPWORDS)):
+    names = index.proper_names | index.acronyms
+    if unknown_names(retrieval.question, index.folded_text, frozenset(QUESTION_STOPWORDS), names):
         return []
     cands = candidates(index, retrieval, settings)
     if wants(retrieval.question) == "number":

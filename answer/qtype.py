@@ -37,7 +37,8 @@ def wants(question: str) -> Want:
         return "date"
     if re.search(
         r"\b(how (many|much)|what (percentage|percent|share|amount|number)|how big|"
-        r"what (was|is|were) the (value|amount|number|volume|size|figure))\b",
+        r"what (was|is|were|will be) the (total |overall )?(value|amount|number|volume|size|"
+        r"figure|cost|price|budget|population))\b",
         q,
     ):
         return "number"
@@ -98,6 +99,29 @@ def swapped_roles(question: str, clause: str, places: frozenset[str]) -> bool:
     return len(set(q)) == 2 and len(set(c)) == 2 and q[:2] == c[:2][::-1]
 
 
+# "India's investment in Japan": an owner, then the place the thing goes to or comes from.
+# Not "with": trade with, talks with, ties with read the same both ways.
+_DIRECTED = re.compile(r"\b([A-Za-z]+)'s\s+(?:[\w-]+\s+){0,3}?(?:in|into|to|from)\s+([A-Za-z]+)")
+
+
+def _directions(text: str, places: frozenset[str]) -> set[tuple[str, str]]:
+    out = set()
+    for m in _DIRECTED.finditer(fold(text)):
+        pair = places_in_order(f"{m.group(1)} {m.group(2)}", places)
+        if len(pair) == 2:
+            out.add((pair[0], pair[1]))
+    return out
+
+
+def reversed_direction(question: str, sentence: str, places: frozenset[str]) -> bool:
+    """ "India's investment in Japan" asked, only "Japan's investment in India" stated."""
+    asked = _directions(question, places)
+    if not asked:
+        return False
+    stated = _directions(sentence, places)
+    return bool(stated) and not (asked & stated) and any((b, a) in stated for a, b in asked)
+
+
 # A name in the question may be spelled another way in the text.
 _ALIASES = {
     "america": ("usa", "us", "united states", "washington", "american"),
@@ -109,13 +133,20 @@ _ALIASES = {
 _NAME_RUN = re.compile(r"(?<=\s)[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]*)*")
 
 
-def unknown_names(question: str, document_text: str, stop: frozenset[str]) -> list[str]:
+def unknown_names(
+    question: str,
+    document_text: str,
+    stop: frozenset[str],
+    names: frozenset[str] = frozenset(),
+) -> list[str]:
     """Names the question uses (capitalised, not first word) that the document never mentions.
 
     The document cannot answer "When did Shinzo Abe visit India?" if it never names Abe. A
     long name is unknown when one of its words never occurs ("Comprehensive Economic
     Partnership Agreement"); a short one only when none does ("South Asian" passes on "Asian").
-    `document_text` is the folded, lower-cased text of the indexed sentences.
+    `document_text` is the folded, lower-cased text of the indexed sentences; `names` the
+    document's proper names and acronyms, so "Chinese" is known by "China" and "UN" by
+    "United Nations".
     """
     body = fold(question)
     first = body.split(None, 1)
@@ -132,7 +163,13 @@ def unknown_names(question: str, document_text: str, stop: frozenset[str]) -> li
         ]
         if not tokens:
             continue
-        missing = [t not in known and not _alias_known(t, known) for t in tokens]
+        missing = [
+            t not in known
+            and not _alias_known(t, known)
+            and t not in names
+            and not any(same_entity(t, n) for n in names)
+            for t in tokens
+        ]
         if (len(tokens) >= 3 and any(missing)) or all(missing):
             out.append(run)
     return out

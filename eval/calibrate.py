@@ -73,12 +73,13 @@ def retrievals(
 
 
 def grid(base: ExtractiveSettings):
-    for lw, thr, ratio, ms, qc in itertools.product(
+    for lw, thr, ratio, ms, qc, er in itertools.product(
         (0.5, 0.7, 1.0),
         (0.45, 0.55, 0.65, 0.75),
         (0.85, 0.9, 0.95),
         (1, 2),
         (0.55, 0.6, 0.65, 0.7),
+        (0.0, 0.6, 0.7, 0.75, 0.8),
     ):
         yield replace(
             base,
@@ -87,22 +88,28 @@ def grid(base: ExtractiveSettings):
             second_ratio=ratio,
             max_sentences=ms,
             quantity_clause_threshold=qc,
+            eligible_ratio=er,
         )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--dev", type=Path, default=Path("eval/datasets/dev.jsonl"))
-    ap.add_argument("--check", type=Path, default=Path("eval/datasets/holdout.jsonl"))
+    ap.add_argument(
+        "--check",
+        type=Path,
+        nargs="+",
+        default=[Path("eval/datasets/holdout.jsonl")],
+        help="held-out Q&A files to report the chosen settings on",
+    )
     ap.add_argument("-k", type=int, default=5)
     args = ap.parse_args(argv)
     embedder = Embedder()
     with tempfile.TemporaryDirectory() as tmp:
         index = build([DEFAULT_ARTICLE], Path(tmp), embedder, IndexSettings())
     dev, _ = read_qa(args.dev)
-    held, _ = read_qa(args.check)
     dev_runs = retrievals(index, embedder, dev, args.k)
-    held_runs = retrievals(index, embedder, held, args.k)
+    checks = [(p.stem, retrievals(index, embedder, read_qa(p)[0], args.k)) for p in args.check]
 
     def key(o: Outcome) -> tuple:
         feasible = o.abstain_unanswerable >= 0.9 and o.false_abstain <= 0.05
@@ -113,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     current = ExtractiveSettings()
     print(f"grid: {len(scored)} settings on {len(dev)} dev questions")
     for label, s in (("best", best), ("current defaults", current)):
-        for name, runs in (("dev", dev_runs), ("holdout", held_runs)):
+        for name, runs in [("dev", dev_runs), *checks]:
             o = evaluate(index, runs, s)
             print(
                 f"{label:>16} {name:<8} contained={o.contained:.3f} "

@@ -139,6 +139,33 @@ class DocIndex:
         return " ".join(fold(s.text).lower() for s in self.sentences)
 
     @cached_property
+    def common_words(self) -> frozenset[str]:
+        """Words the document writes in lower case somewhere: capitalised, they are no name."""
+        return frozenset(
+            w for s in self.sentences for w in re.findall(r"(?<![\w'-])[a-z][\w-]*", fold(s.text))
+        )
+
+    @cached_property
+    def owners(self) -> frozenset[str]:
+        """Words the document puts before "'s" ("japan", "trump"), lower-cased."""
+        return frozenset(re.findall(r"(\w+)'s\b", self.folded_text))
+
+    @cached_property
+    def acronyms(self) -> frozenset[str]:
+        """Initials of runs of capitalised words and of their parts ("United Nations Security
+        Council" gives "unsc" and "un"), for names a question writes short."""
+        out: set[str] = set()
+        for s in self.sentences:
+            for run in re.findall(r"[A-Z]\w*(?:\s+(?:of\s+|the\s+)?[A-Z]\w*)+", fold(s.text)):
+                initials = "".join(w[0] for w in run.split() if w[0].isupper()).lower()
+                out.update(
+                    initials[i:j]
+                    for i in range(len(initials))
+                    for j in range(i + 2, len(initials) + 1)
+                )
+        return frozenset(out)
+
+    @cached_property
     def proper_names(self) -> frozenset[str]:
         """Words capitalised mid-sentence, lower-cased: the names a demonym can point to."""
         stop = set(QUESTION_STOPWORDS)
