@@ -229,13 +229,20 @@ def _role_filled(role: tuple[str, ...], tokens: list[str], names: list[int]) -> 
 
 
 _PUNCT = frozenset(",;:()")
+_NAMING = frozenset({",", "(", "called", "named", "known", "as", "the", "dubbed"})
 
 
 def _name_given(focus: tuple[str, ...], tokens: list[str], names: list[int]) -> bool:
-    """A new name, beside the thing named when the sentence mentions that thing."""
+    """A new name, naming the thing asked about when the sentence mentions that thing:
+    "the Malabar naval exercise", "a jet called Tejas", "the jet (Tejas)", not "a jet with
+    India"."""
     if not names:
         return False
     spots = _positions(focus, tokens) if focus else []
     if not spots:
         return True
-    return any(abs(n - s) <= 3 for s in spots for n in names)
+    return any(
+        n == s - 1 or (s < n <= s + 4 and set(tokens[s + 1 : n]) <= _NAMING)
+        for s in spots
+        for n in names
+    )

@@ -1,0 +1,190 @@
+"""What a question takes for granted must show in the sentence that answers it."""
+
+from __future__ import annotations
+
+import pytest
+
+from answer.extractive import Candidate, ExtractiveSettings, select
+from answer.presuppose import presupposition, shows
+from answer.qtype import reversed_direction, unknown_names
+from core.errors import BadInput
+from core.types import Chunk, Passage, Sentence
+
+OWNERS = frozenset({"japan", "india", "trump", "china"})
+# Words the imagined document writes in lower case: capitalised, they are not names.
+COMMON = frozenset({"the", "in", "meeting", "summit", "also", "relations", "minister"})
+
+
+def _shows(question: str, sentence: str, wants_date: bool = False) -> bool:
+    return shows(presupposition(question, OWNERS, wants_date), sentence, COMMON)
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "ok"),
+    [
+        # An office asked for: the office in a row, with a name the question lacks beside it.
+        ("Who is Japan's prime minister?", "Japan’s Prime Minister Kishida visited Delhi.", True),
+        ("Who is Japan's prime minister?", "Then Kishida, Japan's prime minister, came.", True),
+        (
+            "Who is Japan's prime minister?",
+            "In 2025, Indian External Affairs Minister Vikram Misri visited Tokyo.",
+            False,
+        ),
+        (
+            "who was the japanese defence minister at the meeting",
+            "In 2025, Minister Vikram Misri reviewed defense and security.",
+            False,
+        ),
+        (
+            "Who was Japan's defence minister at the Defence Ministers' Meeting?",
+            "There was the Malabar exercise and the Defence Ministers’ Meeting in New Delhi.",
+            False,
+        ),
+        # A name asked for: a new name, beside the thing named when that is mentioned.
+        (
+            "What is the name of the fighter jet Japan considered developing with India?",
+            "Tokyo even considered the joint development of a fighter jet with India.",
+            False,
+        ),
+        ("whats the name of the naval exercise", "They held the Malabar naval exercise.", True),
+        (
+            "Which Japanese companies are the biggest investors in India?",
+            "Japan is one of the largest foreign investors in India.",
+            False,
+        ),
+        ("Which Japanese companies invest in India?", "Firms like Suzuki invest in India.", True),
+        (
+            "Which US leader's approach drew criticism in India?",
+            "Trump’s recent approach to the Kashmir crisis sparked criticism.",
+            True,
+        ),
+        # A cause, a beginning, a plan, a recent date.
+        (
+            "Why has the trilateral cooperation been shaken?",
+            "While prospects are uncertain, the trilateral cooperation has been shaken.",
+            False,
+        ),
+        ("Why can't they be allies?", "Legal restrictions prevent a military alliance.", True),
+        ("What does QUAD stand for?", "the Quadrilateral Security Dialogue (QUAD)", True),
+    ],
+)
+def test_sentence_shows_what_question_presumes(question, sentence, ok) -> None:
+    assert _shows(question, sentence) is ok
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "ok"),
+    [
+        (
+            "When did the Malabar naval exercise first start?",
+            "Developments in 2024-25 included the Malabar naval exercise.",
+            False,
+        ),
+        (
+            "When did relations first begin?",
+            "Relations began with Buddhism in the 6th century.",
+            True,
+        ),
+        ("When will the next summit be held?", "In May 2023, Modi visited Japan.", False),
+        ("When will the next summit be held?", "The next summit will be in 2026.", True),
+        (
+            "When was the most recent 2+2 meeting held?",
+            "Regular exchanges such as the 2+2 ministerial meeting.",
+            False,
+        ),
+        ("When was the most recent 2+2 meeting held?", "The 2+2 met in May 2025.", True),
+    ],
+)
+def test_time_presuppositions(question, sentence, ok) -> None:
+    assert _shows(question, sentence, wants_date=True) is ok
+
+
+@pytest.mark.parametrize(
+    ("question", "sentence", "reversed_"),
+    [
+        (
+            "What was India's foreign investment in Japan?",
+            "Japan’s foreign investment in India was $3.1 billion.",
+            True,
+        ),
+        (
+            "What was Japan's foreign investment in India?",
+            "Japan’s foreign investment in India was $3.1 billion.",
+            False,
+        ),
+        # "with" reads the same both ways: no direction to reverse.
+        (
+            "What was India's trade with Japan?",
+            "Japan’s trade with India was $22.85 billion.",
+            False,
+        ),
+    ],
+)
+def test_reversed_direction(question, sentence, reversed_) -> None:
+    assert reversed_direction(question, sentence, frozenset({"india", "japan"})) is reversed_
+
+
+def test_unknown_names_know_demonyms_and_acronyms() -> None:
+    doc = "china's belt and road initiative . the united nations security council"
+    stop = frozenset({"which", "the", "in", "is", "to", "a"})
+    names = frozenset({"china", "united", "nations", "un", "unsc"})
+    assert unknown_names("Which Chinese scheme is the corridor a rival to?", doc, stop, names) == []
+    assert unknown_names("Is the UN's council in it?", doc, stop, names) == []
+    assert unknown_names("Is the EU in it?", doc, stop, names) == ["EU"]
+
+
+def test_document_words_for_names(article_index) -> None:
+    assert "un" in article_index.acronyms  # United Nations Security Council
+    assert "meeting" in article_index.common_words
+    assert "kishida" not in article_index.common_words
+    assert {"japan", "india", "trump"} <= article_index.owners
+
+
+def _cand(text: str, score: float, eligible: bool, start: int) -> Candidate:
+    s = Sentence(start, start + len(text), text)
+    chunk = Chunk("c", "doc.txt", start, start + len(text), text, "S", 3, (s,))
+    return Candidate(s, Passage(chunk, 1.0, 1), score, score, 0.0, eligible)
+
+
+def test_far_weaker_eligible_sentence_is_no_answer() -> None:
+    best = _cand("The sentence about it, without the year.", 1.4, False, 0)
+    weak = _cand("Another sentence, in 1952.", 0.8, True, 50)
+    close = _cand("Another sentence, in 1952.", 1.2, True, 50)
+    settings = ExtractiveSettings(eligible_ratio=0.8)
+    assert select([best, weak], settings) == []
+    assert select([best, close], settings) == [close]
+    assert select([best, weak], ExtractiveSettings(eligible_ratio=0.0)) == [weak]
+
+
+def test_eligible_ratio_is_validated() -> None:
+    with pytest.raises(BadInput, match=r"eligible_ratio 1\.5"):
+        ExtractiveSettings(eligible_ratio=1.5)
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Who is Japan's prime minister in 2025?",
+        "Which Japanese companies are the biggest investors in India?",
+        "What is the name of the next-generation fighter jet Japan considered developing?",
+        "Why has the India-Japan-Bangladesh trilateral cooperation been shaken?",
+        "When will the next India-Japan annual summit be held?",
+    ],
+)
+def test_abstains_when_presupposition_fails(pipeline, question) -> None:
+    assert pipeline.ask(question, k=5).abstained
+
+
+@pytest.mark.parametrize(
+    ("question", "gold"),
+    [
+        ("Which Japanese prime minister went to New Delhi for the G20?", "Kishida"),
+        ("Which US leader's approach to Kashmir drew criticism in India?", "Trump"),
+        ("Who visited Tokyo in 2025 to meet senior Japanese officials?", "Vikram Misri"),
+        ("Why can't Japan and India form a full military alliance?", "legal restrictions"),
+    ],
+)
+def test_still_answers_when_presupposition_holds(pipeline, question, gold) -> None:
+    ans = pipeline.ask(question, k=5)
+    assert not ans.abstained
+    assert gold in ans.answer
