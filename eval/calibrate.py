@@ -5,7 +5,9 @@
 Prints the grid's best settings and their figures on dev, then the same settings on the held-out
 set. The winners are the defaults of `ExtractiveSettings`; rerun this when retrieval changes.
 Objective: most answerable questions whose gold answer is contained in the answer, subject to
-abstaining on >= 90% of unanswerable ones and on <= 5% of answerable ones.
+abstaining on >= 90% of unanswerable ones and on <= 5% of answerable ones; on a tie the current
+defaults are kept, then the fewest sentences per answer win. `--check` takes several files
+(holdout, blind, blind2) and reports the chosen settings on each.
 """
 
 from __future__ import annotations
@@ -111,13 +113,16 @@ def main(argv: list[str] | None = None) -> int:
     dev_runs = retrievals(index, embedder, dev, args.k)
     checks = [(p.stem, retrievals(index, embedder, read_qa(p)[0], args.k)) for p in args.check]
 
-    def key(o: Outcome) -> tuple:
-        feasible = o.abstain_unanswerable >= 0.9 and o.false_abstain <= 0.05
-        return (feasible, o.contained, o.abstain_unanswerable, -o.mean_sentences)
-
-    scored = [(evaluate(index, dev_runs, s), s) for s in grid(ExtractiveSettings())]
-    best_outcome, best = max(scored, key=lambda t: key(t[0]))
     current = ExtractiveSettings()
+
+    def key(o: Outcome, s: ExtractiveSettings) -> tuple:
+        feasible = o.abstain_unanswerable >= 0.9 and o.false_abstain <= 0.05
+        # On a tie the defaults stay: a change must be bought by a better dev figure, not by
+        # the order of the grid (dev is small and many settings tie on it).
+        return (feasible, o.contained, o.abstain_unanswerable, s == current, -o.mean_sentences)
+
+    scored = [(evaluate(index, dev_runs, s), s) for s in grid(current)]
+    best_outcome, best = max(scored, key=lambda t: key(*t))
     print(f"grid: {len(scored)} settings on {len(dev)} dev questions")
     for label, s in (("best", best), ("current defaults", current)):
         for name, runs in [("dev", dev_runs), *checks]:
