@@ -19,10 +19,10 @@ from core.text import fold
 
 # Nouns for people by their office: the sentence must put a name beside the office.
 _ROLES = (
-    "minister|president|prime minister|premier|leader|ambassador|envoy|secretary|chief|"
-    "chancellor|governor|mayor|king|queen|emperor|chairman|chairperson|chair|ceo|director|"
-    "commander|spokesperson|spokesman|adviser|advisor|official|head"
-)
+    "minister|president|prime minister|premier|leader|ambassador|envoy|secretary|"
+    "chancellor|governor|mayor|king|queen|emperor|chairman|chairperson|ceo|director|"
+    "commander|spokesperson|spokesman|adviser|advisor"
+)  # not "head", "chief", "official": as adjectives ("chief concerns") they ask for no name
 # Nouns for named organisations and things: the answer is a name, not a description.
 _NAMED_KINDS = (
     "company|companies|firm|firms|corporation|corporations|conglomerate|conglomerates|"
@@ -48,11 +48,13 @@ _WHO_ROLE = re.compile(
     rf"^(?:who|whom)\s+(?:is|was|are|were|has been|had been|will be)\s+(?:the\s+)?"
     rf"(?:[\w-]+'s?\s+)?((?:[\w-]+\s+){{0,3}}?(?:{_ROLES}))s?\b"
 )
-_WHICH_ROLE = re.compile(rf"\b(?:which|what)\s+((?:[\w-]+\s+){{0,3}}?(?:{_ROLES}))s?\b")
+_WHICH_ROLE = re.compile(rf"\b(?:which|what)\s+((?:[\w-]+\s+){{0,3}}?(?:{_ROLES}))s?(?![\w-])")
 _NAME_OF = re.compile(
     r"\bname(?:s)?\s+of\s+(?:the\s+|a\s+|an\s+|this\s+|that\s+)?((?:[\w-]+\s*){1,4})"
 )
-_WHICH_KIND = re.compile(rf"\b(?:which|what)\s+(?:[\w-]+\s+){{0,3}}?({_NAMED_KINDS})\b")
+_WHICH_KIND = re.compile(
+    rf"\b(?:which|what)\s+(?:[\w-]+\s+){{0,3}}?({_NAMED_KINDS})(?![\w-])"
+)  # not "what people-to-people exchanges"
 _WHO = re.compile(r"^(?:who|whom)\b")
 _FIRST = re.compile(r"\b(?:first|begin|began|begun|start|started|origin|originally)\b")
 _FUTURE = re.compile(r"\b(?:will|next(?!-)|upcoming|future|going to|planned)\b")
@@ -95,7 +97,7 @@ class Presupposition:
     reason: bool = False  # "why"
 
     @property
-    def any(self) -> bool:
+    def takes_for_granted(self) -> bool:
         return bool(
             self.role
             or self.named is not None
@@ -114,24 +116,12 @@ def presupposition(question: str, owners: frozenset[str], wants_date: bool) -> P
     """
     q = " ".join(fold(question).lower().replace("?", " ").split())
     q_words = frozenset(_key(w) for w in _WORD.findall(q))
-    role: tuple[str, ...] = ()
-    named: tuple[str, ...] | None = None
-    if m := _WHO_ROLE.search(q):
-        role = _office(m.group(1), owners)
-    elif m := _NAME_OF.search(q):
-        named = tuple(w for w in m.group(1).split() if w not in _STOP and not _is_owner(w, owners))
-    elif m := _WHICH_ROLE.search(q):
-        # "Which US leader's approach …" is answered by "Trump's approach": a name, with or
-        # without the office beside it.
-        named = _office(m.group(1), owners)
-    elif m := _WHICH_KIND.search(q):
-        named = (m.group(1),)
-    elif _WHO.search(q):
-        named = ()
+    m = _WHO_ROLE.search(q)
+    role = _office(m.group(1), owners) if m else ()
     return Presupposition(
         question_words=q_words,
         role=role,
-        named=named,
+        named=None if role else _named(q, owners),
         beginning=wants_date and bool(_FIRST.search(q)),
         future=bool(_FUTURE.search(q)),
         recent=bool(_RECENT.search(q)),
@@ -145,7 +135,7 @@ def shows(p: Presupposition, sentence: str, common: frozenset[str]) -> bool:
     `common` holds the words the document writes in lower case somewhere: a capitalised word
     among them ("Meeting", "Summit") is not a name.
     """
-    if not p.any:
+    if not p.takes_for_granted:
         return True
     text = fold(sentence)
     low = text.lower()
@@ -162,6 +152,19 @@ def shows(p: Presupposition, sentence: str, common: frozenset[str]) -> bool:
     if p.role and not _role_filled(p.role, tokens, names):
         return False
     return p.named is None or _name_given(p.named, tokens, names)
+
+
+def _named(q: str, owners: frozenset[str]) -> tuple[str, ...] | None:
+    """Does the (folded, lower-cased) question ask for a name, and of what?"""
+    if m := _NAME_OF.search(q):
+        return tuple(w for w in m.group(1).split() if w not in _STOP and not _is_owner(w, owners))
+    if m := _WHICH_ROLE.search(q):
+        # "Which US leader's approach …" is answered by "Trump's approach": a name, with or
+        # without the office beside it.
+        return _office(m.group(1), owners)
+    if m := _WHICH_KIND.search(q):
+        return (m.group(1),)
+    return () if _WHO.search(q) else None
 
 
 def _office(phrase: str, owners: frozenset[str]) -> tuple[str, ...]:

@@ -188,3 +188,18 @@ def test_still_answers_when_presupposition_holds(pipeline, question, gold) -> No
     ans = pipeline.ask(question, k=5)
     assert not ans.abstained
     assert gold in ans.answer
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "What chief concerns does the author raise?",  # "chief" as an adjective
+        "What people-to-people exchanges did Misri review?",
+        "Which official document guided the cooperation?",
+        "What does QUAD stand for?",
+    ],
+)
+def test_questions_that_ask_for_no_name(question) -> None:
+    p = presupposition(question, OWNERS, wants_date=False)
+    assert p.named is None and p.role == ()
+    assert not p.takes_for_granted
