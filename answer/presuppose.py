@@ -59,6 +59,10 @@ _WHO = re.compile(r"^(?:who|whom)\b")
 _FIRST = re.compile(r"\b(?:first|begin|began|begun|start|started|origin|originally)\b")
 _FUTURE = re.compile(r"\b(?:will|next(?!-)|upcoming|future|going to|planned)\b")
 _RECENT = re.compile(r"\b(?:most recent|latest|last|recently)\b")
+_SAY = re.compile(
+    r"\bwhat did\b.{1,60}?\b(?:say|state|announce|tell|claim|stress|remark|comment|express|"
+    r"declare)\b|\bwhat (?:were|was) (?:his|her|their|the) (?:words|remarks|comments|statement)\b"
+)
 _WHY = re.compile(r"^why\b|\bfor what reason\b|\bwhat (?:caused|causes|led to)\b|\bhow come\b")
 
 # What a sentence shows for each presupposition.
@@ -79,6 +83,11 @@ _SHOWS_REASON = re.compile(
     r"restrictions?|driven|given|thanks to|amid|following|in the face of|"
     r"in order to|to counter|countering)\b"
 )
+_SHOWS_SPEECH = re.compile(
+    r"\b(?:said|says|stated|states|announced|announces|told|claimed|claims|stressed|"
+    r"remarked|noted|declared|expressed|expressing|according to|called for|calls for|urged)\b"
+    r"|[\"]"
+)
 _NAME = re.compile(r"[A-Z][\w'-]*")
 _WORD = re.compile(r"[\w'-]+")
 _TOKEN = re.compile(r"[\w'-]+|[,;:()]")
@@ -95,6 +104,7 @@ class Presupposition:
     future: bool = False  # "when will", "the next summit"
     recent: bool = False  # "the most recent meeting"
     reason: bool = False  # "why"
+    speech: bool = False  # "what did Misri say about …"
 
     @property
     def takes_for_granted(self) -> bool:
@@ -105,6 +115,7 @@ class Presupposition:
             or self.future
             or self.recent
             or self.reason
+            or self.speech
         )
 
 
@@ -126,6 +137,7 @@ def presupposition(question: str, owners: frozenset[str], wants_date: bool) -> P
         future=bool(_FUTURE.search(q)),
         recent=bool(_RECENT.search(q)),
         reason=bool(_WHY.search(q)),
+        speech=bool(_SAY.search(q)),
     )
 
 
@@ -146,6 +158,8 @@ def shows(p: Presupposition, sentence: str, common: frozenset[str]) -> bool:
     if p.recent and not _SHOWS_RECENT.search(low):
         return False
     if p.reason and not _SHOWS_REASON.search(low):
+        return False
+    if p.speech and not _SHOWS_SPEECH.search(low):
         return False
     tokens = _TOKEN.findall(text)
     names = _new_names(tokens, p.question_words, common)

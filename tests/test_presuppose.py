@@ -66,6 +66,17 @@ def _shows(question: str, sentence: str, wants_date: bool = False) -> bool:
         ),
         ("Why can't they be allies?", "Legal restrictions prevent a military alliance.", True),
         ("What does QUAD stand for?", "the Quadrilateral Security Dialogue (QUAD)", True),
+        # Words asked for: the sentence must report some.
+        (
+            "What did Vikram Misri say about defence cooperation?",
+            "Vikram Misri visited Tokyo and reviewed defense and security.",
+            False,
+        ),
+        (
+            "What did Japan express about the attack in Pahalgam?",
+            "Japan expressing its full support for India’s attack in Pahalgam.",
+            True,
+        ),
     ],
 )
 def test_sentence_shows_what_question_presumes(question, sentence, ok) -> None:
