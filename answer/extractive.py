@@ -64,6 +64,10 @@ class Candidate:
     dense: float
     lexical: float
     eligible: bool
+    # Fits what was asked but misses a number or date the question names: in "the year when
+    # investment hit $3.1 billion, what was trade worth?" it is the answer, linked by the
+    # year to the sentence that has the $3.1 billion.
+    bridge: bool = False
 
 
 def candidates(
@@ -96,13 +100,13 @@ def candidates(
             hit = sum(index.idf.get(t, unseen) for t in q_terms & s_terms)
             lexical = hit / q_weight if q_weight else 0.0
             score = dense + settings.lexical_weight * lexical + settings.rank_weight / p.rank
-            eligible = (
+            fits = (
                 can_answer(want, s.text)
-                and meets_constraints(required, s.text)
                 and shows(presumed, s.text, common)
                 and not reversed_direction(retrieval.question, s.text, index.proper_names)
             )
-            out.append(Candidate(s, p, score, dense, lexical, eligible))
+            meets = meets_constraints(required, s.text)
+            out.append(Candidate(s, p, score, dense, lexical, fits and meets, fits and not meets))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -130,14 +134,41 @@ def select(cands: list[Candidate], settings: ExtractiveSettings) -> list[Candida
     ok = [c for c in cands if c.eligible]
     if not ok or ok[0].score < settings.threshold:
         return []
-    if ok[0].score < settings.eligible_ratio * cands[0].score:
+    best = ok[0]
+    # A two-hop question: the sentence with the number it names, and the sentence that answers,
+    # linked by the year they share.
+    bridge = next(
+        (
+            c
+            for c in cands
+            if c.bridge
+            and c.score >= settings.threshold
+            and _shared_period(c.sentence.text, best.sentence.text)
+        ),
+        None,
+    )
+    if bridge is not None and settings.max_sentences >= 2:
+        return _in_order([best, bridge])
+    if best.score < settings.eligible_ratio * cands[0].score:
         return []
-    chosen = [ok[0]]
+    chosen = [best]
     for c in ok[1:]:
-        if len(chosen) >= settings.max_sentences or c.score < settings.second_ratio * ok[0].score:
+        if len(chosen) >= settings.max_sentences or c.score < settings.second_ratio * best.score:
             break
         chosen.append(c)
+    return _in_order(chosen)
+
+
+def _in_order(chosen: list[Candidate]) -> list[Candidate]:
     return sorted(chosen, key=lambda c: (c.passage.chunk.source, c.sentence.start))
+
+
+_PERIOD = re.compile(r"\b(?:1[5-9]|20)\d\d(?:-\d\d)?\b")
+
+
+def _shared_period(a: str, b: str) -> bool:
+    """Both sentences name the same year or financial year ("2023-24")."""
+    return bool(set(_PERIOD.findall(a)) & set(_PERIOD.findall(b)))
 
 
 def states_quantity_asked(
@@ -183,7 +214,10 @@ def choose(index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings) 
                 settings.quantity_clause_threshold,
             )
 
-        cands = [c if not c.eligible or ok(c) else replace(c, eligible=False) for c in cands]
+        cands = [
+            c if not c.eligible or ok(c) else replace(c, eligible=False, bridge=False)
+            for c in cands
+        ]
     return select(cands, settings)
 
 

@@ -157,12 +157,16 @@ class DocIndex:
         out: set[str] = set()
         for s in self.sentences:
             for run in re.findall(r"[A-Z]\w*(?:\s+(?:of\s+|the\s+)?[A-Z]\w*)+", fold(s.text)):
-                initials = "".join(w[0] for w in run.split() if w[0].isupper()).lower()
-                out.update(
-                    initials[i:j]
-                    for i in range(len(initials))
-                    for j in range(i + 2, len(initials) + 1)
-                )
+                words = [w for w in run.split() if w[0].isupper()]
+                # A numeral stays whole, in both spellings: "World War II" is "WWII" and "WW2".
+                end = words[-1]
+                for last in {end[0], *((end, _ROMAN[end]) if end in _ROMAN else ())}:
+                    parts = [w[0] for w in words[:-1]] + [last]
+                    out.update(
+                        "".join(parts[i:j]).lower()
+                        for i in range(len(parts))
+                        for j in range(i + 2, len(parts) + 1)
+                    )
         return frozenset(out)
 
     @cached_property
@@ -175,6 +179,9 @@ class DocIndex:
             for w in re.findall(r"(?<=\s)[A-Z][a-z]+\b", s.text)
             if w.lower() not in stop
         )
+
+
+_ROMAN = {"II": "2", "III": "3", "IV": "4", "V": "5", "VI": "6", "VII": "7", "VIII": "8"}
 
 
 def _distinct_sentences(chunks: list[Chunk]) -> tuple[list[Sentence], list[str]]:

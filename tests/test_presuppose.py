@@ -146,15 +146,27 @@ def test_unknown_names_know_demonyms_and_acronyms() -> None:
 
 def test_document_words_for_names(article_index) -> None:
     assert "un" in article_index.acronyms  # United Nations Security Council
+    assert {"ww2", "wwii"} <= article_index.acronyms  # World War II
     assert "meeting" in article_index.common_words
     assert "kishida" not in article_index.common_words
     assert {"japan", "india", "trump"} <= article_index.owners
 
 
-def _cand(text: str, score: float, eligible: bool, start: int) -> Candidate:
+def _cand(text: str, score: float, eligible: bool, start: int, bridge: bool = False) -> Candidate:
     s = Sentence(start, start + len(text), text)
     chunk = Chunk("c", "doc.txt", start, start + len(text), text, "S", 3, (s,))
-    return Candidate(s, Passage(chunk, 1.0, 1), score, score, 0.0, eligible)
+    return Candidate(s, Passage(chunk, 1.0, 1), score, score, 0.0, eligible, bridge)
+
+
+def test_two_hop_answer_is_linked_by_the_year() -> None:
+    # "Trade in the year investment hit $3.1 billion?": the trade sentence misses "3.1".
+    trade = _cand("Trade in 2023-24 was $22.85 billion.", 1.2, False, 0, bridge=True)
+    invest = _cand("Investment was $3.1 billion in 2023-24.", 0.9, True, 40)
+    other_year = _cand("Trade in 2015 was $10 billion.", 1.2, False, 0, bridge=True)
+    settings = ExtractiveSettings(eligible_ratio=0.8)
+    assert select([trade, invest], settings) == [trade, invest]
+    assert select([other_year, invest], settings) == []  # no shared year, and far below
+    assert select([trade, invest], ExtractiveSettings(max_sentences=1)) == []
 
 
 def test_far_weaker_eligible_sentence_is_no_answer() -> None:
@@ -189,6 +201,11 @@ def test_abstains_when_presupposition_fails(pipeline, question) -> None:
 @pytest.mark.parametrize(
     ("question", "gold"),
     [
+        (
+            "How big was bilateral trade in the year Japan's investment in India hit $3.1 billion?",
+            "$22.85 billion",
+        ),
+        ("When did the two countries set up diplomatic ties after WW2?", "1952"),
         ("Which Japanese prime minister went to New Delhi for the G20?", "Kishida"),
         ("Which US leader's approach to Kashmir drew criticism in India?", "Trump"),
         ("Who visited Tokyo in 2025 to meet senior Japanese officials?", "Vikram Misri"),
