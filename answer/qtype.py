@@ -31,8 +31,13 @@ _CONSTRAINT = re.compile(r"\b\d+(?:st|nd|rd|th)\b|\b\d[\d,.]*\b", re.I)
 
 def wants(question: str) -> Want:
     q = fold(question).lower().strip()
+    # "when" asks for a date where it opens a question, not in "the year when …" or "when it
+    # comes to …"; "how far back" and "which century" ask for one too.
     if re.search(
-        r"\b(when|what year|which year|what date|what month|how long ago|since when)\b", q
+        r"(?:^|[,;:]\s*|\band\s+|\bor\s+)when\b(?!\s+it\s+comes\s+to)|"
+        r"\b(?:what|which) (?:year|date|month|century|decade)\b|"
+        r"\bhow (?:long ago|far back|old)\b|\bsince when\b",
+        q,
     ):
         return "date"
     if re.search(

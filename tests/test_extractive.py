@@ -81,6 +81,12 @@ def test_settings_are_validated() -> None:
         ("Who visited Tokyo?", "who"),
         ("Where was the G7 summit?", "where"),
         ("What is the corridor an alternative to?", "any"),
+        ("how far back do japan india ties go", "date"),
+        ("In which century did relations begin?", "date"),
+        ("Who visited Japan, and when?", "date"),
+        ("how does tokyo regard india when it comes to travellers", "any"),
+        ("In the year when trade hit $22.85 billion, how much did Japan invest?", "number"),
+        ("What is the total cost of the rail project?", "number"),
     ],
 )
 def test_question_types(question, want) -> None:
