@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from answer.presuppose import presupposition, shows
+from answer.presuppose import new_names, presupposition, shows
 from answer.qtype import (
     can_answer,
     constraints,
@@ -68,6 +68,10 @@ class Candidate:
     # investment hit $3.1 billion, what was trade worth?" it is the answer, linked by the
     # year to the sentence that has the $3.1 billion.
     bridge: bool = False
+    # Names in the sentence that the question does not use: two sentences sharing one ("the
+    # India-Japan Corridor") can be the two hops of one answer.
+    names: frozenset[str] = frozenset()
+    meets: bool = True  # has every number, year and ordinal the question names
 
 
 def candidates(
@@ -106,7 +110,12 @@ def candidates(
                 and not reversed_direction(retrieval.question, s.text, index.proper_names)
             )
             meets = meets_constraints(required, s.text)
-            out.append(Candidate(s, p, score, dense, lexical, fits and meets, fits and not meets))
+            names = new_names(s.text, presumed, common)
+            out.append(
+                Candidate(
+                    s, p, score, dense, lexical, fits and meets, fits and not meets, names, meets
+                )
+            )
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -149,7 +158,15 @@ def select(cands: list[Candidate], settings: ExtractiveSettings) -> list[Candida
     )
     if bridge is not None and settings.max_sentences >= 2:
         return _in_order([best, bridge])
-    if best.score < settings.eligible_ratio * cands[0].score:
+    top = cands[0]
+    if best.score < settings.eligible_ratio * top.score:
+        # The best match lacks what was asked. Unless it leads to the sentence that has it by
+        # a name they share ("alternative to the BRI" -> the India-Japan Corridor -> "Kenya"),
+        # the document does not say.
+        # A top sentence missing a year or number the question names is no such link: it is
+        # about another year.
+        if settings.max_sentences >= 2 and top.meets and top.names & best.names:
+            return _in_order([top, best])
         return []
     chosen = [best]
     for c in ok[1:]:

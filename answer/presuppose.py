@@ -15,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from answer.check_rules import same_entity
+from answer.countries import countries_in
 from core.text import fold
 
 # Nouns for people by their office: the sentence must put a name beside the office.
@@ -28,7 +29,8 @@ _NAMED_KINDS = (
     "company|companies|firm|firms|corporation|corporations|conglomerate|conglomerates|"
     "organisation|organisations|organization|organizations|bank|banks|university|"
     "universities|agency|agencies|airline|airlines|party|parties|newspaper|newspapers|"
-    "navy|navies|ship|ships|vessel|vessels|brand|brands|person|people"
+    "navy|navies|ship|ships|vessel|vessels|brand|brands|person|people|law|laws|act|acts|"
+    "treaty|treaties"
 )
 
 
@@ -56,6 +58,9 @@ _WHICH_KIND = re.compile(
     rf"\b(?:which|what)\s+(?:[\w-]+\s+){{0,3}}?({_NAMED_KINDS})(?![\w-])"
 )  # not "what people-to-people exchanges"
 _WHO = re.compile(r"^(?:who|whom)\b")
+_WHICH_COUNTRY = re.compile(
+    r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:countries|country|nations|nation)(?![\w-])"
+)
 _FIRST = re.compile(r"\b(?:first|begin|began|begun|start|started|origin|originally)\b")
 _FUTURE = re.compile(r"\b(?:will|next(?!-)|upcoming|future|going to|planned)\b")
 _RECENT = re.compile(r"\b(?:most recent|latest|last|recently)\b")
@@ -105,6 +110,7 @@ class Presupposition:
     recent: bool = False  # "the most recent meeting"
     reason: bool = False  # "why"
     speech: bool = False  # "what did Misri say about …"
+    country: bool = False  # "which (other) countries …": a country the question does not name
 
     @property
     def takes_for_granted(self) -> bool:
@@ -116,6 +122,7 @@ class Presupposition:
             or self.recent
             or self.reason
             or self.speech
+            or self.country
         )
 
 
@@ -126,7 +133,8 @@ def presupposition(question: str, owners: frozenset[str], wants_date: bool) -> P
     "Japan's prime minister" and "the Japanese prime minister" the office is "prime minister".
     """
     q = " ".join(fold(question).lower().replace("?", " ").split())
-    q_words = frozenset(_key(w) for w in _WORD.findall(q))
+    # "India-Japan" also names India and Japan.
+    q_words = frozenset(k for w in _WORD.findall(q) for k in (_key(w), *_key(w).split("-")) if k)
     m = _WHO_ROLE.search(q)
     role = _office(m.group(1), owners) if m else ()
     return Presupposition(
@@ -138,6 +146,7 @@ def presupposition(question: str, owners: frozenset[str], wants_date: bool) -> P
         recent=bool(_RECENT.search(q)),
         reason=bool(_WHY.search(q)),
         speech=bool(_SAY.search(q)),
+        country=bool(_WHICH_COUNTRY.search(q)),
     )
 
 
@@ -161,6 +170,8 @@ def shows(p: Presupposition, sentence: str, common: frozenset[str]) -> bool:
         return False
     if p.speech and not _SHOWS_SPEECH.search(low):
         return False
+    if p.country and not _new_country(text, p.question_words):
+        return False
     tokens = _TOKEN.findall(text)
     names = _new_names(tokens, p.question_words, common)
     if p.role and not _role_filled(p.role, tokens, names):
@@ -179,6 +190,19 @@ def _named(q: str, owners: frozenset[str]) -> tuple[str, ...] | None:
     if m := _WHICH_KIND.search(q):
         return (m.group(1),)
     return () if _WHO.search(q) else None
+
+
+def _new_country(text: str, q_words: frozenset[str]) -> bool:
+    return any(
+        not all(any(same_entity(w, q) for q in q_words) for w in c.split())
+        for c in countries_in(text)
+    )
+
+
+def new_names(sentence: str, p: Presupposition, common: frozenset[str]) -> frozenset[str]:
+    """The names in `sentence` that the question does not use, lower-cased."""
+    tokens = _TOKEN.findall(fold(sentence))
+    return frozenset(_key(tokens[i]) for i in _new_names(tokens, p.question_words, common))
 
 
 def _office(phrase: str, owners: frozenset[str]) -> tuple[str, ...]:
@@ -209,7 +233,8 @@ def _new_names(tokens: list[str], q_words: frozenset[str], common: frozenset[str
             continue
         k = _key(w)
         if (
-            k in common
+            all(part in q_words for part in k.split("-"))
+            or k in common
             or k in _MONTHS_DAYS
             or k in q_words
             or any(same_entity(k, q) for q in q_words if len(q) > 3)
@@ -251,15 +276,15 @@ _NAMING = frozenset({",", "(", "called", "named", "known", "as", "the", "dubbed"
 
 def _name_given(focus: tuple[str, ...], tokens: list[str], names: list[int]) -> bool:
     """A new name, naming the thing asked about when the sentence mentions that thing:
-    "the Malabar naval exercise", "a jet called Tejas", "the jet (Tejas)", not "a jet with
-    India"."""
+    "the Malabar naval exercise", "the Agreement on …", "a jet called Tejas", "the jet
+    (Tejas)", not "a jet with India"."""
     if not names:
         return False
     spots = _positions(focus, tokens) if focus else []
     if not spots:
         return True
     return any(
-        n == s - 1 or (s < n <= s + 4 and set(tokens[s + 1 : n]) <= _NAMING)
+        s - 1 <= n <= s or (s < n <= s + 4 and set(tokens[s + 1 : n]) <= _NAMING)
         for s in spots
         for n in names
     )

@@ -43,7 +43,7 @@ def wants(question: str) -> Want:
     if re.search(
         r"\b(how (many|much)|what (percentage|percent|share|amount|number)|how big|"
         r"what (was|is|were|will be) the (total |overall )?(value|amount|number|volume|size|"
-        r"figure|cost|price|budget|population))\b",
+        r"figure|cost|price|budget|population)|what (?:\w+ )?rate)\b",
         q,
     ):
         return "number"

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
+from answer.countries import countries_in
 from answer.extractive import Candidate, ExtractiveSettings, select
 from answer.presuppose import presupposition, shows
 from answer.qtype import reversed_direction, unknown_names
@@ -66,6 +69,18 @@ def _shows(question: str, sentence: str, wants_date: bool = False) -> bool:
         ),
         ("Why can't they be allies?", "Legal restrictions prevent a military alliance.", True),
         ("What does QUAD stand for?", "the Quadrilateral Security Dialogue (QUAD)", True),
+        # "Which countries": a country the question does not name.
+        (
+            "Besides India and Japan, which other countries are in the G4?",
+            "India and Japan cooperate in the Group of Four (G4) on reform of the UN.",
+            False,
+        ),
+        (
+            "Which African countries does the corridor cover?",
+            "It covers Bangladesh and Sri Lanka, and Kenya and Ethiopia.",
+            True,
+        ),
+        ("Which country do both have disputes with?", "Both have disputes with China.", True),
         # Words asked for: the sentence must report some.
         (
             "What did Vikram Misri say about defence cooperation?",
@@ -231,3 +246,25 @@ def test_questions_that_ask_for_no_name(question) -> None:
     p = presupposition(question, OWNERS, wants_date=False)
     assert p.named is None and p.role == ()
     assert not p.takes_for_granted
+
+
+def test_countries_in() -> None:
+    text = "Bangladesh, Sri Lanka, the African countries of Tanzania, Russia and the US; not Delhi."
+    assert countries_in(text) == {"bangladesh", "sri lanka", "tanzania", "russia", "us"}
+    assert countries_in("let us meet in the Security Council") == set()
+
+
+def test_two_hop_answer_is_linked_by_a_shared_name() -> None:
+    # "Which African countries does the BRI's rival cover?": the best match names the rival
+    # (the Corridor) but no country; the sentence with the countries names the Corridor too.
+    link = _cand("The Corridor is an alternative to the BRI.", 1.2, False, 0)
+    answer = _cand("The Corridor covers Kenya.", 0.8, True, 50)
+    settings = ExtractiveSettings(eligible_ratio=0.8)
+    linked = [
+        replace(link, names=frozenset({"corridor"})),
+        replace(answer, names=frozenset({"corridor", "kenya"})),
+    ]
+    assert select(linked, settings) == linked
+    assert select([link, answer], settings) == []  # nothing shared: the document does not say
+    other_year = replace(linked[0], meets=False)  # misses the year the question names
+    assert select([other_year, linked[1]], settings) == []
