@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from answer.presuppose import new_names, presupposition, shows
+from answer.presuppose import examine, presupposition
 from answer.qtype import (
     can_answer,
     constraints,
@@ -63,15 +63,22 @@ class Candidate:
     score: float
     dense: float
     lexical: float
-    eligible: bool
-    # Fits what was asked but misses a number or date the question names: in "the year when
-    # investment hit $3.1 billion, what was trade worth?" it is the answer, linked by the
-    # year to the sentence that has the $3.1 billion.
-    bridge: bool = False
+    fits: bool  # can hold the kind of answer asked for, and shows what the question presumes
+    meets: bool = True  # has every number, year and ordinal the question names
     # Names in the sentence that the question does not use: two sentences sharing one ("the
     # India-Japan Corridor") can be the two hops of one answer.
     names: frozenset[str] = frozenset()
-    meets: bool = True  # has every number, year and ordinal the question names
+
+    @property
+    def eligible(self) -> bool:
+        return self.fits and self.meets
+
+    @property
+    def bridge(self) -> bool:
+        """Fits but misses a number the question names: in "the year when investment hit $3.1
+        billion, what was trade worth?" it is the answer, linked by the year to the sentence
+        that has the $3.1 billion."""
+        return self.fits and not self.meets
 
 
 def candidates(
@@ -104,18 +111,14 @@ def candidates(
             hit = sum(index.idf.get(t, unseen) for t in q_terms & s_terms)
             lexical = hit / q_weight if q_weight else 0.0
             score = dense + settings.lexical_weight * lexical + settings.rank_weight / p.rank
+            shown, names = examine(presumed, s.text, common)
             fits = (
                 can_answer(want, s.text)
-                and shows(presumed, s.text, common)
+                and shown
                 and not reversed_direction(retrieval.question, s.text, index.proper_names)
             )
             meets = meets_constraints(required, s.text)
-            names = new_names(s.text, presumed, common)
-            out.append(
-                Candidate(
-                    s, p, score, dense, lexical, fits and meets, fits and not meets, names, meets
-                )
-            )
+            out.append(Candidate(s, p, score, dense, lexical, fits, meets, names))
     out.sort(key=lambda c: -c.score)
     return out
 
@@ -231,10 +234,7 @@ def choose(index: DocIndex, retrieval: Retrieval, settings: ExtractiveSettings) 
                 settings.quantity_clause_threshold,
             )
 
-        cands = [
-            c if not c.eligible or ok(c) else replace(c, eligible=False, bridge=False)
-            for c in cands
-        ]
+        cands = [c if not c.eligible or ok(c) else replace(c, fits=False) for c in cands]
     return select(cands, settings)
 
 

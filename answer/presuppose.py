@@ -150,15 +150,25 @@ def presupposition(question: str, owners: frozenset[str], wants_date: bool) -> P
     )
 
 
-def shows(p: Presupposition, sentence: str, common: frozenset[str]) -> bool:
-    """Does `sentence` show what the question takes for granted?
+def examine(
+    p: Presupposition, sentence: str, common: frozenset[str]
+) -> tuple[bool, frozenset[str]]:
+    """Does `sentence` show what the question takes for granted? And the names it adds: those
+    the question does not use, lower-cased (two sentences sharing one can be two hops).
 
     `common` holds the words the document writes in lower case somewhere: a capitalised word
     among them ("Meeting", "Summit") is not a name.
     """
+    text = fold(sentence)
+    tokens = _TOKEN.findall(text)
+    positions = _new_names(tokens, p.question_words, common)
+    names = frozenset(_key(tokens[i]) for i in positions)
+    return _shows(p, text, tokens, positions), names
+
+
+def _shows(p: Presupposition, text: str, tokens: list[str], names: list[int]) -> bool:
     if not p.takes_for_granted:
         return True
-    text = fold(sentence)
     low = text.lower()
     if p.beginning and not _SHOWS_BEGINNING.search(low):
         return False
@@ -172,8 +182,6 @@ def shows(p: Presupposition, sentence: str, common: frozenset[str]) -> bool:
         return False
     if p.country and not _new_country(text, p.question_words):
         return False
-    tokens = _TOKEN.findall(text)
-    names = _new_names(tokens, p.question_words, common)
     if p.role and not _role_filled(p.role, tokens, names):
         return False
     return p.named is None or _name_given(p.named, tokens, names)
@@ -197,12 +205,6 @@ def _new_country(text: str, q_words: frozenset[str]) -> bool:
         not all(any(same_entity(w, q) for q in q_words) for w in c.split())
         for c in countries_in(text)
     )
-
-
-def new_names(sentence: str, p: Presupposition, common: frozenset[str]) -> frozenset[str]:
-    """The names in `sentence` that the question does not use, lower-cased."""
-    tokens = _TOKEN.findall(fold(sentence))
-    return frozenset(_key(tokens[i]) for i in _new_names(tokens, p.question_words, common))
 
 
 def _office(phrase: str, owners: frozenset[str]) -> tuple[str, ...]:
