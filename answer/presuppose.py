@@ -62,7 +62,11 @@ _WHICH_COUNTRY = re.compile(
     r"\b(?:which|what)\s+(?:[\w-]+\s+){0,2}?(?:countries|country|nations|nation)(?![\w-])"
 )
 _FIRST = re.compile(r"\b(?:first|begin|began|begun|start|started|origin|originally)\b")
-_FUTURE = re.compile(r"\b(?:will|next(?!-)|upcoming|future|going to|planned)\b")
+_FUTURE = re.compile(r"\b(?:will|upcoming|future|going to|planned)\b")
+# "next" looks ahead only in a question that does not look back ("the next year's G7 held"
+# after "Modi went to in 2023" is the following year, not the future).
+_NEXT = re.compile(r"\bnext\b(?!-)")
+_PAST = re.compile(r"\b(?:did|was|were|had|went)\b")
 _RECENT = re.compile(r"\b(?:most recent|latest|last|recently)\b")
 _SAY = re.compile(
     r"\bwhat did\b.{1,60}?\b(?:say|state|announce|tell|claim|stress|remark|comment|express|"
@@ -142,7 +146,7 @@ def presupposition(question: str, owners: frozenset[str], wants_date: bool) -> P
         role=role,
         named=None if role else _named(q, owners),
         beginning=wants_date and bool(_FIRST.search(q)),
-        future=bool(_FUTURE.search(q)),
+        future=bool(_FUTURE.search(q) or (_NEXT.search(q) and not _PAST.search(q))),
         recent=bool(_RECENT.search(q)),
         reason=bool(_WHY.search(q)),
         speech=bool(_SAY.search(q)),

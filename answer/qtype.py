@@ -134,7 +134,18 @@ _ALIASES = {
     "us": ("usa", "united states", "america", "american"),
     "uk": ("britain", "united kingdom", "british"),
     "britain": ("uk", "united kingdom", "british"),
-}
+    # Abbreviations written out in running text.
+    "fy": ("financial year", "fiscal year"),
+    "pm": ("prime minister",),
+    "fdi": ("foreign direct investment", "foreign investment"),
+    "mou": ("memorandum of understanding",),
+    # A capital stands for its country ("Beijing's Belt and Road").
+    "beijing": ("china",), "moscow": ("russia",), "washington": ("us", "usa", "america"),
+    "tokyo": ("japan",), "delhi": ("india",), "seoul": ("korea",), "pyongyang": ("korea",),
+    "kyiv": ("ukraine",), "kiev": ("ukraine",), "tehran": ("iran",), "london": ("uk", "britain"),
+    "paris": ("france",), "berlin": ("germany",), "canberra": ("australia",),
+    "islamabad": ("pakistan",), "dhaka": ("bangladesh",), "kabul": ("afghanistan",),
+}  # fmt: skip
 _NAME_RUN = re.compile(r"(?<=\s)[A-Z][\w'-]*(?:\s+(?:of\s+|the\s+)?[A-Z][\w'-]*)*")
 
 
@@ -181,4 +192,4 @@ def unknown_names(
 
 
 def _alias_known(word: str, known: set[str]) -> bool:
-    return any(a in known for a in _ALIASES.get(word, ()))
+    return any(all(w in known for w in a.split()) for a in _ALIASES.get(word, ()))

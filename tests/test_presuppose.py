@@ -150,6 +150,21 @@ def test_reversed_direction(question, sentence, reversed_) -> None:
     assert reversed_direction(question, sentence, frozenset({"india", "japan"})) is reversed_
 
 
+def test_unknown_names_know_capitals_and_written_out_abbreviations() -> None:
+    doc = "china's belt and road initiative . trade in the financial year 2023-24"
+    stop = frozenset({"what", "is", "the", "in", "to", "for", "of"})
+    assert unknown_names("What is the answer to Beijing's scheme?", doc, stop) == []
+    assert unknown_names("What is the trade for FY 2023-24?", doc, stop) == []
+    assert unknown_names("What is the answer to Moscow's scheme?", doc, stop) == ["Moscow's"]
+
+
+def test_next_looks_ahead_only_in_a_question_that_does_not_look_back() -> None:
+    assert presupposition("When will the next summit be held?", OWNERS, True).future
+    assert presupposition("Where is the next summit?", OWNERS, False).future
+    q = "Which city hosted the G7 Modi went to in 2023, and where was the next year's G7 held?"
+    assert not presupposition(q, OWNERS, False).future
+
+
 def test_unknown_names_know_demonyms_and_acronyms() -> None:
     doc = "china's belt and road initiative . the united nations security council"
     stop = frozenset({"which", "the", "in", "is", "to", "a"})
