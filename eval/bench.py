@@ -40,7 +40,8 @@ ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
 # Never tuned on; blind* were written without sight of the code or of the other sets.
 HELD_OUT = [
-    ROOT / "eval" / "datasets" / f"{n}.jsonl" for n in ("holdout", "blind", "blind2", "blind3")
+    ROOT / "eval" / "datasets" / f"{n}.jsonl"
+    for n in ("holdout", "blind", "blind2", "blind3", "blind4")
 ]
 Span = tuple[int, int]
 
