@@ -162,7 +162,7 @@ def main() -> int:
         f"{k} {fused[k] / stock[k]:.2f}x" for k in ("hit@1", "hit@3", "mrr") if stock[k]
     ))  # fmt: skip
 
-    print("\n## Extractive answers (dev calibrates; the others were never tuned on)")
+    print("\n## Extractive answers (dev calibrates; calibration never sees the others)")
     pipe = Pipeline(index, embedder)
     lat: list[float] = []
     print(f"{'set':<9} {'contained':>16} {'abstain unans.':>16} {'abstain answ.':>15}")
