@@ -174,16 +174,15 @@ def _shows(p: Presupposition, text: str, tokens: list[str], names: list[int]) ->
     if not p.takes_for_granted:
         return True
     low = text.lower()
-    if p.beginning and not _SHOWS_BEGINNING.search(low):
-        return False
-    if p.future and not _SHOWS_FUTURE.search(low):
-        return False
-    if p.recent and not _SHOWS_RECENT.search(low):
-        return False
-    if p.reason and not _SHOWS_REASON.search(low):
-        return False
-    if p.speech and not _SHOWS_SPEECH.search(low):
-        return False
+    for asked, shown in (
+        (p.beginning, _SHOWS_BEGINNING),
+        (p.future, _SHOWS_FUTURE),
+        (p.recent, _SHOWS_RECENT),
+        (p.reason, _SHOWS_REASON),
+        (p.speech, _SHOWS_SPEECH),
+    ):
+        if asked and not shown.search(low):
+            return False
     if p.country and not _new_country(text, p.question_words):
         return False
     if p.role and not _role_filled(p.role, tokens, names):
@@ -242,7 +241,6 @@ def _new_names(tokens: list[str], q_words: frozenset[str], common: frozenset[str
             all(part in q_words for part in k.split("-"))
             or k in common
             or k in _MONTHS_DAYS
-            or k in q_words
             or any(same_entity(k, q) for q in q_words if len(q) > 3)
         ):
             continue
