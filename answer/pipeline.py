@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from answer.extractive import ExtractiveSettings, abstention_text, choose, compose
+from answer.extractive import abstention_text, choose, compose
 from answer.llm import CONTEXT_MODES, ContextMode, LlmBackend, Message, Usage, context_error
 from answer.prompting import (
     Exchange,
@@ -43,8 +43,9 @@ from answer.prompting import (
     rewrite_messages,
     sentence_units,
 )
+from answer.reader.reader import Reader
 from core.errors import BadInput
-from core.types import Answer, AnswerSentence, Citation
+from core.types import Answer, AnswerSentence, Citation, ShortAnswer
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
 from retrieval.search import Retrieval, SearchSettings, search
@@ -66,18 +67,23 @@ class Backend(Protocol):
 class ExtractiveBackend:
     name = "extractive"
 
-    def __init__(self, settings: ExtractiveSettings | None = None) -> None:
-        self.settings = settings or ExtractiveSettings()
+    def __init__(self, reader: Reader | None = None) -> None:
+        self.reader = reader or Reader()
 
     def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
-        chosen = choose(index, retrieval, self.settings)
-        if not chosen:
+        choice = choose(index, retrieval, self.reader)
+        if choice is None:
             return Answer(question, abstention_text(question), True, self.name)
-        text, citations, parts = compose(chosen)
-        sentences = tuple(
-            AnswerSentence(t, (n,), "supported", 1.0) for t, n in parts
-        )  # re-verified against the source by the pipeline below
-        return Answer(question, text, False, self.name, tuple(citations), sentences)
+        text, citations, parts = compose(choice)
+        # Support is not known yet: the pipeline has every claim judged by the checker.
+        sentences = tuple(AnswerSentence(t, ids, "unsupported", 0.0) for t, ids in parts)
+        short = None
+        if choice.short is not None:
+            src = choice.quotes[0].passage.chunk.source
+            short = ShortAnswer(choice.short.text, choice.short.start, choice.short.end, src)
+        return Answer(
+            question, text, False, self.name, tuple(citations), sentences, short_answer=short
+        )
 
 
 def verify_offsets(index: DocIndex, citations: tuple[Citation, ...]) -> list[int]:
@@ -199,7 +205,13 @@ class Pipeline:
             on_stage("generate")
         ans = b.answer(question, retrieval, self.index)
         t2 = time.perf_counter()
-        self._check_offsets(ans.citations)
+        self._check_offsets(ans.citations, ans.short_answer)
+        sentences = ans.sentences
+        if sentences:
+            from answer.check import checker_for, verify_sentences
+
+            with self._verify_lock:
+                sentences = verify_sentences(sentences, ans.citations, checker_for(self))
         t3 = time.perf_counter()
         timings = {
             "retrieve": (t1 - t0) * 1000,
@@ -215,16 +227,27 @@ class Pipeline:
                 abstained=ans.abstained,
                 backend=ans.backend,
                 citations=ans.citations,
-                sentences=ans.sentences,
+                sentences=sentences,
                 passages=retrieval.passages,
                 timings_ms=timings,
                 standalone_question=ans.standalone_question,
                 notes=ans.notes,
+                short_answer=ans.short_answer,
             )
         )
 
-    def _check_offsets(self, citations: tuple[Citation, ...]) -> None:
+    def _check_offsets(
+        self, citations: tuple[Citation, ...], short: ShortAnswer | None = None
+    ) -> None:
         bad = verify_offsets(self.index, citations)
+        if short is not None and not any(
+            c.source == short.source and c.start <= short.start and short.end <= c.end
+            for c in citations
+        ):
+            raise RuntimeError("the short answer lies outside its cited quote")
+        doc = self.index.document(short.source) if short is not None else None
+        if short is not None and (doc is None or doc.text[short.start : short.end] != short.text):
+            raise RuntimeError("the short answer does not match the source text")
         if bad:  # a backend bug, never shown to a user as a valid citation
             raise RuntimeError(f"citations {bad} do not match the source text")
 

@@ -121,6 +121,19 @@ class AnswerSentence:
 
 
 @dataclass(frozen=True)
+class ShortAnswer:
+    """The phrase that answers, inside a cited quote (offsets into that quote's source)."""
+
+    text: str
+    start: int
+    end: int
+    source: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"text": self.text, "start": self.start, "end": self.end}
+
+
+@dataclass(frozen=True)
 class Answer:
     question: str
     answer: str
@@ -132,11 +145,13 @@ class Answer:
     timings_ms: dict[str, float] = field(default_factory=dict)
     standalone_question: str | None = None  # the rewrite of a follow-up, when one was made
     notes: tuple[str, ...] = ()  # things the user should know (dropped citation ids, fallbacks)
+    short_answer: ShortAnswer | None = None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
             "question": self.question,
             "answer": self.answer,
+            "short_answer": self.short_answer.to_json() if self.short_answer else None,
             "abstained": self.abstained,
             "backend": self.backend,
             "citations": [c.to_json() for c in self.citations],

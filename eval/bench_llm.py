@@ -20,7 +20,7 @@ from pathlib import Path
 
 from answer.llm import LlmBackend, LlmOptions, collect
 from answer.pipeline import Pipeline
-from eval.calibrate import contains_gold
+from eval.metrics import answer_contained
 from eval.qa import QAItem, read_qa
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
@@ -74,7 +74,7 @@ class Run:
         if item.answerable:
             self.answerable += 1
             self.abstained_answerable += ans.abstained
-            self.gold += (not ans.abstained) and contains_gold(ans.answer, item.answers)
+            self.gold += (not ans.abstained) and bool(answer_contained(ans.answer, item.answers))
         else:
             self.unanswerable += 1
             self.abstained_unanswerable += ans.abstained

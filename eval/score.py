@@ -112,6 +112,7 @@ def retrieval_scores(
 def _answer_json(a: Answer) -> dict[str, Any]:
     return {
         "answer": a.answer,
+        "short_answer": a.short_answer.to_json() if a.short_answer else None,
         "abstained": a.abstained,
         "backend": a.backend,
         "citations": [c.to_json() for c in a.citations],
@@ -144,9 +145,11 @@ def score_outcome(o: Outcome, spans: SourceSpans, citations: CitationScorer) -> 
     }
     abstained = a is not None and a.abstained
     prediction = "" if a is None or a.abstained else strip_markers(a.answer)
+    # EM and F1 judge the short answer when there is one (DESIGN.md); containment the whole.
+    short = a.short_answer.text if a is not None and a.short_answer and not abstained else None
     if item.answerable:
-        m["exact_match"] = exact_match(prediction, item.answers)
-        m["f1"] = token_f1(prediction, item.answers)
+        m["exact_match"] = exact_match(short or prediction, item.answers)
+        m["f1"] = token_f1(short or prediction, item.answers)
         m["answer_contained"] = answer_contained(prediction, item.answers)
     ev_spans, missing = spans.locate(item.evidence)
     rec["evidence_not_found"] = missing

@@ -47,10 +47,15 @@ def test_ask_json_contract(workdir: Path) -> None:
     r = run(["ask", "--json", q], workdir)
     assert r.returncode == 0, r.stderr
     j = json.loads(r.stdout)  # exactly one JSON document on stdout
-    assert list(j)[:8] == [
-        "question", "answer", "abstained", "backend", "citations", "sentences", "passages",
-        "timings_ms",
+    assert list(j)[:9] == [
+        "question", "answer", "short_answer", "abstained", "backend", "citations", "sentences",
+        "passages", "timings_ms",
     ]  # fmt: skip
+    sa = j["short_answer"]
+    if sa is not None:  # inside its cited quote, exact characters
+        with open(ROOT / j["citations"][0]["source"], encoding="utf-8", newline="") as f:
+            assert f.read()[sa["start"] : sa["end"]] == sa["text"]
+        assert j["citations"][0]["start"] <= sa["start"] <= sa["end"] <= j["citations"][0]["end"]
     assert j["question"] == q and j["backend"] == "extractive" and not j["abstained"]
     assert "export guidelines" in j["answer"]
     for c in j["citations"] + j["passages"]:

@@ -1,0 +1,162 @@
+"""General features of a (question, sentence) pair and of a (question, phrase) pair.
+
+Nothing here names a word of any document: similarity and overlap come from the index, answer
+types from spaCy's entity labels weighted by the learned answer-type model, grammar from
+spaCy's dependency labels. The models that weigh these features are learned across documents
+(eval/train_reader.py).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from answer.reader.nlp import LABEL_INDEX, Analysis, SpanCand
+
+SENTENCE_FEATURES = (
+    "dense", "dense_gap", "dense_rank_inv", "lexical", "lexical_gap", "bm25_rel",
+    "passage_rank_inv", "content_missing", "q_terms_unseen_in_doc", "q_ents_missing",
+    "q_ents_missing_doc", "q_nums_missing", "q_nums_missing_doc", "type_mass", "type_max",
+    "type_other", "negation_mismatch", "q_negated", "log_len", "lexical_with_prev",
+    "best_span",
+)  # fmt: skip
+_DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "compound", "ROOT",
+         "npadvmod", "dative", "oprd")  # fmt: skip
+SPAN_FEATURES = (
+    "type_p", "is_entity", "q_overlap", "in_question", "log_len", "near_match", "has_match",
+    "after_match", "is_number", *(f"dep_{d}" for d in _DEPS), "dep_other", "type_p_x_near",
+)  # fmt: skip
+
+
+# Whether anything answers is judged from the best candidates together: how sure the sentence
+# model is of the best one, how far ahead of the next it is, and what the best one lacks.
+ANSWERABILITY_FEATURES = (
+    "p_best", "p_second", "p_gap", "n_close",
+    *(f"top_{n}" for n in SENTENCE_FEATURES),
+)  # fmt: skip
+
+
+def answerability_features(ps: np.ndarray, top: np.ndarray) -> np.ndarray:
+    """`ps`: the candidates' probabilities, best first; `top`: the best one's features."""
+    p1 = float(ps[0])
+    p2 = float(ps[1]) if len(ps) > 1 else 0.0
+    close = float(np.sum(ps >= 0.5 * p1)) if p1 > 0 else 0.0
+    return np.concatenate([[p1, p2, p1 - p2, math.log1p(close)], top])
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """A question as the reader sees it, computed once per question."""
+
+    analysis: Analysis
+    type_probs: np.ndarray  # P(answer label | question), in LABELS order
+    unseen_share: float  # IDF-weighted share of its terms the document never uses
+    ents_missing_doc: int  # its entities the document never mentions
+    nums_missing_doc: int  # its numbers the document never writes
+
+
+@dataclass(frozen=True)
+class SentenceStats:
+    """What retrieval and the index say about one candidate sentence."""
+
+    dense: float
+    dense_best: float
+    dense_rank: int  # 1-based among the candidates
+    lexical: float
+    lexical_best: float
+    bm25_rel: float  # sentence BM25 over the best candidate's
+    passage_rank: int
+    lexical_with_prev: float
+
+
+def _entity_words(a: Analysis, e: SpanCand) -> frozenset[str]:
+    return frozenset(a.lemmas[e.tok_start : e.tok_end]) & a.content or frozenset(
+        a.lemmas[e.tok_start : e.tok_end]
+    )
+
+
+def missing_entities(q: Analysis, lemmas: frozenset[str]) -> int:
+    """Entities of the question none of whose words occur in `lemmas`."""
+    return sum(1 for e in q.entities if e.label != "OTHER" and not (_entity_words(q, e) & lemmas))
+
+
+def answer_spans(q: Analysis, s: Analysis) -> list[SpanCand]:
+    """Phrases of the sentence that could answer: not made only of the question's words."""
+    out = []
+    for sp in s.spans:
+        words = set(s.lemmas[sp.tok_start : sp.tok_end]) & s.content
+        if words and words <= q.content:
+            continue
+        out.append(sp)
+    return out
+
+
+def sentence_features(
+    qv: QuestionView, st: SentenceStats, s: Analysis, best_span: float
+) -> np.ndarray:
+    q = qv.analysis
+    slem = frozenset(s.lemmas)
+    content_missing = len(q.content - slem) / len(q.content) if q.content else 0.0
+    labels = {sp.label for sp in answer_spans(q, s)}
+    probs = [float(qv.type_probs[LABEL_INDEX[lab]]) for lab in labels]
+    return np.array(
+        [
+            st.dense,
+            st.dense - st.dense_best,
+            1.0 / st.dense_rank,
+            st.lexical,
+            st.lexical - st.lexical_best,
+            st.bm25_rel,
+            1.0 / st.passage_rank,
+            content_missing,
+            qv.unseen_share,
+            min(missing_entities(q, slem), 3),
+            min(qv.ents_missing_doc, 3),
+            min(len(q.numbers - s.numbers), 3),
+            min(qv.nums_missing_doc, 3),
+            sum(probs),
+            max(probs, default=0.0),
+            float(qv.type_probs[LABEL_INDEX["OTHER"]]),
+            float(q.negated != s.negated),
+            float(q.negated),
+            math.log1p(len(s.lemmas)),
+            st.lexical_with_prev,
+            best_span,
+        ],
+        dtype=np.float64,
+    )
+
+
+def span_features(qv: QuestionView, s: Analysis, sp: SpanCand) -> np.ndarray:
+    q = qv.analysis
+    toks = s.lemmas[sp.tok_start : sp.tok_end]
+    words = set(toks) & s.content
+    overlap = len(words & q.content) / len(words) if words else 0.0
+    matches = [i for i in s.content_positions(q.content) if not sp.tok_start <= i < sp.tok_end]
+    if matches:
+        dist = min(min(abs(i - sp.tok_start), abs(i - (sp.tok_end - 1))) for i in matches)
+        near = 1.0 / (1.0 + dist)
+        after = float(sp.tok_start > min(matches))
+    else:
+        near, after = 0.0, 0.0
+    type_p = float(qv.type_probs[LABEL_INDEX[sp.label]])
+    deps = [float(sp.dep == d) for d in _DEPS]
+    return np.array(
+        [
+            type_p,
+            float(sp.label != "OTHER"),
+            overlap,
+            float(overlap > 0),
+            math.log1p(len(toks)),
+            near,
+            float(bool(matches)),
+            after,
+            float(any(ch.isdigit() for ch in s.text[sp.start : sp.end])),
+            *deps,
+            float(not any(deps)),
+            type_p * near,
+        ],
+        dtype=np.float64,
+    )

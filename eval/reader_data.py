@@ -1,0 +1,97 @@
+"""Training and scoring data for the reader: every SQuAD question asked of its whole article.
+
+For each article (ingested the way a person would, eval/squad.py), each question is retrieved
+as `docqa ask` would (k=5) and its candidate sentences are gathered exactly as the reader
+gathers them (answer/reader/candidates.py). A candidate is labelled by whether it holds a gold
+answer span, located by offsets. The result is cached under .docqa/reader/ as JSON Lines plus
+a NumPy array of question vectors (never a pickle); a changed article rebuilds its part.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict
+from pathlib import Path
+
+import numpy as np
+
+from answer.reader.candidates import gather, question_terms
+from eval.squad import Article, write_text
+from retrieval.embed import Embedder
+from retrieval.index import DocIndex, IndexSettings, build, load, save, sha256_bytes
+from retrieval.search import SearchSettings, search
+
+CACHE = Path(__file__).resolve().parents[1] / ".docqa" / "reader"
+LIMIT = 12  # candidate sentences per question: the gold is in them for ~97% (see train log)
+K = 5
+
+
+def article_index(article: Article, embedder: Embedder, cache: Path = CACHE) -> DocIndex:
+    path = write_text(article, cache / "docs")
+    idx_dir = cache / "index" / article.name
+    stamp = idx_dir.parent / f"{article.name}.sha256"
+    digest = sha256_bytes(article.text.encode("utf-8"))
+    if idx_dir.exists() and stamp.exists() and stamp.read_text() == digest:
+        return load(idx_dir)
+    index = build([path], idx_dir, embedder, IndexSettings())
+    save(index, idx_dir)
+    stamp.write_text(digest)
+    return index
+
+
+def collect(
+    article: Article, embedder: Embedder, cache: Path = CACHE, log: Callable[[str], None] = print
+) -> tuple[list[dict], np.ndarray]:
+    """One record per question and the matrix of question vectors, cached per article."""
+    out = cache / "data" / article.name
+    digest = sha256_bytes((article.text + json.dumps([asdict(q) for q in article.questions]))
+                          .encode("utf-8"))  # fmt: skip
+    rec_path, vec_path, stamp = out / "records.jsonl", out / "qvecs.npy", out / "stamp"
+    if stamp.exists() and stamp.read_text() == f"{digest} {LIMIT} {K}":
+        recs = [json.loads(x) for x in rec_path.read_text(encoding="utf-8").splitlines()]
+        return recs, np.load(vec_path, allow_pickle=False)
+    index = article_index(article, embedder, cache)
+    recs: list[dict] = []
+    vecs: list[np.ndarray] = []
+    for q in article.questions:
+        r = search(index, embedder, q.question, K, SearchSettings())
+        terms = question_terms(index, q.question)
+        cands = gather(index, r, terms, LIMIT)
+        golds = [(g.start, g.end) for g in q.golds]
+        recs.append(
+            {
+                "article": article.name,
+                "split": article.split,
+                "id": q.id,
+                "question": q.question,
+                "answerable": q.answerable,
+                "golds": [g.text for g in q.golds],
+                "gold_spans": golds,
+                "unseen_share": terms.unseen_share,
+                "passage_spans": [(p.chunk.start, p.chunk.end) for p in r.passages],
+                "cands": [
+                    {
+                        "start": c.sentence.start,
+                        "end": c.sentence.end,
+                        "text": c.sentence.text,
+                        "stats": asdict(c.stats),
+                        "label": any(c.sentence.start <= s and e <= c.sentence.end
+                                     for s, e in golds),
+                    }
+                    for c in cands
+                ],
+            }
+        )  # fmt: skip
+        vecs.append(r.query_vec)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = rec_path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(x) + "\n" for x in recs), encoding="utf-8")
+    tmp.replace(rec_path)
+    mat = np.stack(vecs).astype(np.float32)
+    with open(vec_path.with_suffix(".tmp"), "wb") as f:
+        np.save(f, mat, allow_pickle=False)
+    vec_path.with_suffix(".tmp").replace(vec_path)
+    stamp.write_text(f"{digest} {LIMIT} {K}")
+    log(f"{article.name}: {len(recs)} questions collected")
+    return recs, mat

@@ -1,0 +1,419 @@
+"""`make train-reader`: learns the reader's three models across documents and scores them on
+articles they never saw.
+
+    python -m eval.train_reader [--out answer/reader/weights/reader-en.json]
+
+Data: every question of the 18 SQuAD 2.0 articles in ../shared/squad2/, asked of its whole
+article (eval/reader_data.py). Generalisation is estimated leave-one-article-out: for each
+article, all three models are fitted on the other 17 and the article is scored with them; the
+abstention threshold applied to it is chosen on the other dev articles' out-of-fold scores, so
+no figure comes from an article a model or a threshold saw. The shipped models are then fitted
+on all 18 and the threshold on all out-of-fold scores. The fold results go to
+eval/reader_folds.json, which `make bench` prints.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from answer.reader.features import (
+    ANSWERABILITY_FEATURES,
+    SENTENCE_FEATURES,
+    SPAN_FEATURES,
+    QuestionView,
+    answer_spans,
+    answerability_features,
+    sentence_features,
+    span_features,
+)
+from answer.reader.linear import Logistic, Softmax
+from answer.reader.nlp import LABEL_INDEX, LABELS, Analysis, Nlp
+from answer.reader.reader import WEIGHTS
+from eval.metrics import answer_contained, token_f1
+from eval.reader_data import LIMIT, collect
+from eval.squad import all_articles
+from retrieval.embed import Embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+FOLDS = ROOT / "eval" / "reader_folds.json"
+MAX_FALSE_ABSTENTION = 0.10  # the threshold maximises accuracy under this false-abstention rate
+_SPAN_COLS = (SPAN_FEATURES.index("type_p"), SPAN_FEATURES.index("type_p_x_near"))
+_NEAR = SPAN_FEATURES.index("near_match")
+_S = {n: SENTENCE_FEATURES.index(n) for n in ("type_mass", "type_max", "type_other", "best_span")}
+_NEUTRAL = np.full(len(LABELS), 1.0 / len(LABELS))
+
+
+@dataclass
+class Q:
+    rec: dict
+    qvec: np.ndarray
+    q: Analysis
+    view: QuestionView  # with neutral type probabilities; the fold's come in by `patch`
+    sents: list[Analysis]
+    span_x: list[np.ndarray]  # per candidate: (n_spans, n_span_features)
+    span_lab: list[np.ndarray]  # per candidate: label index of each span
+    span_y: list[np.ndarray]  # per candidate: span matches a gold answer (F1 >= 0.5)
+    span_text: list[list[str]]
+    sent_x: np.ndarray  # (n_cands, n_sentence_features)
+    sent_masks: np.ndarray  # (n_cands, n_labels): which labels its answer spans have
+    sent_y: np.ndarray
+    type_y: int  # label index of the gold answer, -1 when unknown or unanswerable
+
+
+def prepare(recs: list[dict], qvecs: np.ndarray, nlp: Nlp, index_info: dict) -> list[Q]:
+    from answer.reader.reader import question_view  # noqa: F401 (same view as at run time)
+
+    qs_an = nlp.analyze([r["question"] for r in recs])
+    out: list[Q] = []
+    for r, qv_vec, qa in zip(recs, qvecs, qs_an, strict=True):
+        ents, nums = index_info[r["id"]]
+        view = QuestionView(qa, _NEUTRAL, r["unseen_share"], ents, nums)
+        sents = nlp.analyze([c["text"] for c in r["cands"]])
+        span_x, span_lab, span_y, span_text, sx, masks = [], [], [], [], [], []
+        type_y = -1
+        for c, s in zip(r["cands"], sents, strict=True):
+            spans = answer_spans(qa, s)
+            texts = [s.text[sp.start : sp.end] for sp in spans]
+            xs = np.stack([span_features(view, s, sp) for sp in spans]) if spans else np.zeros(
+                (0, len(SPAN_FEATURES)))  # fmt: skip
+            span_x.append(xs)
+            span_lab.append(np.array([LABEL_INDEX[sp.label] for sp in spans], dtype=int))
+            golds = r["golds"]
+            span_y.append(np.array([c["label"] and token_f1(t, golds) >= 0.5 for t in texts]))
+            span_text.append(texts)
+            m = np.zeros(len(LABELS))
+            for sp in spans:
+                m[LABEL_INDEX[sp.label]] = 1
+            masks.append(m)
+            sx.append(sentence_features(view, _stats(c["stats"]), s, 0.0))
+            if c["label"] and type_y < 0:
+                type_y = _gold_label(r, c, s)
+        out.append(Q(r, qv_vec, qa, view, sents, span_x, span_lab, span_y, span_text,
+                     np.stack(sx) if sx else np.zeros((0, len(SENTENCE_FEATURES))),
+                     np.stack(masks) if masks else np.zeros((0, len(LABELS))),
+                     np.array([c["label"] for c in r["cands"]], dtype=bool), type_y))  # fmt: skip
+    return out
+
+
+def _stats(d: dict):
+    from answer.reader.features import SentenceStats
+
+    return SentenceStats(**d)
+
+
+def _gold_label(r: dict, c: dict, s: Analysis) -> int:
+    """The entity label of the gold answer in its sentence, OTHER when it is no entity."""
+    for gs, ge in r["gold_spans"]:
+        if not (c["start"] <= gs and ge <= c["end"]):
+            continue
+        gs, ge = gs - c["start"], ge - c["start"]
+        for e in s.entities:
+            inter = min(ge, e.end) - max(gs, e.start)
+            if inter > 0 and inter >= 0.5 * (ge - gs) and inter >= 0.5 * (e.end - e.start):
+                return LABEL_INDEX[e.label]
+        return LABEL_INDEX["OTHER"]
+    return -1
+
+
+def fit_types(qs: list[Q]) -> Softmax:
+    from sklearn.linear_model import LogisticRegression
+
+    xs = np.stack([q.qvec for q in qs if q.type_y >= 0]).astype(np.float64)
+    ys = np.array([q.type_y for q in qs if q.type_y >= 0])
+    lr = LogisticRegression(C=4.0, max_iter=2000).fit(xs, ys)
+    coef = np.zeros((len(LABELS), xs.shape[1]))
+    inter = np.full(len(LABELS), -30.0)  # a label never seen as an answer gets ~0
+    for i, lab in enumerate(lr.classes_):
+        coef[lab], inter[lab] = lr.coef_[i], lr.intercept_[i]
+    return Softmax(LABELS, coef, inter)
+
+
+def _fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float) -> Logistic:
+    from sklearn.linear_model import LogisticRegression
+
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    lr = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y)
+    return Logistic(names, mean, scale, lr.coef_[0].copy(), float(lr.intercept_[0]))
+
+
+def patch_spans(q: Q, probs: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for xs, labs in zip(q.span_x, q.span_lab, strict=True):
+        xs = xs.copy()
+        if len(xs):
+            xs[:, _SPAN_COLS[0]] = probs[labs]
+            xs[:, _SPAN_COLS[1]] = probs[labs] * xs[:, _NEAR]
+        out.append(xs)
+    return out
+
+
+def patch_sentences(q: Q, probs: np.ndarray, best_span: np.ndarray) -> np.ndarray:
+    x = q.sent_x.copy()
+    if len(x):
+        x[:, _S["type_mass"]] = q.sent_masks @ probs
+        x[:, _S["type_max"]] = (q.sent_masks * probs).max(axis=1)
+        x[:, _S["type_other"]] = probs[LABEL_INDEX["OTHER"]]
+        x[:, _S["best_span"]] = best_span
+    return x
+
+
+@dataclass
+class Fold:
+    types: Softmax
+    spans: Logistic
+    sentences: Logistic
+    answerability: Logistic | None = None
+
+
+def fit(qs: list[Q]) -> Fold:
+    types = fit_types(qs)
+    probs = [types.proba(q.qvec.astype(np.float64)) for q in qs]
+    sx, sy = [], []
+    for q, p in zip(qs, probs, strict=True):
+        for xs, ys in zip(patch_spans(q, p), q.span_y, strict=True):
+            if len(xs) and ys.any():  # phrases are chosen inside a sentence that answers
+                sx.append(xs)
+                sy.append(ys)
+    spans = _fit_logistic(np.concatenate(sx), np.concatenate(sy), SPAN_FEATURES, 1.0)
+    tx, ty = [], []
+    for q, p in zip(qs, probs, strict=True):
+        if len(q.sent_x):
+            tx.append(patch_sentences(q, p, best_spans(q, p, spans)[0]))
+            ty.append(q.sent_y)
+    sentences = _fit_logistic(np.concatenate(tx), np.concatenate(ty), SENTENCE_FEATURES, 1.0)
+    fold = Fold(types, spans, sentences)
+    ax, ay = [], []
+    for q in qs:
+        x = stage_two(q, fold)
+        if x is not None:
+            ax.append(x)
+            ay.append(q.rec["answerable"])
+    fold.answerability = _fit_logistic(np.stack(ax), np.array(ay), ANSWERABILITY_FEATURES, 1.0)
+    return fold
+
+
+def _sentence_probs(q: Q, fold: Fold) -> tuple[np.ndarray, np.ndarray, np.ndarray, list[int]]:
+    probs = fold.types.proba(q.qvec.astype(np.float64))
+    bs, where = best_spans(q, probs, fold.spans)
+    x = patch_sentences(q, probs, bs)
+    return fold.sentences.proba(x), x, bs, where
+
+
+def stage_two(q: Q, fold: Fold) -> np.ndarray | None:
+    if not len(q.sent_x):
+        return None
+    ps, x, _, _ = _sentence_probs(q, fold)
+    order = np.argsort(-ps, kind="stable")
+    return answerability_features(ps[order], x[order[0]])
+
+
+def best_spans(q: Q, probs: np.ndarray, spans: Logistic) -> tuple[np.ndarray, list[int]]:
+    best, where = [], []
+    for xs in patch_spans(q, probs):
+        if len(xs):
+            ps = spans.proba(xs)
+            i = int(np.argmax(ps))
+            best.append(float(ps[i]))
+            where.append(i)
+        else:
+            best.append(0.0)
+            where.append(-1)
+    return np.array(best), where
+
+
+@dataclass
+class Pred:
+    article: str
+    split: str
+    answerable: bool
+    p: float  # the best sentence's probability: the answerability score
+    contained: bool  # the best sentence holds a gold answer (by offsets)
+    sentence_contains_text: bool  # the gold text occurs in the best sentence
+    short: str | None
+    short_p: float
+    short_f1: float
+    sentence_f1: float
+
+
+def predict(q: Q, fold: Fold) -> Pred:
+    r = q.rec
+    if not len(q.sent_x):
+        return Pred(r["article"], r["split"], r["answerable"], 0.0, False, False, None, 0.0, 0, 0)
+    ps, x, bs, where = _sentence_probs(q, fold)
+    order = np.argsort(-ps, kind="stable")
+    i = int(order[0])
+    c = r["cands"][i]
+    assert fold.answerability is not None
+    answerable = fold.answerability.proba(answerability_features(ps[order], x[i])[None, :])[0]
+    short = q.span_text[i][where[i]] if where[i] >= 0 else None
+    golds = r["golds"]
+    return Pred(
+        r["article"], r["split"], r["answerable"], float(answerable), bool(c["label"]),
+        bool(golds) and answer_contained(c["text"], golds) > 0, short, float(bs[i]),
+        token_f1(short, golds) if short and golds else 0.0,
+        token_f1(c["text"], golds) if golds else 0.0,
+    )  # fmt: skip
+
+
+def scores(preds: list[Pred], threshold: float, span_threshold: float) -> dict:
+    ans = [p for p in preds if p.answerable]
+    un = [p for p in preds if not p.answerable]
+    answered = [p for p in ans if p.p >= threshold]
+    contained = sum(p.sentence_contains_text for p in answered)
+    f1 = [p.short_f1 if p.short and p.short_p >= span_threshold else p.sentence_f1
+          for p in answered]  # fmt: skip
+    abst = sum(p.p < threshold for p in un)
+    n = len(preds)
+    return {
+        "questions": n,
+        "answerable": len(ans),
+        "accuracy": (contained + abst) / n if n else None,
+        "contained": contained / len(ans) if ans else None,
+        "false_abstention": 1 - len(answered) / len(ans) if ans else None,
+        "abstention_recall": abst / len(un) if un else None,
+        "short_f1": float(np.mean(f1)) if f1 else None,
+        "short_shown": sum(bool(p.short and p.short_p >= span_threshold) for p in answered)
+        / max(len(answered), 1),
+        "answer_nothing_accuracy": len(un) / n if n else None,
+        "best_sentence_contained": sum(p.sentence_contains_text for p in ans) / len(ans)
+        if ans else None,
+    }  # fmt: skip
+
+
+def choose_threshold(preds: list[Pred]) -> float:
+    """Most accurate threshold whose false abstention stays within the cap."""
+    cands = sorted({round(p.p, 4) for p in preds} | {0.0})
+    best_t, best_acc = 0.0, -1.0
+    for t in cands:
+        s = scores(preds, t, 1.0)
+        if s["false_abstention"] is not None and s["false_abstention"] > MAX_FALSE_ABSTENTION:
+            break
+        if s["accuracy"] > best_acc:
+            best_t, best_acc = t, s["accuracy"]
+    return best_t
+
+
+def choose_span_threshold(preds: list[Pred]) -> float:
+    ts = [i / 20 for i in range(20)]
+    return max(ts, key=lambda t: (scores(preds, 0.0, t)["short_f1"] or 0.0, -t))
+
+
+def risk_coverage(preds: list[Pred]) -> list[tuple[float, float]]:
+    """(false abstention, abstention recall) at each of 21 thresholds along the scores."""
+    ps = sorted(p.p for p in preds)
+    out = []
+    for i in range(21):
+        t = ps[min(len(ps) - 1, int(i / 20 * (len(ps) - 1)))]
+        s = scores(preds, t, 1.0)
+        out.append((round(s["false_abstention"], 3), round(s["abstention_recall"] or 0, 3)))
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", type=Path, default=WEIGHTS)
+    ap.add_argument("--folds", type=Path, default=FOLDS)
+    args = ap.parse_args(argv)
+    from answer.reader.candidates import missing_in_document
+    from eval.reader_data import article_index
+
+    embedder = Embedder()
+    nlp = Nlp()
+    by_article: dict[str, list[Q]] = {}
+    for art in all_articles():
+        recs, qvecs = collect(art, embedder, log=lambda m: print(m, file=sys.stderr))
+        index = article_index(art, embedder)
+        qa = nlp.analyze([r["question"] for r in recs])
+        info = {
+            r["id"]: missing_in_document(
+                index, [a.text[e.start : e.end] for e in a.entities], a.numbers
+            )
+            for r, a in zip(recs, qa, strict=True)
+        }
+        by_article[art.name] = prepare(recs, qvecs, nlp, info)
+        print(f"prepared {art.name}: {len(recs)} questions", file=sys.stderr)
+
+    names = list(by_article)
+    oof: dict[str, list[Pred]] = {}
+    for held in names:
+        fold = fit([q for a in names if a != held for q in by_article[a]])
+        oof[held] = [predict(q, fold) for q in by_article[held]]
+        print(f"fold {held}: fitted", file=sys.stderr)
+    dev = [a for a in names if by_article[a][0].rec["split"] == "dev"]
+    per_article = {}
+    for a in names:
+        # The threshold applied to an article comes from the other dev articles' scores.
+        others = [p for b in dev if b != a for p in oof[b]]
+        t = choose_threshold(others)
+        ts = choose_span_threshold(others)
+        per_article[a] = {"threshold": t, "span_threshold": ts, **scores(oof[a], t, ts)}
+    pooled_dev = [p for a in dev for p in oof[a]]
+    # Pooled figures: each article scored at its own held-out threshold.
+    pooled = _pool(per_article, dev)
+    t_all = choose_threshold(pooled_dev)
+    ts_all = choose_span_threshold(pooled_dev)
+    final = fit([q for a in names for q in by_article[a]])
+    weights = {
+        "types": final.types.to_json(),
+        "spans": final.spans.to_json(),
+        "sentences": final.sentences.to_json(),
+        "answerability": final.answerability.to_json(),
+        "threshold": t_all,
+        "span_threshold": ts_all,
+        "limit": LIMIT,
+        "trained_on": names,
+        "max_false_abstention": MAX_FALSE_ABSTENTION,
+    }
+    _write(args.out, weights)
+    report = {
+        "method": "leave-one-article-out; threshold per article from the other dev articles",
+        "per_article": per_article,
+        "pooled_dev": pooled,
+        "risk_coverage_dev": risk_coverage(pooled_dev),
+        "shipped_threshold": t_all,
+        "shipped_span_threshold": ts_all,
+    }
+    _write(args.folds, report)
+    print(json.dumps({"pooled_dev": pooled, "threshold": t_all}, indent=1))
+    return 0
+
+
+def _pool(per_article: dict, arts: list[str]) -> dict:
+    tot = {k: 0.0 for k in ("questions", "answerable")}
+    sums: dict[str, float] = {}
+    for a in arts:
+        s = per_article[a]
+        n, na = s["questions"], s["answerable"]
+        tot["questions"] += n
+        tot["answerable"] += na
+        for k, w in (("accuracy", n), ("contained", na), ("false_abstention", na),
+                     ("abstention_recall", n - na), ("answer_nothing_accuracy", n),
+                     ("best_sentence_contained", na),
+                     ("short_f1", na * (1 - (s["false_abstention"] or 0)))):  # fmt: skip
+            if s[k] is not None:
+                sums[k] = sums.get(k, 0.0) + s[k] * w
+                sums[k + "_w"] = sums.get(k + "_w", 0.0) + w
+    out = dict(tot)
+    for k in list(sums):
+        if not k.endswith("_w"):
+            out[k] = round(sums[k] / sums[k + "_w"], 4) if sums[k + "_w"] else None
+    return out
+
+
+def _write(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
+    tmp.replace(path)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
