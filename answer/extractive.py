@@ -40,11 +40,25 @@ class Choice:
     score: float = 0.0
 
 
+def lead(index: DocIndex) -> Choice | None:
+    """The first sentence of the first document's body: what a text says it is about."""
+    for doc in index.documents:
+        for c in index.chunks:
+            if c.source != doc.source:
+                continue
+            for s in c.sentences:
+                if s.text != doc.title and not (doc.author and doc.author in s.text):
+                    return Choice((Quote(s, Passage(c, 1.0, 1)),), None, 1.0)
+    return None
+
+
 def front_matter(index: DocIndex, retrieval: Retrieval) -> Choice | None:
     """For questions about the document itself: its title, byline or lead."""
     q = retrieval.question.lower()
     wants_title = bool(re.search(r"\b(title|headline|called)\b", q))
     whole = bool(_WHOLE.search(retrieval.question))
+    if whole:
+        return lead(index)
     for p in retrieval.passages:
         doc = index.document(p.chunk.source)
         if doc is None:
@@ -52,9 +66,7 @@ def front_matter(index: DocIndex, retrieval: Retrieval) -> Choice | None:
         for s in p.chunk.sentences:
             is_title = bool(doc.title) and s.text == doc.title
             is_byline = bool(doc.author) and doc.author in s.text and not is_title
-            if whole and not is_title and not is_byline:
-                return Choice((Quote(s, p),), None, 1.0)  # the lead says what it is about
-            if (wants_title and is_title) or (not wants_title and not whole and is_byline):
+            if (wants_title and is_title) or (not wants_title and is_byline):
                 return Choice((Quote(s, p),), None, 1.0)
     return None
 

@@ -12,7 +12,11 @@ from answer.reader.linear import Logistic, read_weights
 from answer.reader.reader import WEIGHTS, Models
 from core.errors import BadInput
 from eval.metrics import answer_contained
+from eval.squad import DEV_FILE
 
+pytestmark = pytest.mark.skipif(
+    not DEV_FILE.exists(), reason=f"the shared SQuAD articles are not on this machine ({DEV_FILE})"
+)
 # Three short articles, so that indexing them stays a few seconds each.
 ARTICLES = ("1973_oil_crisis", "Packet_switching", "Harvard_University")
 
@@ -20,7 +24,7 @@ ARTICLES = ("1973_oil_crisis", "Packet_switching", "Harvard_University")
 @pytest.fixture(scope="module")
 def squad_pipelines(embedder, tmp_path_factory):
     from answer.pipeline import Pipeline
-    from eval.squad import DEV_FILE, load_articles, write_text
+    from eval.squad import load_articles, write_text
     from retrieval.index import IndexSettings, build
 
     arts = {a.name: a for a in load_articles(DEV_FILE, "dev") if a.name in ARTICLES}
