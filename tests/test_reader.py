@@ -61,7 +61,7 @@ def test_answers_hold_on_other_documents(squad_pipelines, name) -> None:
             assert ans.answer.startswith(sa.text.rstrip("."))
         assert {s.support for s in ans.sentences} <= {"supported", "partial", "unsupported"}
     # Far above chance: a random sentence of these articles holds the answer < 5% of the time.
-    assert answered >= 14 and contained >= 0.5 * answered
+    assert answered >= 10 and contained >= 0.5 * answered
 
 
 @pytest.mark.parametrize("name", ARTICLES)
