@@ -4,7 +4,8 @@ Prints, from one run:
   - retrieval hit@1/3/5 and MRR on the dev set for dense only, BM25 only, the fused retriever,
     and LangChain's stock recipe (RecursiveCharacterTextSplitter 1000/200 + FAISS + the same
     model) as the baseline, with ratios fused / baseline;
-  - extractive answers: gold answer contained, abstention on unanswerable and answerable;
+  - the reader: held-out figures per SQuAD article (eval/reader_folds.json), and the shipped
+    reader on the project's sets and the real web pages (eval/bench_reader.py);
   - cold start (process start to first answer, `docqa ask --json` in a fresh process), warm
     `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index build
     time once the model is loaded, peak memory;
@@ -38,16 +39,7 @@ from retrieval.search import SearchSettings, search
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
-# Never tuned on; blind* were written without sight of the code or of the other sets.
-_HELD_OUT = [
-    ROOT / "eval" / "datasets" / f"{n}.jsonl"
-    for n in ("holdout", "blind", "blind2", "blind3", "blind4")
-]
 Span = tuple[int, int]
-
-
-def _share(k: int, n: int) -> str:
-    return f"{k / max(n, 1):.3f} ({k}/{n})"
 
 
 def pct(values: list[float], q: float) -> float:

@@ -27,6 +27,7 @@ from answer.reader.features import (
     SENTENCE_FEATURES,
     SPAN_FEATURES,
     QuestionView,
+    SentenceStats,
     answer_spans,
     answerability_features,
     sentence_features,
@@ -67,8 +68,6 @@ class Q:
 
 
 def prepare(recs: list[dict], qvecs: np.ndarray, nlp: Nlp, index_info: dict) -> list[Q]:
-    from answer.reader.reader import question_view  # noqa: F401 (same view as at run time)
-
     qs_an = nlp.analyze([r["question"] for r in recs])
     out: list[Q] = []
     for r, qv_vec, qa in zip(recs, qvecs, qs_an, strict=True):
@@ -91,7 +90,7 @@ def prepare(recs: list[dict], qvecs: np.ndarray, nlp: Nlp, index_info: dict) -> 
             for sp in spans:
                 m[LABEL_INDEX[sp.label]] = 1
             masks.append(m)
-            sx.append(sentence_features(view, _stats(c["stats"]), s, 0.0))
+            sx.append(sentence_features(view, SentenceStats(**c["stats"]), s, 0.0))
             if c["label"] and type_y < 0:
                 type_y = _gold_label(r, c, s)
         out.append(Q(r, qv_vec, qa, view, sents, span_x, span_lab, span_y, span_text,
@@ -99,12 +98,6 @@ def prepare(recs: list[dict], qvecs: np.ndarray, nlp: Nlp, index_info: dict) -> 
                      np.stack(masks) if masks else np.zeros((0, len(LABELS))),
                      np.array([c["label"] for c in r["cands"]], dtype=bool), type_y))  # fmt: skip
     return out
-
-
-def _stats(d: dict):
-    from answer.reader.features import SentenceStats
-
-    return SentenceStats(**d)
 
 
 def _gold_label(r: dict, c: dict, s: Analysis) -> int:

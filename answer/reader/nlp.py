@@ -42,12 +42,10 @@ class Analysis:
     text: str
     lemmas: tuple[str, ...]  # every token's lemma, lower-cased, folded
     content: frozenset[str]  # lemmas of content words (not stop words, punctuation or numbers)
-    token_starts: tuple[int, ...]
     entities: tuple[SpanCand, ...]
     spans: tuple[SpanCand, ...]  # entities, then noun chunks that are no entity
     numbers: frozenset[str]  # numerals as written, commas dropped
     negated: bool  # a token with the dependency "neg"
-    wh: str  # the question word ("how many", "what year", "who"), "" when none
 
     def content_positions(self, lemmas: frozenset[str]) -> list[int]:
         return [i for i, lem in enumerate(self.lemmas) if lem in lemmas]
@@ -83,19 +81,6 @@ class Nlp:
             return [self._cache[t] for t in texts]
 
 
-def _wh(doc: Any) -> str:
-    for tok in doc:
-        if tok.tag_ in _WH_TAGS:
-            w = tok.lower_
-            nxt = tok.nbor() if tok.i + 1 < len(doc) else None
-            if w == "how" and nxt is not None and nxt.pos_ in ("ADJ", "ADV"):
-                return f"how {nxt.lower_}"
-            if w in ("what", "which") and tok.dep_ == "det":
-                return f"{w} {tok.head.lemma_.lower()}"
-            return w
-    return ""
-
-
 def _analysis(text: str, doc: Any) -> Analysis:
     lemmas = tuple(fold(t.lemma_).lower() for t in doc)
     content = frozenset(
@@ -124,10 +109,8 @@ def _analysis(text: str, doc: Any) -> Analysis:
         text=text,
         lemmas=lemmas,
         content=content,
-        token_starts=tuple(t.idx for t in doc),
         entities=ents,
         spans=ents + tuple(chunks),
         numbers=numbers,
         negated=any(t.dep_ == "neg" for t in doc),
-        wh=_wh(doc),
     )

@@ -1,12 +1,14 @@
 """The learned extractive reader: which sentence answers, whether any does, and the phrase.
 
-Three small models, all learned across documents by `make train-reader` and stored as JSON:
+Four small models, all learned across documents by `make train-reader` and stored as JSON:
 
 - the answer-type model: P(the answer is a PERSON, a DATE, … or a plain phrase | question),
   a softmax over the question's embedding;
 - the phrase model: P(this entity or noun chunk is the answer | question, sentence);
-- the sentence model: P(this sentence holds the answer | question), whose best value is also the
-  answerability score: below the shipped threshold the reader abstains.
+- the sentence model: P(this sentence holds the answer | question);
+- the answerability model: P(something answers | the best candidates), over the sentence
+  model's best probabilities and what the best sentence lacks: below the shipped threshold the
+  reader abstains.
 
 Like haystack's ExtractiveReader: one component, a lazy `warm_up`, a learned no-answer score.
 """
@@ -45,7 +47,7 @@ class Models:
     spans: Logistic
     sentences: Logistic
     answerability: Logistic
-    threshold: float  # abstain when the best sentence's probability is below this
+    threshold: float  # abstain when the answerability score is below this
     span_threshold: float  # no short answer when the best phrase's probability is below this
     limit: int  # candidate sentences read per question
 
