@@ -96,6 +96,22 @@ def verify_offsets(index: DocIndex, citations: tuple[Citation, ...]) -> list[int
     return bad
 
 
+def short_answer_problem(
+    index: DocIndex, short: ShortAnswer, citations: tuple[Citation, ...]
+) -> str | None:
+    """What is wrong with a short answer's offsets, or None: it must reproduce its text in the
+    source and lie inside one of the cited quotes."""
+    if not any(
+        c.source == short.source and c.start <= short.start and short.end <= c.end
+        for c in citations
+    ):
+        return "the short answer lies outside its cited quote"
+    doc = index.document(short.source)
+    if doc is None or doc.text[short.start : short.end] != short.text:
+        return "the short answer does not match the source text"
+    return None
+
+
 @dataclass(frozen=True)
 class Outcome:
     """One answered question, with what it cost."""
@@ -240,14 +256,9 @@ class Pipeline:
         self, citations: tuple[Citation, ...], short: ShortAnswer | None = None
     ) -> None:
         bad = verify_offsets(self.index, citations)
-        if short is not None and not any(
-            c.source == short.source and c.start <= short.start and short.end <= c.end
-            for c in citations
-        ):
-            raise RuntimeError("the short answer lies outside its cited quote")
-        doc = self.index.document(short.source) if short is not None else None
-        if short is not None and (doc is None or doc.text[short.start : short.end] != short.text):
-            raise RuntimeError("the short answer does not match the source text")
+        problem = short_answer_problem(self.index, short, citations) if short else None
+        if problem:
+            raise RuntimeError(problem)
         if bad:  # a backend bug, never shown to a user as a valid citation
             raise RuntimeError(f"citations {bad} do not match the source text")
 

@@ -63,3 +63,17 @@ def test_questions_about_the_whole_document_quote_its_lead(pipeline) -> None:
         ans = pipeline.ask(q)
         assert not ans.abstained
         assert ans.citations[0].start == body[0].start  # the first sentence of the body
+
+
+def test_a_short_answer_must_lie_in_its_quote_and_match_the_source(pipeline) -> None:
+    from answer.pipeline import short_answer_problem
+    from core.types import ShortAnswer
+
+    ans = pipeline.ask("How much has Japan invested in India?")
+    sa, cites = ans.short_answer, ans.citations
+    assert sa is not None and short_answer_problem(pipeline.index, sa, cites) is None
+    c = cites[0]
+    outside = ShortAnswer(sa.text, c.end + 1, c.end + 1 + len(sa.text), sa.source)
+    assert "outside its cited quote" in short_answer_problem(pipeline.index, outside, cites)
+    wrong = ShortAnswer("$99 trillion", sa.start, sa.end, sa.source)
+    assert "does not match" in short_answer_problem(pipeline.index, wrong, cites)
