@@ -6,10 +6,11 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Iterable
 from pathlib import Path
 
 from answer.pipeline import Pipeline
-from eval.metrics import answer_contained, token_f1
+from eval.evaluate import evaluate
 from eval.qa import QAItem, read_qa
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build
@@ -63,38 +64,34 @@ def squad_report(path: Path = FOLDS) -> list[str]:
     return lines
 
 
-def score_set(pipe: Pipeline, items: list[QAItem]) -> dict:
-    n_ans = n_un = contained = false_abs = abst = 0
-    f1s: list[float] = []
-    for it in items:
-        ans = pipe.ask(it.question, k=5)
-        if it.answerable:
-            n_ans += 1
-            false_abs += ans.abstained
-            if not ans.abstained:
-                contained += answer_contained(ans.answer, it.answers) > 0
-                pred = ans.short_answer.text if ans.short_answer else ans.answer
-                f1s.append(token_f1(pred, it.answers))
-        else:
-            n_un += 1
-            abst += ans.abstained
-    n = len(items)
+def score_set(pipe: Pipeline, items: list[QAItem], qa_file: Path) -> dict:
+    """The reader's figures from `docqa eval`'s own per-question records, so that "contained"
+    and F1 mean here what they mean in every report."""
+    recs = evaluate(pipe, items, qa_file=qa_file)["questions"]
+    ans = [r for r in recs if r["answerable"]]
+    answered = [r for r in ans if not r["abstained"]]
+    un = [r for r in recs if not r["answerable"]]
     return {
-        "questions": n,
-        "accuracy": (contained + abst) / n if n else None,
-        "contained": contained / n_ans if n_ans else None,
-        "false_abstention": false_abs / n_ans if n_ans else None,
-        "abstention_recall": abst / n_un if n_un else None,
-        "short_f1": sum(f1s) / len(f1s) if f1s else None,
+        "questions": len(recs),
+        "accuracy": _mean(r["correct"] for r in recs),
+        "contained": _mean(r["metrics"]["answer_contained"] for r in ans),
+        "false_abstention": _mean(r["abstained"] for r in ans),
+        "abstention_recall": _mean(r["abstained"] for r in un),
+        "short_f1": _mean(r["metrics"]["f1"] for r in answered),  # on answered answerables
     }
+
+
+def _mean(values: Iterable[float | bool]) -> float | None:
+    vs = [float(v) for v in values]
+    return sum(vs) / len(vs) if vs else None
 
 
 def project_report(article_index: DocIndex, embedder: Embedder) -> list[str]:
     lines = [_header()]
     pipe = Pipeline(article_index, embedder)
     for name in ("dev", "holdout", "blind", "blind2", "blind3", "blind4"):
-        items, _ = read_qa(DATASETS / f"{name}.jsonl")
-        lines.append(_row(name, score_set(pipe, items)))
+        path = DATASETS / f"{name}.jsonl"
+        lines.append(_row(name, score_set(pipe, read_qa(path)[0], path)))
     tmp = Path(tempfile.mkdtemp(prefix="docqa-bench-rw-"))
     for name, page in REAL_PAGES.items():
         src = REALWORLD / page
@@ -103,6 +100,5 @@ def project_report(article_index: DocIndex, embedder: Embedder) -> list[str]:
             lines.append(f"{name}: skipped ({src if not src.exists() else qa} missing)")
             continue
         index = build([src], tmp / name, embedder, IndexSettings())
-        items, _ = read_qa(qa)
-        lines.append(_row(name, score_set(Pipeline(index, embedder), items)))
+        lines.append(_row(name, score_set(Pipeline(index, embedder), read_qa(qa)[0], qa)))
     return lines
