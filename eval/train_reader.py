@@ -90,7 +90,7 @@ def prepare(recs: list[dict], qvecs: np.ndarray, nlp: Nlp, index_info: dict) -> 
             for sp in spans:
                 m[LABEL_INDEX[sp.label]] = 1
             masks.append(m)
-            sx.append(sentence_features(view, SentenceStats(**c["stats"]), s, 0.0))
+            sx.append(sentence_features(view, SentenceStats(**c["stats"]), s, spans, 0.0))
             if c["label"] and type_y < 0:
                 type_y = _gold_label(r, c, s)
         out.append(Q(r, qv_vec, qa, view, sents, span_x, span_lab, span_y, span_text,
@@ -325,12 +325,7 @@ def main(argv: list[str] | None = None) -> int:
         recs, qvecs = collect(art, embedder, log=lambda m: print(m, file=sys.stderr))
         index = article_index(art, embedder)
         qa = nlp.analyze([r["question"] for r in recs])
-        info = {
-            r["id"]: missing_in_document(
-                index, [a.text[e.start : e.end] for e in a.entities], a.numbers
-            )
-            for r, a in zip(recs, qa, strict=True)
-        }
+        info = {r["id"]: missing_in_document(index, a) for r, a in zip(recs, qa, strict=True)}
         by_article[art.name] = prepare(recs, qvecs, nlp, info)
         print(f"prepared {art.name}: {len(recs)} questions", file=sys.stderr)
 

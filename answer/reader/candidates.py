@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from answer.reader.features import SentenceStats
+from answer.reader.nlp import Analysis
 from core.types import Passage, Sentence
 from retrieval.bm25 import QUESTION_STOPWORDS, tokenize
 from retrieval.index import DocIndex, unseen_idf
@@ -49,22 +50,28 @@ def gather(index: DocIndex, retrieval: Retrieval, terms: Terms, limit: int) -> l
     (cosine plus term overlap), best first."""
     titles = {d.title for d in index.documents if d.title}
     seen: set[tuple[str, int]] = set()
-    raw: list[tuple[Sentence, Passage, int | None, float, float, float]] = []
+    found: list[tuple[Sentence, Passage, int | None]] = []
     for p in retrieval.passages:
         for s in p.chunk.sentences:
             key = (p.chunk.source, s.start)
             if key in seen or s.text in titles:  # a title answers questions about the document
                 continue
             seen.add(key)
-            row = index.sentence_row(p.chunk.source, s)
-            dense = float(retrieval.sentence_scores[row]) if row is not None else 0.0
-            s_terms = set(tokenize([s.text], QUESTION_STOPWORDS)[0])
-            lexical = terms.share(s_terms)
-            prev = _previous(index, row, p.chunk.source)
-            p_terms = set(tokenize([f"{p.chunk.section} {prev}"], QUESTION_STOPWORDS)[0])
-            raw.append((s, p, row, dense, lexical, terms.share(s_terms | p_terms)))
-    if not raw:
+            found.append((s, p, index.sentence_row(p.chunk.source, s)))
+    if not found:
         return []
+    # One tokenizer call for all sentences and one for their contexts, not two per sentence.
+    own = tokenize([s.text for s, _, _ in found], QUESTION_STOPWORDS)
+    around = tokenize(
+        [f"{p.chunk.section} {_previous(index, row, p.chunk.source)}" for _, p, row in found],
+        QUESTION_STOPWORDS,
+    )
+    raw: list[tuple[Sentence, Passage, int | None, float, float, float]] = []
+    for (s, p, row), s_toks, p_toks in zip(found, own, around, strict=True):
+        dense = float(retrieval.sentence_scores[row]) if row is not None else 0.0
+        s_terms = set(s_toks)
+        lexical = terms.share(s_terms)
+        raw.append((s, p, row, dense, lexical, terms.share(s_terms | set(p_toks))))
     raw.sort(key=lambda r: -(r[3] + r[4]))
     raw = raw[:limit]
     rows = [r[2] for r in raw]
@@ -108,16 +115,14 @@ def _sentence_bm25(index: DocIndex, question: str, rows: list[int | None]) -> np
     return np.array([float(scores[r]) if r is not None else 0.0 for r in rows])
 
 
-def missing_in_document(
-    index: DocIndex, entities: list[str], numbers: frozenset[str]
-) -> tuple[int, int]:
+def missing_in_document(index: DocIndex, q: Analysis) -> tuple[int, int]:
     """How many of the question's entities and numbers the document never mentions."""
     ents = sum(
         1
-        for e in entities
-        if (stems := tokenize([e], QUESTION_STOPWORDS)[0])
+        for e in q.entities
+        if (stems := tokenize([q.text[e.start : e.end]], QUESTION_STOPWORDS)[0])
         and not any(t in index.idf for t in stems)
     )
     text = index.folded_text.replace(",", "")
-    nums = sum(1 for n in numbers if n not in text)
+    nums = sum(1 for n in q.numbers if n not in text)
     return ents, nums

@@ -94,12 +94,13 @@ def answer_spans(q: Analysis, s: Analysis) -> list[SpanCand]:
 
 
 def sentence_features(
-    qv: QuestionView, st: SentenceStats, s: Analysis, best_span: float
+    qv: QuestionView, st: SentenceStats, s: Analysis, spans: list[SpanCand], best_span: float
 ) -> np.ndarray:
+    """`spans`: the sentence's `answer_spans`; `best_span`: the phrase model's best of them."""
     q = qv.analysis
     slem = frozenset(s.lemmas)
     content_missing = len(q.content - slem) / len(q.content) if q.content else 0.0
-    labels = {sp.label for sp in answer_spans(q, s)}
+    labels = {sp.label for sp in spans}
     probs = [float(qv.type_probs[LABEL_INDEX[lab]]) for lab in labels]
     return np.array(
         [

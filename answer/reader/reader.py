@@ -115,8 +115,7 @@ class Reading:
 def question_view(
     index: DocIndex, q: Analysis, qvec: np.ndarray, unseen_share: float, types: Softmax
 ) -> QuestionView:
-    ent_texts = [q.text[e.start : e.end] for e in q.entities]
-    ents, nums = missing_in_document(index, ent_texts, q.numbers)
+    ents, nums = missing_in_document(index, q)
     return QuestionView(q, types.proba(qvec.astype(np.float64)), unseen_share, ents, nums)
 
 
@@ -132,7 +131,7 @@ def score_cands(
             ps = models.spans.proba(np.stack([span_features(qv, s, sp) for sp in spans]))
             i = int(np.argmax(ps))
             phrase = _phrase(c, spans[i], float(ps[i]))
-        x = sentence_features(qv, c.stats, s, phrase.p if phrase else 0.0)
+        x = sentence_features(qv, c.stats, s, spans, phrase.p if phrase else 0.0)
         out.append(Scored(c, float(models.sentences.proba(x[None, :])[0]), phrase, x))
     out.sort(key=lambda sc: -sc.p)
     return out
