@@ -37,7 +37,6 @@ class Choice:
 
     quotes: tuple[Quote, ...]
     short: Phrase | None = None
-    score: float = 0.0
 
 
 def lead(index: DocIndex) -> Choice | None:
@@ -48,17 +47,14 @@ def lead(index: DocIndex) -> Choice | None:
                 continue
             for s in c.sentences:
                 if s.text != doc.title and not (doc.author and doc.author in s.text):
-                    return Choice((Quote(s, Passage(c, 1.0, 1)),), None, 1.0)
+                    return Choice((Quote(s, Passage(c, 1.0, 1)),))
     return None
 
 
 def front_matter(index: DocIndex, retrieval: Retrieval) -> Choice | None:
-    """For questions about the document itself: its title, byline or lead."""
+    """For questions about the document itself: its title or its byline."""
     q = retrieval.question.lower()
     wants_title = bool(re.search(r"\b(title|headline|called)\b", q))
-    whole = bool(_WHOLE.search(retrieval.question))
-    if whole:
-        return lead(index)
     for p in retrieval.passages:
         doc = index.document(p.chunk.source)
         if doc is None:
@@ -67,7 +63,7 @@ def front_matter(index: DocIndex, retrieval: Retrieval) -> Choice | None:
             is_title = bool(doc.title) and s.text == doc.title
             is_byline = bool(doc.author) and doc.author in s.text and not is_title
             if (wants_title and is_title) or (not wants_title and is_byline):
-                return Choice((Quote(s, p),), None, 1.0)
+                return Choice((Quote(s, p),))
     return None
 
 
@@ -77,15 +73,18 @@ def about_whole(question: str) -> bool:
 
 def choose(index: DocIndex, retrieval: Retrieval, reader: Reader) -> Choice | None:
     """The answer to give, or None to abstain."""
-    if is_about_document(retrieval.question) or about_whole(retrieval.question):
+    meta = None
+    if about_whole(retrieval.question):
+        meta = lead(index)
+    elif is_about_document(retrieval.question):
         meta = front_matter(index, retrieval)
-        if meta is not None:
-            return meta
+    if meta is not None:
+        return meta
     reading: Reading = reader.read(index, retrieval)
     best = reading.best
     if best is None or not reading.answerable:
         return None
-    return Choice((Quote(best.cand.sentence, best.cand.passage),), reading.short, best.p)
+    return Choice((Quote(best.cand.sentence, best.cand.passage),), reading.short)
 
 
 def compose(choice: Choice) -> tuple[str, list[Citation], list[tuple[str, tuple[int, ...]]]]:

@@ -23,7 +23,9 @@ from retrieval.index import DocIndex, IndexSettings, build, load, save, sha256_b
 from retrieval.search import SearchSettings, search
 
 CACHE = Path(__file__).resolve().parents[1] / ".docqa" / "reader"
-LIMIT = 12  # candidate sentences per question: the gold is in them for ~97% (see train log)
+# Candidate sentences per question: with k=5 they hold the gold answer for 93.6% of the
+# answerable SQuAD questions (counted over the 18 articles when this was chosen).
+LIMIT = 12
 K = 5
 
 

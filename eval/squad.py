@@ -60,7 +60,7 @@ def _article(raw: dict, split: str) -> Article:
             for a in q.get("answers", []) if not q.get("is_impossible") else []:
                 s = offset + int(a["answer_start"])
                 e = s + len(a["text"])
-                if (s, e) not in seen and ctx[a["answer_start"] :][: len(a["text"])] == a["text"]:
+                if (s, e) not in seen and ctx[s - offset : e - offset] == a["text"]:
                     seen.add((s, e))
                     golds.append(Gold(a["text"], s, e))
             if q.get("is_impossible") or golds:
