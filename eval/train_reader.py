@@ -17,7 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -44,6 +44,9 @@ from retrieval.embed import Embedder
 ROOT = Path(__file__).resolve().parents[1]
 FOLDS = ROOT / "eval" / "reader_folds.json"
 MAX_FALSE_ABSTENTION = 0.10  # the threshold maximises accuracy under this false-abstention rate
+# Weight of the answer-removed negatives (`without_answer`) in the answerability model, against
+# 1.0 for a real question.
+REMOVED_WEIGHT = 0.0  # measured at 0.5 in issue #10's note; not shipped
 _SPAN_COLS = (SPAN_FEATURES.index("type_p"), SPAN_FEATURES.index("type_p_x_near"))
 _NEAR = SPAN_FEATURES.index("near_match")
 _S = {n: SENTENCE_FEATURES.index(n) for n in ("type_mass", "type_max", "type_other", "best_span")}
@@ -114,6 +117,44 @@ def _gold_label(r: dict, c: dict, s: Analysis) -> int:
     return -1
 
 
+def without_answer(q: Q) -> Q | None:
+    """The question asked of its document as if the sentences holding the answer were gone:
+    an unanswerable question about something the document does discuss.
+
+    SQuAD's own unanswerable questions were written to copy the paragraph's words, so on them
+    alone the answerability model learns that missing words mean an answer (content_missing
+    weighed for answering). Real users' unanswerable questions mostly ask what a document
+    touches on but does not state; these negatives teach that case from every answerable
+    question, with the candidates' relative statistics recomputed over what is left."""
+    keep = [i for i, y in enumerate(q.sent_y) if not y]
+    if not q.rec["answerable"] or not q.sent_y.any() or not keep:
+        return None
+    cands = [q.rec["cands"][i] for i in keep]
+    stats = [SentenceStats(**c["stats"]) for c in cands]
+    dense_best = max(st.dense for st in stats)
+    lex_best = max(st.lexical for st in stats)
+    bm_best = max(st.bm25_rel for st in stats) or 1.0
+    order = sorted(range(len(stats)), key=lambda i: -stats[i].dense)
+    rank = {i: r + 1 for r, i in enumerate(order)}
+    stats = [
+        replace(st, dense_best=dense_best, lexical_best=lex_best, dense_rank=rank[i],
+                bm25_rel=st.bm25_rel / bm_best)
+        for i, st in enumerate(stats)
+    ]  # fmt: skip
+    sents = [q.sents[i] for i in keep]
+    sx = [
+        sentence_features(q.view, st, s, answer_spans(q.q, s), 0.0)
+        for st, s in zip(stats, sents, strict=True)
+    ]
+    rec = {**q.rec, "answerable": False, "golds": [], "gold_spans": [], "cands": cands}
+    return Q(
+        rec, q.qvec, q.q, q.view, sents, [q.span_x[i] for i in keep],
+        [q.span_lab[i] for i in keep], [np.zeros(len(q.span_y[i]), bool) for i in keep],
+        [q.span_text[i] for i in keep], np.stack(sx), q.sent_masks[keep],
+        np.zeros(len(keep), bool), -1,
+    )  # fmt: skip
+
+
 def fit_types(qs: list[Q]) -> Softmax:
     from sklearn.linear_model import LogisticRegression
 
@@ -127,13 +168,15 @@ def fit_types(qs: list[Q]) -> Softmax:
     return Softmax(LABELS, coef, inter)
 
 
-def _fit_logistic(x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float) -> Logistic:
+def _fit_logistic(
+    x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float, w: np.ndarray | None = None
+) -> Logistic:
     from sklearn.linear_model import LogisticRegression
 
     mean = x.mean(axis=0)
     scale = x.std(axis=0)
     scale[scale < 1e-9] = 1.0
-    lr = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y)
+    lr = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y, sample_weight=w)
     return Logistic(names, mean, scale, lr.coef_[0].copy(), float(lr.intercept_[0]))
 
 
@@ -166,7 +209,7 @@ class Fold:
     answerability: Logistic | None = None
 
 
-def fit(qs: list[Q]) -> Fold:
+def fit(qs: list[Q], removed_weight: float = REMOVED_WEIGHT) -> Fold:
     types = fit_types(qs)
     probs = [types.proba(q.qvec.astype(np.float64)) for q in qs]
     sx, sy = [], []
@@ -183,13 +226,17 @@ def fit(qs: list[Q]) -> Fold:
             ty.append(q.sent_y)
     sentences = _fit_logistic(np.concatenate(tx), np.concatenate(ty), SENTENCE_FEATURES, 1.0)
     fold = Fold(types, spans, sentences)
-    ax, ay = [], []
+    ax, ay, aw = [], [], []
     for q in qs:
-        x = stage_two(q, fold)
-        if x is not None:
-            ax.append(x)
-            ay.append(q.rec["answerable"])
-    fold.answerability = _fit_logistic(np.stack(ax), np.array(ay), ANSWERABILITY_FEATURES, 1.0)
+        for qq, w in ((q, 1.0), (without_answer(q) if removed_weight else None, removed_weight)):
+            x = stage_two(qq, fold) if qq is not None else None
+            if x is not None:
+                ax.append(x)
+                ay.append(qq.rec["answerable"])
+                aw.append(w)
+    fold.answerability = _fit_logistic(
+        np.stack(ax), np.array(ay), ANSWERABILITY_FEATURES, 1.0, np.array(aw)
+    )
     return fold
 
 
@@ -314,7 +361,10 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--out", type=Path, default=WEIGHTS)
     ap.add_argument("--folds", type=Path, default=FOLDS)
+    ap.add_argument("--removed-weight", type=float, default=REMOVED_WEIGHT,
+                    help="weight of the answer-removed negatives (0: none)")  # fmt: skip
     args = ap.parse_args(argv)
+    rw = args.removed_weight
     from answer.reader.candidates import missing_in_document
     from eval.reader_data import article_index
 
@@ -332,7 +382,7 @@ def main(argv: list[str] | None = None) -> int:
     names = list(by_article)
     oof: dict[str, list[Pred]] = {}
     for held in names:
-        fold = fit([q for a in names if a != held for q in by_article[a]])
+        fold = fit([q for a in names if a != held for q in by_article[a]], rw)
         oof[held] = [predict(q, fold) for q in by_article[held]]
         print(f"fold {held}: fitted", file=sys.stderr)
     dev = [a for a in names if by_article[a][0].rec["split"] == "dev"]
@@ -348,7 +398,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled = _pool(per_article, dev)
     t_all = choose_threshold(pooled_dev)
     ts_all = choose_span_threshold(pooled_dev)
-    final = fit([q for a in names for q in by_article[a]])
+    final = fit([q for a in names for q in by_article[a]], rw)
     weights = {
         "types": final.types.to_json(),
         "spans": final.spans.to_json(),
