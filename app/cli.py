@@ -231,13 +231,13 @@ def check(
     json_out: JsonFlag = False,
 ) -> None:
     """Verify each sentence of TEXT against the document."""
-    from answer.check import check_report
     from app.engine import open_pipeline
+    from verify.report import check_report
 
     body = _read_arg(text, "text to check")
     s = _settings(index_dir=index_dir)
     pipe = open_pipeline(s, log=_log)
-    report = check_report(body, pipe)
+    report = check_report(body, pipe.checker)
     if json_out:
         _emit(report)
     else:

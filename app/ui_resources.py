@@ -8,7 +8,6 @@ gets its own small index, built with the shared model, in a folder of its own.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import shutil
 import tempfile
@@ -58,9 +57,6 @@ def _freeze_heap() -> None:
     the GIL; with torch and the model loaded that took ~300 ms, and the answer's last messages
     waited for it before reaching the browser. Objects allocated later are collected as usual.
     """
-    with contextlib.suppress(ImportError):  # long-lived too: frozen with the rest
-        import answer.check  # noqa: F401
-
     gc.collect()
     gc.freeze()
 

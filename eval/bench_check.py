@@ -21,8 +21,6 @@ import time
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from answer.check import Checker, CheckSettings
-from answer.claims import analyse
 from eval.calibrate_checker import (
     DEV,
     HOLDOUT,
@@ -34,6 +32,9 @@ from eval.calibrate_checker import (
 )
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
+from verify.checker import Checker
+from verify.claims import analyse
+from verify.types import CheckSettings
 
 
 def _pct(values: list[float], q: float) -> float:

@@ -7,7 +7,7 @@ Grid-searches `CheckSettings.sim_weight`, `contradiction_margin` and the `suppor
 threshold on the dev claims, each checked against the whole document (no citations, as
 `docqa check` does), and prints accuracy, precision and recall of `unsupported` there and on
 the holdout with the chosen values. Those values are the defaults of `CheckSettings` in
-answer/check.py; the script says so when it would choose others (copy them there).
+verify/types.py; the script says so when it would choose others (copy them there).
 
 A claim counts as flagged when its verdict is not `supported` (`partial` is a flag: a reader is
 told to look). The objective is dev accuracy, subject to a recall of `unsupported` of at least
@@ -34,10 +34,11 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
-from answer.check import Checker, CheckSettings, Verdict
 from core.errors import BadInput
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build
+from verify.checker import Checker
+from verify.types import CheckSettings, Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "claims_dev.jsonl"

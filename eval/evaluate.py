@@ -45,7 +45,7 @@ def evaluate(
     progress bar in a UI; `progress` draws rich's bar on stderr instead.
     """
     workers = effective_concurrency(backend, concurrency)
-    scorer = make_scorer(pipe)
+    scorer = make_scorer(pipe.checker)
     spans = SourceSpans(pipe.index.documents, pipe.index.chunks)
     # The embedding model loads on first use (seconds): paid here, so that the latency
     # percentiles measure answering; the load time is reported on its own.

@@ -116,7 +116,7 @@ RELATIONS = {
     "less": ("less than", "fewer than", "under", "below", "at most", "up to", "short of"),
 }  # fmt: skip
 # Words that say which way something changed: a claim that says "fell" where the evidence
-# only says "increase" is contradicted (answer/check_rules.py `_direction`).
+# only says "increase" is contradicted (verify/rules.py `_direction`).
 UP_WORDS = _words(
     "increase increased increases increasing rise rises rose risen rising grow grows grew grown "
     "growing growth expand expands expanded expanding expansion boost boosted gain gained gains "

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 
-from answer.claims import strip_markers
 from core.types import Sentence
 from ingest.sentences import split_sentences
+from verify.claims import strip_markers
 
 # Inputs longer than this are split by `_fast_sentences`.
 FAST_AFTER_CHARS = 100_000
