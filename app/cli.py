@@ -292,7 +292,7 @@ def eval_cmd(
     json_out: JsonFlag = False,
 ) -> None:
     """Batch evaluation of a Q&A set: report.json, report.md and report.html in --out."""
-    from eval.cli import EvalOptions, run_eval_command
+    from app.eval_command import EvalOptions, run_eval_command
 
     opts = EvalOptions(
         qa_file=qa_file,

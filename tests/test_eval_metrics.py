@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
+from app.eval_command import filter_items, select_items
 from core.errors import BackendError, BadInput
 from core.types import Answer, AnswerSentence, Chunk, Citation, Document, Passage
 from eval import retrieval_metrics as rm
 from eval.citations import CitationScorer, alce_score, quote_containment
-from eval.cli import filter_items, select_items
 from eval.compare import compare, render_compare_md
 from eval.gate import check_gates, parse_gates
 from eval.html import render_html
