@@ -53,11 +53,12 @@ from answer.prompting import (
     sentence_units,
 )
 from answer.reader.reader import Reader
+from answer.routing import search_question
 from core.errors import BadInput
 from core.types import Answer, AnswerSentence, Citation, ShortAnswer
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
-from retrieval.search import Retrieval, SearchSettings, search
+from retrieval.search import Retrieval, SearchSettings
 from verify.checker import Checker
 from verify.report import verify_sentences
 
@@ -171,7 +172,7 @@ class Pipeline:
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
         if not 1 <= k <= MAX_K:
             raise BadInput(f"k must be between 1 and {MAX_K}, got {k}", "use e.g. -k 5")
-        return search(self.index, self.embedder, question, k, self.search_settings)
+        return search_question(self.index, self.embedder, question, k, self.search_settings)
 
     def ask(
         self,

@@ -26,7 +26,7 @@ ICON = {
 MAX_CHARS = 20_000
 
 
-def render(pipe: Pipeline) -> None:
+def render(pipe: Pipeline, example: str | None = None) -> None:
     st.markdown(
         "Paste an answer, from docqa or from anywhere (another chatbot, a summary, your own "
         "notes). Each sentence is checked against the article and shown with its best evidence."
@@ -37,7 +37,7 @@ def render(pipe: Pipeline) -> None:
             key="dq_check_text",
             height=160,
             max_chars=MAX_CHARS,
-            placeholder="e.g. Japanese investment in India exceeds $35 billion.",
+            placeholder=f"e.g. {example}" if example else "Paste an answer to check.",
         )
         submitted = st.form_submit_button("Check against the article", type="primary")
     if submitted:

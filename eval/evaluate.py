@@ -1,7 +1,7 @@
 """The Python entry point: a loaded pipeline and Q&A items in, a report document out.
 
-`docqa eval` (eval/cli.py) and the app's Evaluate tab both go through `evaluate`, so a report
-means the same wherever it was made. Writing files is left to `eval.report.write_reports`.
+`docqa eval` (app/eval_command.py) and the app's Evaluate tab both go through `evaluate`, so a
+report means the same wherever it was made. Writing files is left to `eval.report.write_reports`.
 
     from eval.evaluate import evaluate
     from eval.qa import read_qa

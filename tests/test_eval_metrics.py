@@ -7,12 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from app.eval_command import filter_items, select_items
 from core.errors import BackendError, BadInput
 from core.types import Answer, AnswerSentence, Chunk, Citation, Document, Passage
 from eval import retrieval_metrics as rm
 from eval.citations import CitationScorer, alce_score, quote_containment
 from eval.compare import compare, render_compare_md
+from eval.fmt import md_cell
 from eval.gate import check_gates, parse_gates
 from eval.html import render_html
 from eval.metrics import (
@@ -25,9 +25,10 @@ from eval.metrics import (
     token_f1,
 )
 from eval.qa import LineError, QAItem
-from eval.report import build_report, md_cell, render_md
+from eval.report import build_report, render_md
 from eval.runner import Outcome, run_questions
 from eval.score import METRICS, RATES, SourceSpans, aggregate, score_outcome
+from eval.select import filter_items, select_items
 
 # --- SQuAD normalisation, exact match, F1 ----------------------------------------------------
 

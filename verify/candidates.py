@@ -138,7 +138,7 @@ def main_part_conflicts(
     """A two-sentence span may add what its main sentence leaves out (a name, a figure), but
     not overrule what it says: when the sentence that states most of the claim gives another
     date or figure of its own, the other sentence's matching one was said of something else
-    ("visited Japan in March 2024" + "the summit in October 2024" is no October visit)."""
+    ("visited Mexico in March 2024" + "the summit in October 2024" is no October visit)."""
     per = [compare(facts, analyse(p), implied) for p in parts]
     main = max(per, key=lambda c: c.coverage)
     own = analyse(parts[per.index(main)])

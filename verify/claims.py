@@ -62,7 +62,7 @@ _RANK = re.compile(
     r"\b",
     re.IGNORECASE,
 )
-# "main", "top", "only" are ranks only when determined ("the main", "India's main"); "main"
+# "main", "top", "only" are ranks only when determined ("the main", "Canada's main"); "main"
 # alone is an adjective of no rank ("a main road" is rare, "mainly" never matches).
 _DETERMINED = re.compile(r"(?:\bthe|\bits|\btheir|\bhis|\bher|\bour|'s)\s+$", re.IGNORECASE)
 _WEAK_SUPERLATIVES = frozenset({"main", "primary", "principal", "chief", "foremost", "leading",

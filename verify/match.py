@@ -55,7 +55,7 @@ def word_in(tok: Token, ev: Facts) -> bool:
 
 @lru_cache(maxsize=65536)
 def same_entity(a: str, b: str) -> bool:
-    """Equal names, or a country and its demonym ("japan"/"japanese", "indians"/"india")."""
+    """Equal names, or a country and its demonym ("canada"/"canadian", "peruvians"/"peru")."""
     a, b = DEMONYMS.get(a, a), DEMONYMS.get(b, b)
     if a == b:
         return True
@@ -87,7 +87,7 @@ def entity_in(tok: Token, ev: Facts) -> bool:
     if raw.isalpha() and raw.isupper() and 2 <= len(raw) <= 6 and acronym_in(raw, ev):
         return True
     if len(tok.norm) >= 4 and any(n.startswith(tok.norm) for n in ev.norms):
-        return True  # "Quad" for "Quadrilateral"
+        return True  # "Intl" for "International"
     if len(tok.norm) >= 6:
         return any(len(n) >= 6 and fuzz.ratio(tok.norm, n) >= 88 for n in caps)
     return False
@@ -121,8 +121,8 @@ def is_implied(tok: Token, implied: frozenset[str]) -> bool:
     return any(same_entity(tok.norm, n) for n in implied)
 
 
-# Words that give two names a direction when nothing else stands between them ("Indians in
-# Japan", "from India to Japan"); "and", "or", "with" are symmetric and do not.
+# Words that give two names a direction when nothing else stands between them ("Canadians in
+# Mexico", "from Canada to Mexico"); "and", "or", "with" are symmetric and do not.
 DIRECTIONAL = frozenset(
     {"in", "to", "from", "into", "of", "by", "for", "at", "on", "towards", "toward", "against"}
 )

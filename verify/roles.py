@@ -6,14 +6,14 @@ from verify.claims import Facts
 from verify.lexicon import FUNCTION_WORDS, MONTHS
 from verify.match import gap, gap_overlap, same_entity
 
-# How far apart two names may be for their order to state a role ("Indians in Japan").
+# How far apart two names may be for their order to state a role ("Canadians in Mexico").
 ROLE_GAP = 8
 
 
 def _role_names(claim: Facts, ev: Facts) -> list[tuple[int, str]]:
-    """Names in the claim as (index of their last word, that word): "Prime Minister Kishida"
-    is Kishida, "New Delhi" is Delhi. A sentence-initial word counts when the evidence writes
-    it with a capital in mid-sentence ("Japanese visitors...")."""
+    """Names in the claim as (index of their last word, that word): "Prime Minister Carney"
+    is Carney, "San Diego" is Diego. A sentence-initial word counts when the evidence writes
+    it with a capital in mid-sentence ("Mexican visitors...")."""
     mid = [t.norm for t in ev.tokens if t.cap and not t.first]
     toks = claim.tokens
     names = []
@@ -34,8 +34,8 @@ def _role_names(claim: Facts, ev: Facts) -> list[tuple[int, str]]:
 
 def roles(claim: Facts, ev: Facts, reasons: list[str]) -> None:
     """Swapped roles: the claim orders two names A ... B where the evidence, with the same
-    words between them, says B ... A ("Japanese visitors to India" / "Indian visitors to
-    Japan"), and never says A ... B that way."""
+    words between them, says B ... A ("Mexican visitors to Canada" / "Canadian visitors to
+    Mexico"), and never says A ... B that way."""
     cpos = _role_names(claim, ev)
     if len(cpos) < 2:
         return
@@ -78,7 +78,7 @@ def roles(claim: Facts, ev: Facts, reasons: list[str]) -> None:
 
 def _substitute(ev: Facts, a: str, b: str, g: list[str]) -> str:
     """The name that follows A with the same words in the evidence where the claim has B
-    ("Kishida visited New Delhi" against the claim "Kishida visited Japan"), or ""."""
+    ("Carney visited San Diego" against the claim "Carney visited Peru"), or ""."""
     toks = ev.tokens
     for p, t in enumerate(toks):
         if not (t.cap and same_entity(a, t.norm)):
@@ -91,6 +91,6 @@ def _substitute(ev: Facts, a: str, b: str, g: list[str]) -> str:
                 break
             later = toks[q : q + 9]
             if any(x.cap and same_entity(b, x.norm) for x in later):
-                break  # B is listed with C ("visited Tokyo and Osaka")
+                break  # B is listed with C ("visited Lima and Cusco")
             return c.raw
     return ""

@@ -180,7 +180,7 @@ def _numbers(claim: Facts, ev: Facts, reasons: list[str]) -> set[int]:
 def _role_of_number(
     claim: Facts, ev: Facts, q: Quantity, equal: list[Quantity], reasons: list[str]
 ) -> bool:
-    """ "51,000 Japanese" against "51,000 Indians": the same number counts another group."""
+    """ "40,000 Mexicans" against "40,000 Canadians": the same number counts another group."""
     nxt = _next_word(claim, q.token)
     if nxt is None or not nxt.cap or not nxt.joined or nxt.norm in FUNCTION_WORDS:
         return True
@@ -232,7 +232,7 @@ def _ranks(claim: Facts, ev: Facts, reasons: list[str]) -> None:
         own = [
             p for g, p, _, sub in ev.ranks if g == group and subject and same_entity(subject, sub)
         ]
-        if same and not own:  # the text ranks something else: "Japan is one of the largest ..."
+        if same and not own:  # the text ranks something else: "Mexico is one of the largest ..."
             said_of = same[0][1].capitalize()
             claimed = subject.capitalize()
             reasons.append(f"roles: '{name}' is said of {said_of} in the text, not {claimed}")
