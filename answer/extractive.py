@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 from answer.reader.reader import Phrase, Reader, Reading
 from answer.routing import about_whole, is_about_document, wants_title
-from core.types import Citation, Passage, Sentence
+from core.types import Answer, AnswerSentence, Citation, Passage, Sentence, ShortAnswer
 from retrieval.index import DocIndex
 from retrieval.search import Retrieval
 
@@ -95,3 +95,27 @@ def abstention_text(question: str) -> str:
     if len(q) > 120:
         q = q[:117] + "…"
     return f"The article does not say. None of its passages answers “{q}”."
+
+
+class ExtractiveBackend:
+    """The `Backend` (answer/pipeline.py) that answers with verbatim quotes of the document."""
+
+    name = "extractive"
+
+    def __init__(self, reader: Reader | None = None) -> None:
+        self.reader = reader or Reader()
+
+    def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
+        choice = choose(index, retrieval, self.reader)
+        if choice is None:
+            return Answer(question, abstention_text(question), True, self.name)
+        text, citations, parts = compose(choice)
+        # Support is not known yet: the pipeline has every claim judged by the checker.
+        sentences = tuple(AnswerSentence(t, ids, "unsupported", 0.0) for t, ids in parts)
+        short = None
+        if choice.short is not None:
+            src = choice.quotes[0].passage.chunk.source
+            short = ShortAnswer(choice.short.text, choice.short.start, choice.short.end, src)
+        return Answer(
+            question, text, False, self.name, tuple(citations), sentences, short_answer=short
+        )

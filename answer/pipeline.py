@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from answer.citeparse import cite
-from answer.extractive import abstention_text, choose, compose
+from answer.extractive import ExtractiveBackend
 from answer.llm import (
     CONTEXT_MODES,
     ContextMode,
@@ -52,10 +52,9 @@ from answer.prompting import (
     rewrite_messages,
     sentence_units,
 )
-from answer.reader.reader import Reader
 from answer.routing import search_question
 from core.errors import BadInput
-from core.types import Answer, AnswerSentence, Citation, ShortAnswer
+from core.types import Answer, Citation, ShortAnswer
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
 from retrieval.search import Retrieval, SearchSettings
@@ -74,28 +73,6 @@ class Backend(Protocol):
     name: str
 
     def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer: ...
-
-
-class ExtractiveBackend:
-    name = "extractive"
-
-    def __init__(self, reader: Reader | None = None) -> None:
-        self.reader = reader or Reader()
-
-    def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
-        choice = choose(index, retrieval, self.reader)
-        if choice is None:
-            return Answer(question, abstention_text(question), True, self.name)
-        text, citations, parts = compose(choice)
-        # Support is not known yet: the pipeline has every claim judged by the checker.
-        sentences = tuple(AnswerSentence(t, ids, "unsupported", 0.0) for t, ids in parts)
-        short = None
-        if choice.short is not None:
-            src = choice.quotes[0].passage.chunk.source
-            short = ShortAnswer(choice.short.text, choice.short.start, choice.short.end, src)
-        return Answer(
-            question, text, False, self.name, tuple(citations), sentences, short_answer=short
-        )
 
 
 def verify_offsets(index: DocIndex, citations: tuple[Citation, ...]) -> list[int]:

@@ -17,6 +17,9 @@ import typer
 from core.errors import BadInput, DocqaError
 from core.types import Answer, Passage
 
+# The commands import what they use (torch, faiss, the models) inside themselves, so that
+# `docqa --help` and a bad argument answer at once.
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,

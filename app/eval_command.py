@@ -17,6 +17,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
 from app.engine import open_pipeline
 from core.errors import BadInput
 from eval.compare import compare, render_compare_md
@@ -24,7 +34,7 @@ from eval.evaluate import evaluate
 from eval.gate import check_gates, parse_gates
 from eval.qa import LineError, QAItem, read_qa
 from eval.report import load_report, settings_json, stderr_summary, write_json, write_reports
-from eval.runner import effective_concurrency
+from eval.runner import Outcome, effective_concurrency
 from eval.select import filter_items, select_items
 from eval.summary import gate_failures, summary_json, summary_text
 
@@ -109,23 +119,24 @@ def _run(
             "one question at a time")  # fmt: skip
     assert opts.qa_file is not None
     pipe = open_pipeline(s, log=log)
-    doc = evaluate(
-        pipe,
-        items,
-        qa_file=opts.qa_file,
-        backend=s.backend,
-        k=s.k,
-        skipped=skipped,
-        settings=settings_json(s),
-        concurrency=workers,
-        progress=opts.progress,
-        run_info={
-            "limit": opts.limit,
-            "types": list(opts.types),
-            "strict": opts.strict,
-            "argv": sys.argv[1:],
-        },
-    )
+    with _Progress(len(items), f"eval {opts.qa_file.name}", opts.progress) as bar:
+        doc = evaluate(
+            pipe,
+            items,
+            qa_file=opts.qa_file,
+            backend=s.backend,
+            k=s.k,
+            skipped=skipped,
+            settings=settings_json(s),
+            concurrency=workers,
+            on_outcome=bar.advance,
+            run_info={
+                "limit": opts.limit,
+                "types": list(opts.types),
+                "strict": opts.strict,
+                "argv": sys.argv[1:],
+            },
+        )
     wall = doc["run"]["wall_s"]
     doc["gates"] = check_gates(doc["metrics"], gates)
     paths = write_reports(doc, out)
@@ -141,6 +152,42 @@ def _run(
     else:
         print(summary_text(doc, out))
     return code
+
+
+class _Progress:
+    """A rich progress bar on stderr (errors so far as its status), or nothing."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self.enabled = enabled
+        self.errors = 0
+        if not enabled:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=False,
+        )
+        self.task = self.progress.add_task(label, total=total, status="")
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+    def advance(self, outcome: Outcome) -> None:
+        self.errors += outcome.error is not None
+        if self.enabled:
+            status = f"{self.errors} errors" if self.errors else ""
+            self.progress.update(self.task, advance=1, status=status)
 
 
 def _gate_code(results: list[dict[str, Any]], log: Log) -> int:

@@ -36,6 +36,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from core.errors import BadInput
 from data import DEFAULT_ARTICLE
+from ingest.load import load_document
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build
 from verify.checker import Checker
@@ -120,8 +121,6 @@ def offtopic_sentences(limit: int = 120) -> list[str]:
 
     They give the score threshold its lower bound, which the dev claims alone leave open (all
     of their unsupported claims are caught by a lexical check, none by the score)."""
-    from ingest.load import load_document
-
     folder = ROOT.parent / "shared" / "realworld"
     out: list[str] = []
     with tempfile.TemporaryDirectory(prefix="docqa-calib-") as tmp:

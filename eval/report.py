@@ -17,6 +17,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from core.errors import BadInput
 from eval.fmt import TYPE_COLUMNS, fmt, md_cell, severity
 from eval.html import render_html
 from eval.qa import LineError
@@ -95,7 +96,6 @@ def write_json(doc: dict[str, Any], path: Path) -> None:
 
 def load_report(folder: Path) -> dict[str, Any]:
     """report.json of a folder (or the file itself), checked enough to compare."""
-    from core.errors import BadInput
 
     path = folder / "report.json" if folder.is_dir() else folder
     try:

@@ -264,15 +264,15 @@ class _FakePipe:
 
 def test_runner_keeps_order_records_errors_and_aborts_early() -> None:
     items = [_item(str(n), n) for n in range(1, 7)]
-    out = run_questions(_FakePipe({"question 2?"}), items, 5, "openai", 3, progress=False)
+    out = run_questions(_FakePipe({"question 2?"}), items, 5, "openai", 3)
     assert [o.item.id for o in out] == [str(n) for n in range(1, 7)]
     assert [o.error is not None for o in out] == [False, True, False, False, False, False]
     assert "TimeoutError" in (out[1].error or "")
     every = {i.question for i in items}
     with pytest.raises(BackendError, match="first 3 questions all failed"):
-        run_questions(_FakePipe(every), items, 5, "extractive", progress=False)
+        run_questions(_FakePipe(every), items, 5, "extractive")
     with pytest.raises(BadInput):
-        run_questions(_FakePipe(bad=True), items, 5, "extractive", progress=False)
+        run_questions(_FakePipe(bad=True), items, 5, "extractive")
 
 
 # --- records, aggregation, reports, compare --------------------------------------------------
