@@ -2,6 +2,8 @@
 
     python -m app.bench          the whole bench
     python -m app.bench check    the citation checker's figures alone (eval/bench_check.py)
+    python -m app.bench calibrate [--errors]
+                                 re-derive the checker's thresholds (eval/calibrate_checker.py)
     python -m app.bench llm [N]  the LLM backends alone, on the first N dev questions
 
 The objects are wired here from app/engine.py, so the bench measures what the app runs.
@@ -18,8 +20,9 @@ from data import DEFAULT_ARTICLE
 from eval.bench import bench
 from eval.bench_check import bench_checker, checker_table
 from eval.bench_llm import bench_llm
+from eval.calibrate_checker import calibration
 
-USAGE = "usage: python -m app.bench [check | llm [N]]"
+USAGE = "usage: python -m app.bench [check | calibrate [--errors] | llm [N]]"
 
 
 def _print(lines: Iterable[str]) -> None:
@@ -35,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
                      s.llamacpp_model))  # fmt: skip
     elif args[0] == "check" and len(args) == 1:
         _print(checker_table(bench_checker(engine.make_embedder(s))))
+    elif args[0] == "calibrate" and args[1:] in ([], ["--errors"]):
+        _print(calibration(engine.make_embedder(s), errors=args[1:] == ["--errors"]))
     elif args[0] == "llm" and len(args) <= 2 and (len(args) == 1 or args[1].isdigit()):
         emb = engine.make_embedder(s)
         limit = int(args[1]) if len(args) == 2 else None
