@@ -27,6 +27,7 @@ from verify.lexicon import (
     RELATIONS,
     SCALES,
     SUPERLATIVES,
+    WEAK_SUPERLATIVES,
     spelling,
 )
 
@@ -65,8 +66,6 @@ _RANK = re.compile(
 # "main", "top", "only" are ranks only when determined ("the main", "Canada's main"); "main"
 # alone is an adjective of no rank ("a main road" is rare, "mainly" never matches).
 _DETERMINED = re.compile(r"(?:\bthe|\bits|\btheir|\bhis|\bher|\bour|'s)\s+$", re.IGNORECASE)
-_WEAK_SUPERLATIVES = frozenset({"main", "primary", "principal", "chief", "foremost", "leading",
-                                "top", "only", "sole", "first", "last"})  # fmt: skip
 # "larger than", "more important than": a comparison the evidence must make as well. Numeric
 # ones ("more than 5") are the "more"/"less" relations instead.
 _COMPARATIVE = re.compile(
@@ -257,7 +256,7 @@ def _ranks(t: str) -> frozenset[tuple[str, str, tuple[str, ...], str]]:
             group = f"{head}:{_stem(adj)}"
         else:
             group = SUPERLATIVES[sup]
-            if sup in _WEAK_SUPERLATIVES and not (some or _DETERMINED.search(t[: m.start(3)])):
+            if sup in WEAK_SUPERLATIVES and not (some or _DETERMINED.search(t[: m.start(3)])):
                 continue
         if some:
             pos = "some"

@@ -21,6 +21,10 @@ malformed one stops the checker with one line naming the file.
   spelling.json        British -> American spelling
   irregular_verbs.json irregular form -> base form ("held" -> "hold")
   aliases.json         [pattern, replacement] pairs: variant names rewritten to one
+  weak_superlatives.txt superlatives that rank only when determined ("the main")
+  name_connectors.txt  words inside a name, left out of its initials ("of", "and")
+  directional_words.txt words that order two names ("Canadians in Mexico")
+  abbreviations.txt    abbreviations whose full stop ends no sentence ("dr", "e.g")
 """
 
 from __future__ import annotations
@@ -162,6 +166,11 @@ _ISE = re.compile(r"(?<=\w{3})is(e|es|ed|ing|ation|ations)$")
 
 # Irregular verb forms, so that "seen" matches "see" and "held" matches "hold".
 IRREGULAR: dict[str, str] = word_map("irregular_verbs.json", _is_str, "base forms")
+
+WEAK_SUPERLATIVES = word_set("weak_superlatives.txt")
+NAME_CONNECTORS = word_set("name_connectors.txt")
+DIRECTIONAL_WORDS = word_set("directional_words.txt")
+ABBREVIATIONS = word_set("abbreviations.txt")
 
 for _group in (*SOFT_RELATIONS, *NUMERIC_RELATIONS):
     if _group not in RELATIONS:

@@ -11,9 +11,15 @@ from functools import lru_cache
 from rapidfuzz import fuzz
 
 from verify.claims import Facts, Token
-from verify.lexicon import DEMONYM_SUFFIXES, DEMONYMS, FUNCTION_WORDS
+from verify.lexicon import (
+    DEMONYM_SUFFIXES,
+    DEMONYMS,
+    DIRECTIONAL_WORDS,
+    FUNCTION_WORDS,
+    NAME_CONNECTORS,
+)
 
-ACRONYM_SKIP = frozenset({"of", "and", "the", "for", "on", "in", "&"})
+ACRONYM_SKIP = NAME_CONNECTORS
 
 
 def common_prefix(a: str, b: str) -> int:
@@ -123,9 +129,7 @@ def is_implied(tok: Token, implied: frozenset[str]) -> bool:
 
 # Words that give two names a direction when nothing else stands between them ("Canadians in
 # Mexico", "from Canada to Mexico"); "and", "or", "with" are symmetric and do not.
-DIRECTIONAL = frozenset(
-    {"in", "to", "from", "into", "of", "by", "for", "at", "on", "towards", "toward", "against"}
-)
+DIRECTIONAL = DIRECTIONAL_WORDS
 
 
 def gap(f: Facts, i: int, j: int) -> list[str]:
