@@ -27,6 +27,7 @@ st.html(R.CSS)
 
 
 def main() -> None:
+    # Imported after set_page_config, so the page shows while torch and faiss load.
     from app import ui_article, ui_chat, ui_check, ui_eval, ui_resources, ui_sidebar
     from app.settings import Settings, load_settings
     from core.errors import DocqaError
