@@ -35,7 +35,7 @@ gate: install
 	  --fail-under mrr=0.9 --fail-under citation_recall=0.95 --fail-under abstention_recall=0.3
 
 bench: install
-	$(BIN)/python -m eval.bench
+	$(BIN)/python -m app.bench
 
 # Refits the reader on the SQuAD articles in ../shared/squad2/ (leave-one-article-out figures
 # into eval/reader_folds.json, shipped weights into answer/reader/weights/). About 12 minutes.

@@ -23,11 +23,12 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from answer.check import Checker, EvidenceSpan
-from answer.check_input import split_input
-from answer.claims import MARKER, strip_markers
 from answer.prompting import Unit
 from core.types import AnswerSentence, Citation
+from verify.checker import Checker
+from verify.claims import MARKER, strip_markers
+from verify.segment import split_input
+from verify.types import EvidenceSpan
 
 # "[Passage 2]", "[passages 1, 3]", "[Sentence 12]", "[source 2]" -> "[2]", "[1, 3]", …
 _WORDY = re.compile(

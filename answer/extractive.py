@@ -8,21 +8,13 @@ author, what it is about) are answered from its front matter and lead.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from answer.reader.reader import Phrase, Reader, Reading
-from core.types import Citation, Passage, Sentence
+from answer.routing import about_whole, is_about_document, wants_title
+from core.types import Answer, AnswerSentence, Citation, Passage, Sentence, ShortAnswer
 from retrieval.index import DocIndex
-from retrieval.search import Retrieval, is_about_document
-
-# "What is this article about?", "Summarize the document": the whole text is asked about.
-_WHOLE = re.compile(
-    r"\b(what (is|'s) (this|the) (article|document|text|page|piece|story|report) about|"
-    r"(summari[sz]e|sum up|gist of|main (point|idea|topic)s?|overview of) "
-    r"(this|the)? ?(article|document|text|page|piece|story|report)?)\b",
-    re.IGNORECASE,
-)
+from retrieval.search import Retrieval
 
 
 @dataclass(frozen=True)
@@ -53,8 +45,7 @@ def lead(index: DocIndex) -> Choice | None:
 
 def front_matter(index: DocIndex, retrieval: Retrieval) -> Choice | None:
     """For questions about the document itself: its title or its byline."""
-    q = retrieval.question.lower()
-    wants_title = bool(re.search(r"\b(title|headline|called)\b", q))
+    title = wants_title(retrieval.question)
     for p in retrieval.passages:
         doc = index.document(p.chunk.source)
         if doc is None:
@@ -62,13 +53,9 @@ def front_matter(index: DocIndex, retrieval: Retrieval) -> Choice | None:
         for s in p.chunk.sentences:
             is_title = bool(doc.title) and s.text == doc.title
             is_byline = bool(doc.author) and doc.author in s.text and not is_title
-            if (wants_title and is_title) or (not wants_title and is_byline):
+            if (title and is_title) or (not title and is_byline):
                 return Choice((Quote(s, p),))
     return None
-
-
-def about_whole(question: str) -> bool:
-    return bool(_WHOLE.search(question))
 
 
 def choose(index: DocIndex, retrieval: Retrieval, reader: Reader) -> Choice | None:
@@ -108,3 +95,27 @@ def abstention_text(question: str) -> str:
     if len(q) > 120:
         q = q[:117] + "…"
     return f"The article does not say. None of its passages answers “{q}”."
+
+
+class ExtractiveBackend:
+    """The `Backend` (answer/pipeline.py) that answers with verbatim quotes of the document."""
+
+    name = "extractive"
+
+    def __init__(self, reader: Reader | None = None) -> None:
+        self.reader = reader or Reader()
+
+    def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
+        choice = choose(index, retrieval, self.reader)
+        if choice is None:
+            return Answer(question, abstention_text(question), True, self.name)
+        text, citations, parts = compose(choice)
+        # Support is not known yet: the pipeline has every claim judged by the checker.
+        sentences = tuple(AnswerSentence(t, ids, "unsupported", 0.0) for t, ids in parts)
+        short = None
+        if choice.short is not None:
+            src = choice.quotes[0].passage.chunk.source
+            short = ShortAnswer(choice.short.text, choice.short.start, choice.short.end, src)
+        return Answer(
+            question, text, False, self.name, tuple(citations), sentences, short_answer=short
+        )

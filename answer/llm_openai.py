@@ -109,6 +109,7 @@ class OpenAIModel:
 
     def count_tokens(self, messages: Sequence[Message]) -> int:
         # The server's tokenizer is unknown: cl100k_base is a fair estimate for most models.
+        # (Imported here: tiktoken is loaded only by a backend that counts tokens.)
         from ingest.tokens import count_tokens
 
         return sum(count_tokens(m.content) + 4 for m in messages) + 3
@@ -152,7 +153,7 @@ class OpenAIModel:
             ) from None
         if usage.get("input_tokens"):
             return Usage(usage["input_tokens"], usage.get("output_tokens", 0), True, finish)
-        from ingest.tokens import count_tokens
+        from ingest.tokens import count_tokens  # tiktoken, only when the server gave no usage
 
         return Usage(self.count_tokens(messages), count_tokens("".join(parts)), False, finish)
 

@@ -8,7 +8,7 @@ Two kinds of backend:
   prompt (the retrieved passages, or with `context="auto"` the whole document as numbered
   sentences when it fits the model's context), streams the generation, then maps each `[n]`
   to exact offsets and verifies every sentence with the shared checker (answer/citeparse.py,
-  answer/check.py).
+  verify/checker.py).
 
 Entry points, all over the same `generate` generator:
 
@@ -29,8 +29,17 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from answer.extractive import abstention_text, choose, compose
-from answer.llm import CONTEXT_MODES, ContextMode, LlmBackend, Message, Usage, context_error
+from answer.citeparse import cite
+from answer.extractive import ExtractiveBackend
+from answer.llm import (
+    CONTEXT_MODES,
+    ContextMode,
+    LlmBackend,
+    Message,
+    Usage,
+    collect,
+    context_error,
+)
 from answer.prompting import (
     Exchange,
     Unit,
@@ -43,12 +52,14 @@ from answer.prompting import (
     rewrite_messages,
     sentence_units,
 )
-from answer.reader.reader import Reader
+from answer.routing import search_question
 from core.errors import BadInput
-from core.types import Answer, AnswerSentence, Citation, ShortAnswer
+from core.types import Answer, Citation, ShortAnswer
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
-from retrieval.search import Retrieval, SearchSettings, search
+from retrieval.search import Retrieval, SearchSettings
+from verify.checker import Checker
+from verify.report import verify_sentences
 
 MAX_K = 50
 # Below this many characters per token no tokenizer goes: a document longer than
@@ -62,28 +73,6 @@ class Backend(Protocol):
     name: str
 
     def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer: ...
-
-
-class ExtractiveBackend:
-    name = "extractive"
-
-    def __init__(self, reader: Reader | None = None) -> None:
-        self.reader = reader or Reader()
-
-    def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
-        choice = choose(index, retrieval, self.reader)
-        if choice is None:
-            return Answer(question, abstention_text(question), True, self.name)
-        text, citations, parts = compose(choice)
-        # Support is not known yet: the pipeline has every claim judged by the checker.
-        sentences = tuple(AnswerSentence(t, ids, "unsupported", 0.0) for t, ids in parts)
-        short = None
-        if choice.short is not None:
-            src = choice.quotes[0].passage.chunk.source
-            short = ShortAnswer(choice.short.text, choice.short.start, choice.short.end, src)
-        return Answer(
-            question, text, False, self.name, tuple(citations), sentences, short_answer=short
-        )
 
 
 def verify_offsets(index: DocIndex, citations: tuple[Citation, ...]) -> list[int]:
@@ -127,7 +116,8 @@ Stage = Callable[[str], None]
 
 
 class Pipeline:
-    """One loaded index and model, shared by every question of a process."""
+    """One loaded index and model, shared by every question of a process, and the checker of
+    that index (its caches live as long as the pipeline)."""
 
     def __init__(
         self,
@@ -135,6 +125,7 @@ class Pipeline:
         embedder: Embedder,
         search_settings: SearchSettings | None = None,
         backends: dict[str, Backend | LlmBackend] | None = None,
+        checker: Checker | None = None,
     ) -> None:
         self.index = index
         self.embedder = embedder
@@ -142,14 +133,23 @@ class Pipeline:
         self.backends: dict[str, Backend | LlmBackend] = {"extractive": ExtractiveBackend()}
         self.backends.update(backends or {})
         self._units: list[Unit] | None = None
+        self._checker = checker
         # The checker's caches are plain dicts: verification runs one answer at a time even
         # when a remote backend answers several questions at once (eval --concurrency).
         self._verify_lock = threading.Lock()
 
+    @property
+    def checker(self) -> Checker:
+        """The checker of this pipeline's index, made on first use."""
+        with self._verify_lock:
+            if self._checker is None:
+                self._checker = Checker(self.embedder, self.index)
+            return self._checker
+
     def retrieve(self, question: str, k: int = 5) -> Retrieval:
         if not 1 <= k <= MAX_K:
             raise BadInput(f"k must be between 1 and {MAX_K}, got {k}", "use e.g. -k 5")
-        return search(self.index, self.embedder, question, k, self.search_settings)
+        return search_question(self.index, self.embedder, question, k, self.search_settings)
 
     def ask(
         self,
@@ -224,10 +224,9 @@ class Pipeline:
         self._check_offsets(ans.citations, ans.short_answer)
         sentences = ans.sentences
         if sentences:
-            from answer.check import checker_for, verify_sentences
-
+            checker = self.checker
             with self._verify_lock:
-                sentences = verify_sentences(sentences, ans.citations, checker_for(self))
+                sentences = verify_sentences(sentences, ans.citations, checker)
         t3 = time.perf_counter()
         timings = {
             "retrieve": (t1 - t0) * 1000,
@@ -273,9 +272,6 @@ class Pipeline:
         history: Sequence[Exchange],
         context: ContextMode | None,
     ) -> Generator[str, None, Outcome]:
-        from answer.citeparse import cite
-        from answer.llm import collect
-
         if not question or not question.strip():
             raise BadInput("the question is empty", "type a question about the document")
         prompts = load_prompts()  # validated once per process; a bad file fails here
@@ -332,10 +328,9 @@ class Pipeline:
 
         if on_stage:
             on_stage("verify")
+        checker = self.checker
         with self._verify_lock:
-            from answer.check import checker_for
-
-            cited = cite("".join(parts), units, checker_for(self), sentence_units=whole)
+            cited = cite("".join(parts), units, checker, sentence_units=whole)
         self._check_offsets(cited.citations)
         t4 = time.perf_counter()
         timings["verify"] = (t4 - t3) * 1000

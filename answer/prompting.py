@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
-from answer.claims import strip_markers
 from answer.llm import Message
 from core.errors import BadInput
 from core.types import Passage
 from ingest.structure import section_of
 from retrieval.index import DocIndex
+from verify.claims import strip_markers
 
 PROMPTS_DIR = Path(__file__).resolve().parents[1] / "prompts"
 ABSTAIN = "The document does not answer this question."

@@ -17,6 +17,9 @@ import typer
 from core.errors import BadInput, DocqaError
 from core.types import Answer, Passage
 
+# The commands import what they use (torch, faiss, the models) inside themselves, so that
+# `docqa --help` and a bad argument answer at once.
+
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
@@ -231,13 +234,13 @@ def check(
     json_out: JsonFlag = False,
 ) -> None:
     """Verify each sentence of TEXT against the document."""
-    from answer.check import check_report
     from app.engine import open_pipeline
+    from verify.report import check_report
 
     body = _read_arg(text, "text to check")
     s = _settings(index_dir=index_dir)
     pipe = open_pipeline(s, log=_log)
-    report = check_report(body, pipe)
+    report = check_report(body, pipe.checker)
     if json_out:
         _emit(report)
     else:
@@ -292,7 +295,7 @@ def eval_cmd(
     json_out: JsonFlag = False,
 ) -> None:
     """Batch evaluation of a Q&A set: report.json, report.md and report.html in --out."""
-    from eval.cli import EvalOptions, run_eval_command
+    from app.eval_command import EvalOptions, run_eval_command
 
     opts = EvalOptions(
         qa_file=qa_file,

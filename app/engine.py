@@ -6,6 +6,9 @@ import os
 from collections.abc import Callable
 from pathlib import Path
 
+from answer.llm import LlmBackend
+from answer.llm_llamacpp import LlamaCppModel
+from answer.llm_openai import OpenAIConfig, OpenAIModel
 from answer.pipeline import Pipeline
 from app.settings import Settings
 from core.errors import IndexProblem
@@ -13,6 +16,7 @@ from retrieval import index as index_mod
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings
 from retrieval.search import SearchSettings
+from verify.checker import Checker
 
 # No hub, ever: the model comes from a package, and these make any stray lookup fail fast.
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -73,23 +77,35 @@ def open_index(
     return idx
 
 
+def search_settings(s: Settings) -> SearchSettings:
+    return SearchSettings(fusion=s.fusion)
+
+
+def make_pipeline(
+    index: DocIndex,
+    embedder: Embedder,
+    search: SearchSettings | None = None,
+    backends: dict | None = None,
+    checker: Checker | None = None,
+) -> Pipeline:
+    """The one place a `Pipeline` is built (the CLI, the app, `make bench`): pass `checker`
+    to share one checker's caches between pipelines over the same index."""
+    return Pipeline(index, embedder, search, backends=backends, checker=checker)
+
+
 def open_pipeline(
     s: Settings, sources: list[Path] | None = None, rebuild: bool = False, log: Log = _quiet
 ) -> Pipeline:
     embedder = make_embedder(s)
     idx = open_index(s, embedder, sources, rebuild, log)
-    return Pipeline(idx, embedder, SearchSettings(fusion=s.fusion), backends=_llm_backends(s))
+    return make_pipeline(idx, embedder, search_settings(s), llm_backends(s))
 
 
-def _llm_backends(s: Settings) -> dict:
+def llm_backends(s: Settings) -> dict:
     """The two LLM backends, configured from the settings. Nothing is loaded or contacted
     here: the GGUF file is loaded on the first question, the server is first called then, and
     a missing model, file, package or server is reported then as a one-line BackendError
     (which the app turns into the extractive answer and a note)."""
-    from answer.llm import LlmBackend
-    from answer.llm_llamacpp import LlamaCppModel
-    from answer.llm_openai import OpenAIConfig, OpenAIModel
-
     local = LlamaCppModel(s.llamacpp_model, n_ctx=s.llamacpp_ctx, threads=s.threads)
     remote = OpenAIConfig(
         base_url=s.openai_base_url,

@@ -18,10 +18,8 @@ from pydantic_settings import (
 )
 
 from core.errors import BadInput
+from data import DEFAULT_ARTICLE
 
-DEFAULT_ARTICLE = (
-    Path(__file__).resolve().parents[1] / "data" / "india-japan-strategic-partnership.txt"
-)
 BackendName = Literal["extractive", "llamacpp", "openai"]
 
 

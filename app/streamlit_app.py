@@ -27,6 +27,7 @@ st.html(R.CSS)
 
 
 def main() -> None:
+    # Imported after set_page_config, so the page shows while torch and faiss load.
     from app import ui_article, ui_chat, ui_check, ui_eval, ui_resources, ui_sidebar
     from app.settings import Settings, load_settings
     from core.errors import DocqaError
@@ -51,6 +52,8 @@ def main() -> None:
     )
     chat, article, check, evaluate = st.tabs(S.TABS, key=S.TAB, on_change="rerun")
 
+    # Examples come from a file beside the document (data/ ships one for the default article).
+    example = ui_resources.examples(docs[0].source) if len(docs) == 1 else {}
     ctx = ui_chat.AskContext(side.pipeline, side.backend, side.k, side.show_passages, side.notes)
     # Only the open tab is computed; the chat box is pinned under the chat tab alone.
     prompt = None
@@ -59,7 +62,7 @@ def main() -> None:
     with chat:
         if chat.open is not False:
             if not S.history() and not prompt:
-                _welcome(is_default=side.pipeline.index is default_pipe.index)
+                _welcome(example.get("ask"))
             ui_chat.render_history(ctx)
             if prompt:
                 ui_chat.answer_question(prompt, ctx)
@@ -68,16 +71,16 @@ def main() -> None:
             ui_article.render(docs)
     with check:
         if check.open:
-            ui_check.render(side.pipeline)
+            ui_check.render(side.pipeline, example.get("check"))
     with evaluate:
         if evaluate.open:
             ui_eval.render(side.pipeline, side.backend, side.k, base)
 
 
-def _welcome(is_default: bool) -> None:
+def _welcome(example: str | None) -> None:
     lead = (
-        "Ask anything about the article, e.g. *How much has Japan invested in India?*"
-        if is_default
+        f"Ask anything about the article, e.g. *{R.md_escape(example)}*"
+        if example
         else "Ask anything about the document."
     )
     st.info(

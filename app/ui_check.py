@@ -1,6 +1,6 @@
 """The "Check an answer" tab: paste any text, see each sentence's support and best evidence.
 
-The checking engine is `answer.check.check_report` (DESIGN.md's `check --json` format); this
+The checking engine is `verify.report.check_report` (DESIGN.md's `check --json` format); this
 module only shows its report.
 """
 
@@ -16,6 +16,7 @@ from answer.pipeline import Pipeline
 from app import ui_render as R
 from app import ui_state as S
 from core.errors import DocqaError
+from verify.report import check_report
 
 ICON = {
     "supported": ":green[:material/check_circle:]",
@@ -25,7 +26,7 @@ ICON = {
 MAX_CHARS = 20_000
 
 
-def render(pipe: Pipeline) -> None:
+def render(pipe: Pipeline, example: str | None = None) -> None:
     st.markdown(
         "Paste an answer, from docqa or from anywhere (another chatbot, a summary, your own "
         "notes). Each sentence is checked against the article and shown with its best evidence."
@@ -36,7 +37,7 @@ def render(pipe: Pipeline) -> None:
             key="dq_check_text",
             height=160,
             max_chars=MAX_CHARS,
-            placeholder="e.g. Japanese investment in India exceeds $35 billion.",
+            placeholder=f"e.g. {example}" if example else "Paste an answer to check.",
         )
         submitted = st.form_submit_button("Check against the article", type="primary")
     if submitted:
@@ -50,12 +51,8 @@ def _run(text: str, pipe: Pipeline) -> dict[str, Any]:
     if not text.strip():
         return {"error": "Paste some text to check first."}
     try:
-        from answer.check import check_report
-    except ImportError:
-        return {"error": "The citation checker is not installed in this build yet."}
-    try:
         with st.spinner("Checking each sentence…"):
-            return check_report(text, pipe)
+            return check_report(text, pipe.checker)
     except DocqaError as e:
         return {"error": str(e)}
     except Exception as e:  # never a stack trace on the page

@@ -22,6 +22,9 @@ from app import ui_resources as RES
 from app import ui_state as S
 from app.settings import Settings
 from core.errors import DocqaError
+from eval.evaluate import evaluate
+from eval.html import render_html
+from eval.qa import read_qa
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIPPED = {
@@ -76,9 +79,6 @@ def _qa_path(file: Any, shipped: str, base: Settings) -> tuple[Path | None, str]
 
 
 def _run(pipe: Pipeline, path: Path, name: str, backend: str, k: int) -> dict[str, Any]:
-    from eval.evaluate import evaluate
-    from eval.qa import read_qa
-
     try:
         items, errors = read_qa(path)
     except DocqaError as e:
@@ -170,8 +170,6 @@ def _downloads(doc: dict[str, Any]) -> None:
         icon=":material/download:",
     )
     try:
-        from eval.html import render_html
-
         page = render_html(doc)
     except Exception:  # the HTML report is a bonus; the JSON one is the report
         traceback.print_exc(file=sys.stderr)

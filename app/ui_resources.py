@@ -8,8 +8,8 @@ gets its own small index, built with the shared model, in a folder of its own.
 
 from __future__ import annotations
 
-import contextlib
 import gc
+import json
 import shutil
 import tempfile
 import weakref
@@ -28,7 +28,6 @@ from core.types import Document
 from ingest.read import decode_text, source_format
 from retrieval import index as index_mod
 from retrieval.embed import Embedder
-from retrieval.search import SearchSettings
 
 Progress = Callable[[float, str], None]
 
@@ -46,9 +45,22 @@ def _shared_pipeline(key: str, _settings: Settings) -> Pipeline:
     # (the leading underscore) because it may hold an API key.
     emb = shared_embedder(_settings.threads)
     idx = engine.open_index(_settings, emb)
-    pipe = Pipeline(idx, emb, SearchSettings(fusion=_settings.fusion))
+    pipe = engine.make_pipeline(idx, emb, engine.search_settings(_settings))
     _freeze_heap()
     return pipe
+
+
+@st.cache_data(show_spinner=False)
+def examples(source: str) -> dict[str, str]:
+    """The example question ("ask") and claim ("check") shipped beside a document as
+    NAME.questions.json (data/ has one for the default article); {} when there is none."""
+    try:
+        data = json.loads(Path(source).with_suffix(".questions.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if not isinstance(data, dict):
+        return {}
+    return {k: v for k, v in data.items() if isinstance(v, str) and v.strip()}
 
 
 def _freeze_heap() -> None:
@@ -58,9 +70,6 @@ def _freeze_heap() -> None:
     the GIL; with torch and the model loaded that took ~300 ms, and the answer's last messages
     waited for it before reaching the browser. Objects allocated later are collected as usual.
     """
-    with contextlib.suppress(ImportError):  # long-lived too: frozen with the rest
-        import answer.check  # noqa: F401
-
     gc.collect()
     gc.freeze()
 
@@ -74,20 +83,16 @@ def shared_pipeline(s: Settings) -> Pipeline:
 
 
 def llm_backends(s: Settings) -> dict:
-    """The LLM backends that these settings configure, as the engine builds them.
-
-    The engine's builder is still private while the LLM issue is open; reading it through
-    getattr keeps the app working before and after it becomes public.
-    """
-    build = getattr(engine, "llm_backends", None) or getattr(engine, "_llm_backends", None)
-    return dict(build(s)) if build else {}
+    """The LLM backends that these settings configure, as the engine builds them."""
+    return engine.llm_backends(s)
 
 
 def with_backends(base: Pipeline, backends: dict) -> Pipeline:
-    """A pipeline over the same index and model, with a session's own backends added."""
+    """A pipeline over the same index and model, with a session's own backends added (and a
+    checker of its own: a pipeline's lock guards its checker's caches)."""
     if not backends:
         return base
-    return Pipeline(base.index, base.embedder, base.search_settings, backends=backends)
+    return engine.make_pipeline(base.index, base.embedder, base.search_settings, backends)
 
 
 @dataclass
@@ -177,7 +182,7 @@ def index_upload(
         shutil.rmtree(new, ignore_errors=True)
         raise
     progress(1.0, "Ready")
-    up = Upload(name, new, Pipeline(idx, emb, SearchSettings(fusion=s.fusion)))
+    up = Upload(name, new, engine.make_pipeline(idx, emb, engine.search_settings(s)))
     # When the session ends and its state is dropped, its folder goes too.
     weakref.finalize(up, shutil.rmtree, new, True)
     return up

@@ -17,10 +17,10 @@ _WORD = re.compile(r"[\w$%]+(?:[.,'][\w]+)*", re.UNICODE)
 
 
 def fold(text: str) -> str:
-    """NFKC plus ASCII quotes and dashes, so "Japan's" matches "Japan’s"."""
+    """NFKC plus ASCII quotes and dashes, so "Canada's" matches "Canada’s"."""
     return unicodedata.normalize("NFKC", text).translate(_FOLD)
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens of folded text; keeps "$3.1", "51,000", "japan's" whole."""
+    """Lower-cased word tokens of folded text; keeps "$3.1", "51,000", "canada's" whole."""
     return [w.lower() for w in _WORD.findall(fold(text))]

@@ -10,7 +10,9 @@ Prints, from one run:
     `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index build
     time once the model is loaded, peak memory;
   - the citation checker's figures (eval/bench_check.py) and the LLM backends' when available.
-Nothing here is asserted: targets live in the issues and are compared by people.
+Nothing here is asserted: targets live in the issues and are compared by people. Nothing here
+prints either: `bench()` yields the lines and `python -m app.bench` (`make bench`) prints them,
+with the objects wired by app/engine.py.
 """
 
 from __future__ import annotations
@@ -23,23 +25,26 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
 from answer.pipeline import Pipeline
-from app.settings import DEFAULT_ARTICLE
+from answer.routing import search_question
+from eval.bench_check import bench_checker
+from eval.bench_llm import bench_llm
 from eval.bench_reader import project_report, squad_report
 from eval.qa import QAItem, read_qa
 from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
 from retrieval.embed import Embedder
 from retrieval.index import IndexSettings, build, save
-from retrieval.search import SearchSettings, search
+from retrieval.search import SearchSettings
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
 Span = tuple[int, int]
+# (index, embedder, backends=...) -> Pipeline: app/engine.py's factory, so the bench measures the
+# pipeline the app builds.
+PipelineFactory = Callable[..., Pipeline]
 
 
 def pct(values: list[float], q: float) -> float:
@@ -92,44 +97,50 @@ def stock_langchain(items: list[QAItem], text: str, embedder: Embedder):
     return retrieval_scores(runs), lat, len(docs)
 
 
-def cold_start(index_dir: Path) -> tuple[float, float]:
+def cold_start(index_dir: Path, question: str) -> tuple[float, float]:
     """Seconds from process start to a printed answer, and that process's peak RSS (MB)."""
     env = {**os.environ, "DOCQA_INDEX_DIR": str(index_dir)}
     t = time.perf_counter()
     r = subprocess.run(
-        [sys.executable, "-m", "app", "ask", "--json", "How much has Japan invested in India?"],
+        [sys.executable, "-m", "app", "ask", "--json", question],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
     )  # fmt: skip
     elapsed = time.perf_counter() - t
     if r.returncode != 0:
-        raise SystemExit(f"cold start failed: {r.stderr.strip()}")
+        raise RuntimeError(f"cold start failed: {r.stderr.strip()}")
     json.loads(r.stdout)
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
     return elapsed, peak
 
 
-def main() -> int:
+def bench(
+    article: Path,
+    make_embedder: Callable[[], Embedder],
+    make_pipeline: PipelineFactory,
+    llm_model: Path | None = None,
+) -> Iterator[str]:
+    """The lines of the bench report on `article`, as they are measured."""
     items, _ = read_qa(DEV)
     answerable = [i for i in items if i.evidence]
-    with open(DEFAULT_ARTICLE, encoding="utf-8", newline="") as f:
+    with open(article, encoding="utf-8", newline="") as f:
         text = f.read()
 
     t0 = time.perf_counter()
-    embedder = Embedder()
+    embedder = make_embedder()
     embedder.encode(["warm up"])
     load_s = time.perf_counter() - t0
     tmp = Path(tempfile.mkdtemp(prefix="docqa-bench-"))
     t1 = time.perf_counter()
-    index = build([DEFAULT_ARTICLE], tmp / "index", embedder, IndexSettings())
+    index = build([article], tmp / "index", embedder, IndexSettings())
     save(index, tmp / "index")
     build_s = time.perf_counter() - t1
 
-    print(f"# docqa bench — {len(items)} dev questions ({len(answerable)} with evidence)")
+    yield f"# docqa bench — {len(items)} dev questions ({len(answerable)} with evidence)"
     biggest = max(c.n_tokens for c in index.chunks)
-    print(f"model load {load_s:.2f} s; index build (after load) {build_s:.2f} s for "
-          f"{len(index.chunks)} chunks, max {biggest} tokens")  # fmt: skip
+    yield (f"model load {load_s:.2f} s; index build (after load) {build_s:.2f} s for "
+           f"{len(index.chunks)} chunks, max {biggest} tokens")  # fmt: skip
 
-    print("\n## Retrieval on the dev set (k=5)")
+    yield "\n## Retrieval on the dev set (k=5)"
     rows = {}
     for name, ss in (
         ("dense only", SearchSettings(fusion="dense")),
@@ -139,63 +150,46 @@ def main() -> int:
     ):
         runs = []
         for it in answerable:
-            r = search(index, embedder, it.question, 5, ss)
+            r = search_question(index, embedder, it.question, 5, ss)
             ev = [s for s in locate(text, it.evidence) if s]
             runs.append(([(p.chunk.start, p.chunk.end) for p in r.passages], ev))
         rows[name] = retrieval_scores(runs)
     stock, stock_lat, stock_chunks = stock_langchain(answerable, text, embedder)
     rows[f"LangChain stock ({stock_chunks} chunks)"] = stock
-    print(f"{'retriever':<32} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'MRR':>6}")
+    yield f"{'retriever':<32} {'hit@1':>6} {'hit@3':>6} {'hit@5':>6} {'MRR':>6}"
     for name, m in rows.items():
-        print(f"{name:<32} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['hit@5']:>6.3f} "
-              f"{m['mrr']:>6.3f}")  # fmt: skip
+        yield (f"{name:<32} {m['hit@1']:>6.3f} {m['hit@3']:>6.3f} {m['hit@5']:>6.3f} "
+               f"{m['mrr']:>6.3f}")  # fmt: skip
     fused = rows["fused (weighted, default)"]
-    print("ratio fused / stock: " + ", ".join(
+    yield "ratio fused / stock: " + ", ".join(
         f"{k} {fused[k] / stock[k]:.2f}x" for k in ("hit@1", "hit@3", "mrr") if stock[k]
-    ))  # fmt: skip
+    )  # fmt: skip
 
-    print("\n## The reader on SQuAD 2.0 articles it was not fitted on (eval/reader_folds.json)")
-    for line in squad_report():
-        print(line)
-    print("\n## The shipped reader on the project's sets and the real web pages (never trained on)")
-    for line in project_report(index, embedder):
-        print(line)
-    pipe = Pipeline(index, embedder)
+    yield "\n## The reader on SQuAD 2.0 articles it was not fitted on (eval/reader_folds.json)"
+    yield from squad_report()
+    yield "\n## The shipped reader on the project's sets and the real web pages (never trained on)"
+    yield from project_report(index, embedder)
+    pipe = make_pipeline(index, embedder)
     lat: list[float] = []
-    print("\n## Latency and memory")
+    yield "\n## Latency and memory"
     for _ in range(2):  # more samples for the percentiles
         for it in items:
             lat.append(pipe.ask(it.question, k=5).timings_ms["total"])
     p50, p95 = pct(lat, 0.5), pct(lat, 0.95)
     s50 = statistics.median(stock_lat)
-    print(f"warm ask (extractive) p50 {p50:.1f} ms, p95 {pct(lat, 0.95):.1f} ms "
-          f"over {len(lat)} asks")  # fmt: skip
-    print(f"baseline: stock LangChain similarity_search p50 {s50:.1f} ms; "
-          f"ratio ask/stock-retrieval {p50 / s50:.2f}x (p95 {p95:.1f} ms)")  # fmt: skip
-    cold, child_peak = cold_start(tmp / "index")
-    print(
+    yield (f"warm ask (extractive) p50 {p50:.1f} ms, p95 {pct(lat, 0.95):.1f} ms "
+           f"over {len(lat)} asks")  # fmt: skip
+    yield (f"baseline: stock LangChain similarity_search p50 {s50:.1f} ms; "
+           f"ratio ask/stock-retrieval {p50 / s50:.2f}x (p95 {p95:.1f} ms)")  # fmt: skip
+    cold, child_peak = cold_start(tmp / "index", items[0].question)
+    yield (
         f"cold start (new process to first answer): {cold:.2f} s, its peak RSS {child_peak:.0f} MB"
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    print(f"peak RSS of this bench process: {peak:.0f} MB")
+    yield f"peak RSS of this bench process: {peak:.0f} MB"
 
-    try:
-        from eval.bench_check import bench_checker
-    except ImportError:
-        bench_checker = None
-    if bench_checker is not None:
-        print("\n## Citation checker (eval/bench_check.py)")
-        for k, v in bench_checker().items():
-            print(f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}")
-    try:
-        from eval.bench_llm import bench_llm
-    except ImportError:
-        bench_llm = None
-    if bench_llm is not None:
-        print("\n## LLM backends with the test model (eval/bench_llm.py)")
-        bench_llm(index, embedder)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    yield "\n## Citation checker (eval/bench_check.py)"
+    for k, v in bench_checker(embedder).items():
+        yield f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
+    yield "\n## LLM backends with the test model (eval/bench_llm.py)"
+    yield from bench_llm(index, embedder, make_pipeline, llm_model)

@@ -1,8 +1,8 @@
 """The citation checker's figures for `make bench`: quality on the labelled claims, and speed.
 
-    python -m eval.bench_check
+    python -m app.bench check
 
-`bench_checker()` returns a flat dict (eval/bench.py prints it): accuracy, precision and
+`bench_checker()` returns a flat dict (`checker_table` lays it out): accuracy, precision and
 recall of `unsupported` on claims_dev.jsonl and claims_holdout.jsonl (each claim checked
 against the whole document, as `docqa check` does; `partial` counts as flagged), and the warm
 latency of checking one sentence (`Checker.check_text` on one claim, model loaded, no cached
@@ -15,14 +15,8 @@ latencies depend on the machine's load, which is printed with them.
 from __future__ import annotations
 
 import os
-import sys
 import time
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-from answer.check import Checker, CheckSettings
-from answer.claims import analyse
 from eval.calibrate_checker import (
     DEV,
     HOLDOUT,
@@ -34,6 +28,9 @@ from eval.calibrate_checker import (
 )
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
+from verify.checker import Checker
+from verify.claims import analyse
+from verify.types import CheckSettings
 
 
 def _pct(values: list[float], q: float) -> float:
@@ -46,7 +43,7 @@ def _fresh(embedder: Embedder, index: DocIndex, settings: CheckSettings) -> Chec
     own analysis warm (as in a running app)."""
     analyse.cache_clear()
     checker = Checker(embedder, index, settings)
-    checker.find_support("India and Japan cooperate on several fronts.")
+    checker.find_support("The two parties cooperate on several fronts.")
     return checker
 
 
@@ -94,8 +91,8 @@ def bench_checker(
     return out
 
 
-def main() -> int:
-    res = bench_checker()
+def checker_table(res: dict[str, float | int | str]) -> list[str]:
+    """`bench_checker()`'s figures as a table and a latency line."""
     rows = [
         ("", "accuracy", "precision(unsupported)", "recall(unsupported)", "claims"),
         *(
@@ -110,9 +107,8 @@ def main() -> int:
         ),
     ]
     widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
-    for r in rows:
-        print("  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)))
-    print(
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    lines.append(
         f"\nwarm check of one sentence: p50 {res['check_one_sentence_ms_p50']:.1f} ms, "
         f"p95 {res['check_one_sentence_ms_p95']:.1f} ms "
         f"(batched: {res['check_batched_ms_per_sentence']:.1f} ms per sentence); of which the "
@@ -120,8 +116,4 @@ def main() -> int:
         f"p95 {res['embed_one_sentence_ms_p95']:.1f} ms; "
         f"{res['cpu_threads']} thread, load average {res['load_average_1min']}"
     )
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+    return lines

@@ -7,18 +7,20 @@ the share of answer sentences the checker marks supported, the share of answers 
 one valid citation, abstention on unanswerable and answerable questions, and how often the
 gold answer is in the text. These are the baseline a stronger model should beat.
 
-`python -m eval.bench_llm [N]` runs it alone on the first N dev questions (default: all).
+`python -m app.bench llm [N]` runs it alone on the first N dev questions (default: all).
+`bench_llm()` yields the lines of the report; app/ prints them.
 """
 
 from __future__ import annotations
 
 import statistics
-import sys
 import time
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from answer.llm import LlmBackend, LlmOptions, collect
+from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
 from eval.metrics import answer_contained
 from eval.qa import QAItem, read_qa
@@ -33,10 +35,9 @@ MAX_TOKENS = 128
 K = 3
 
 
-def model_path() -> Path | None:
-    from app.settings import load_settings
-
-    given = load_settings().llamacpp_model
+def model_path(given: Path | None) -> Path | None:
+    """The GGUF file to bench: the configured one, else the test model where make install-llm
+    puts it."""
     default = Path.home() / ".cache" / "docqa" / "models" / MODEL_FILE
     for p in (given, default):
         if p is not None and Path(p).is_file():
@@ -106,64 +107,56 @@ def run_mode(pipe: Pipeline, items: list[QAItem], mode: str) -> Run:
     return run
 
 
-def report(run: Run, n: int) -> None:
-    print(f"\n### context: {run.mode} ({n} dev questions)")
+def report(run: Run, n: int) -> list[str]:
+    lines = [f"\n### context: {run.mode} ({n} dev questions)"]
     if run.ttft_ms:
         first = (run.ttft_ms[0], run.total_ms[0], run.prompt_tokens[0])
-        print("first question: time to first token {:,.0f} ms, total {:,.0f} ms, "
-              "prompt {:,} tokens".format(*first))  # fmt: skip
-    print(f"time to first token  median {_med(run.ttft_ms)} ms, max "
-          f"{max(run.ttft_ms, default=0):,.0f} ms")  # fmt: skip
-    print(f"total per question   median {_med(run.total_ms)} ms, max "
-          f"{max(run.total_ms, default=0):,.0f} ms")  # fmt: skip
-    print(f"prompt tokens        median {_med(run.prompt_tokens)}, mean "
-          f"{statistics.mean(run.prompt_tokens or [0]):,.0f}; answer tokens median "
-          f"{_med(run.completion_tokens)}")  # fmt: skip
-    print(f"sentences supported          {_ratio(run.supported, run.sentences)}"
-          f"  (partial {_ratio(run.partial, run.sentences)})")  # fmt: skip
-    print(f"answers with a valid citation {_ratio(run.cited_answers, run.answers)}")
-    print(f"abstained on unanswerable     {_ratio(run.abstained_unanswerable, run.unanswerable)}")
-    print(f"abstained on answerable       {_ratio(run.abstained_answerable, run.answerable)}")
-    print(f"gold answer in the text       {_ratio(run.gold, run.answerable)}")
-    for e in run.errors[:5]:
-        print(f"error: {e}")
+        lines.append("first question: time to first token {:,.0f} ms, total {:,.0f} ms, "
+                     "prompt {:,} tokens".format(*first))  # fmt: skip
+    lines += [
+        f"time to first token  median {_med(run.ttft_ms)} ms, max "
+        f"{max(run.ttft_ms, default=0):,.0f} ms",
+        f"total per question   median {_med(run.total_ms)} ms, max "
+        f"{max(run.total_ms, default=0):,.0f} ms",
+        f"prompt tokens        median {_med(run.prompt_tokens)}, mean "
+        f"{statistics.mean(run.prompt_tokens or [0]):,.0f}; answer tokens median "
+        f"{_med(run.completion_tokens)}",
+        f"sentences supported          {_ratio(run.supported, run.sentences)}"
+        f"  (partial {_ratio(run.partial, run.sentences)})",
+        f"answers with a valid citation {_ratio(run.cited_answers, run.answers)}",
+        f"abstained on unanswerable     {_ratio(run.abstained_unanswerable, run.unanswerable)}",
+        f"abstained on answerable       {_ratio(run.abstained_answerable, run.answerable)}",
+        f"gold answer in the text       {_ratio(run.gold, run.answerable)}",
+    ]
+    lines += [f"error: {e}" for e in run.errors[:5]]
+    return lines
 
 
-def bench_llm(index: DocIndex, embedder: Embedder, limit: int | None = None) -> None:
+def bench_llm(
+    index: DocIndex,
+    embedder: Embedder,
+    make_pipeline: Callable[..., Pipeline],
+    model: Path | None = None,
+    limit: int | None = None,
+) -> Iterator[str]:
+    """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
-        print("skipped: llama-cpp-python is not installed (make install-llm)")
+        yield "skipped: llama-cpp-python is not installed (make install-llm)"
         return
-    path = model_path()
+    path = model_path(model)
     if path is None:
-        print(f"skipped: no test model (make install-llm puts {MODEL_FILE} in ~/.cache/docqa)")
+        yield f"skipped: no test model (make install-llm puts {MODEL_FILE} in ~/.cache/docqa)"
         return
-    from answer.llm_llamacpp import LlamaCppModel
-
     items, _ = read_qa(DEV)
     items = items[:limit] if limit else items
     t = time.perf_counter()
-    model = LlamaCppModel(path, n_ctx=N_CTX, threads=1)
-    model.loaded()
-    print(f"model {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
-          f"1 thread, max {MAX_TOKENS} answer tokens, k={K} for passages")  # fmt: skip
+    llm = LlamaCppModel(path, n_ctx=N_CTX, threads=1)
+    llm.loaded()
+    yield (f"model {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
+           f"1 thread, max {MAX_TOKENS} answer tokens, k={K} for passages")  # fmt: skip
     for mode in ("passages", "document"):
         opts = LlmOptions(max_tokens=MAX_TOKENS, context=mode)  # type: ignore[arg-type]
-        pipe = Pipeline(index, embedder, backends={"llamacpp": LlmBackend(model, opts)})
-        report(run_mode(pipe, items, mode), len(items))
-
-
-def main() -> int:
-    from app.engine import make_embedder, open_index
-    from app.settings import load_settings
-
-    limit = int(sys.argv[1]) if len(sys.argv) > 1 else None
-    s = load_settings()
-    emb = make_embedder(s)
-    bench_llm(open_index(s, emb), emb, limit)
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        pipe = make_pipeline(index, embedder, backends={"llamacpp": LlmBackend(llm, opts)})
+        yield from report(run_mode(pipe, items, mode), len(items))

@@ -1,13 +1,13 @@
 """Calibrate the citation checker's weights and thresholds on the labelled claims.
 
-    python -m eval.calibrate_checker [--dev eval/datasets/claims_dev.jsonl]
-                                     [--holdout eval/datasets/claims_holdout.jsonl] [--errors]
+    python -m app.bench calibrate [--errors]
 
 Grid-searches `CheckSettings.sim_weight`, `contradiction_margin` and the `supported`
 threshold on the dev claims, each checked against the whole document (no citations, as
-`docqa check` does), and prints accuracy, precision and recall of `unsupported` there and on
-the holdout with the chosen values. Those values are the defaults of `CheckSettings` in
-answer/check.py; the script says so when it would choose others (copy them there).
+`docqa check` does), and reports accuracy, precision and recall of `unsupported` there and on
+the holdout with the chosen values (`calibration()` yields the lines; app/ prints them). Those
+values are the defaults of `CheckSettings` in verify/types.py; the report says so when it would
+choose others (copy them there).
 
 A claim counts as flagged when its verdict is not `supported` (`partial` is a flag: a reader is
 told to look). The objective is dev accuracy, subject to a recall of `unsupported` of at least
@@ -22,27 +22,25 @@ calibrates it.
 
 from __future__ import annotations
 
-import argparse
 import json
-import os
-import sys
 import tempfile
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-os.environ.setdefault("HF_HUB_OFFLINE", "1")
-os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-
-from answer.check import Checker, CheckSettings, Verdict
 from core.errors import BadInput
+from data import DEFAULT_ARTICLE
+from ingest.load import load_document
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build
+from verify.checker import Checker
+from verify.types import CheckSettings, Verdict
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "claims_dev.jsonl"
 HOLDOUT = ROOT / "eval" / "datasets" / "claims_holdout.jsonl"
-ARTICLE = ROOT / "data" / "india-japan-strategic-partnership.txt"
+ARTICLE = DEFAULT_ARTICLE  # the claims are about the shipped article
 
 SIM_WEIGHTS = (0.3, 0.4, 0.5, 0.6, 0.7)
 MARGINS = (0.0, 0.05, 0.1, 0.15, 0.2, 0.3, 1.0)
@@ -118,8 +116,6 @@ def offtopic_sentences(limit: int = 120) -> list[str]:
 
     They give the score threshold its lower bound, which the dev claims alone leave open (all
     of their unsupported claims are caught by a lexical check, none by the score)."""
-    from ingest.load import load_document
-
     folder = ROOT.parent / "shared" / "realworld"
     out: list[str] = []
     with tempfile.TemporaryDirectory(prefix="docqa-calib-") as tmp:
@@ -152,7 +148,7 @@ def _plateau(flags_at: list[tuple[float, tuple]]) -> tuple[float, float, tuple]:
 
 
 def calibrate(
-    checker: Checker, claims: list[Claim], negatives: list[str], log=print
+    checker: Checker, claims: list[Claim], negatives: list[str]
 ) -> tuple[CheckSettings, Scores, float]:
     """The best settings on `claims` (plus off-topic `negatives`), their dev scores, and the
     width of the threshold plateau they were chosen from."""
@@ -183,7 +179,6 @@ def calibrate(
     partial = max(0.0, round(t - 0.1, 2))
     chosen = base.replace(sim_weight=w, contradiction_margin=m, supported=t, partial=partial)
     checker.settings = chosen
-    log(f"chosen: sim_weight={w} contradiction_margin={m} supported={t} partial={partial}")
     return chosen, sc, width
 
 
@@ -203,45 +198,43 @@ def by_kind(claims: list[Claim], vs: list[Verdict]) -> dict[str, tuple[int, int]
     return {k: (a, b) for k, (a, b) in sorted(out.items())}
 
 
-def report(name: str, checker: Checker, claims: list[Claim], show_errors: bool) -> Scores:
+def report(name: str, checker: Checker, claims: list[Claim], show_errors: bool) -> list[str]:
     vs = verdicts(checker, claims)
     sc = scores([flagged(v) for v in vs], claims)
-    print(f"{name}: {sc.line()}")
     kinds = by_kind(claims, vs)
-    print("  by kind: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in kinds.items()))
+    lines = [f"{name}: {sc.line()}"]
+    lines.append("  by kind: " + ", ".join(f"{k} {a}/{b}" for k, (a, b) in kinds.items()))
     if show_errors:
         for c, v in zip(claims, vs, strict=True):
             if flagged(v) != (c.label == "unsupported"):
                 why = "; ".join(v.reasons) or f"score {v.score:.2f}"
-                print(f"  miss {c.id} ({c.label}, {c.kind}): {v.support} {v.score:.2f}: {why}")
-    return sc
+                lines.append(
+                    f"  miss {c.id} ({c.label}, {c.kind}): {v.support} {v.score:.2f}: {why}"
+                )
+    return lines
 
 
-def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m eval.calibrate_checker")
-    ap.add_argument("--dev", type=Path, default=DEV)
-    ap.add_argument("--holdout", type=Path, default=HOLDOUT)
-    ap.add_argument("--errors", action="store_true", help="list the misclassified claims")
-    args = ap.parse_args(argv)
-    embedder = Embedder()
+def calibration(
+    embedder: Embedder, dev_file: Path = DEV, holdout_file: Path = HOLDOUT, errors: bool = False
+) -> Iterator[str]:
+    """The calibration's report, line by line as it is computed; `errors` lists the
+    misclassified claims."""
     checker = Checker(embedder, build_index(embedder))
-    dev, held = load_claims(args.dev), load_claims(args.holdout)
-    print(f"defaults: {checker.settings}")
-    report("dev (defaults)", checker, dev, False)
+    dev, held = load_claims(dev_file), load_claims(holdout_file)
+    yield f"defaults: {checker.settings}"
+    yield from report("dev (defaults)", checker, dev, False)
     negatives = offtopic_sentences()
-    print(f"off-topic negatives (sentences of shared/realworld pages): {len(negatives)}")
+    yield f"off-topic negatives (sentences of shared/realworld pages): {len(negatives)}"
     chosen, _, width = calibrate(checker, dev, negatives)
-    print(f"the threshold is the middle of a plateau {width:.2f} wide")
+    c = chosen
+    yield (f"chosen: sim_weight={c.sim_weight} contradiction_margin={c.contradiction_margin} "
+           f"supported={c.supported} partial={c.partial}")  # fmt: skip
+    yield f"the threshold is the middle of a plateau {width:.2f} wide"
     if negatives:
         vs = [checker.find_support(n) for n in negatives]
         caught = sum(flagged(v) for v in vs)
-        print(f"off-topic sentences flagged: {caught}/{len(vs)}")
-    report("dev (chosen)", checker, dev, args.errors)
-    report("holdout (chosen)", checker, held, args.errors)
+        yield f"off-topic sentences flagged: {caught}/{len(vs)}"
+    yield from report("dev (chosen)", checker, dev, errors)
+    yield from report("holdout (chosen)", checker, held, errors)
     if chosen != CheckSettings():
-        print("note: the chosen values differ from CheckSettings' defaults; copy them there")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
+        yield "note: the chosen values differ from CheckSettings' defaults; copy them there"

@@ -8,12 +8,12 @@
   its citations (0 when it has none).
 
 Whether a text supports a sentence is a judge's call. The judge is the project's citation
-checker (`answer/check.py`, issue 5: lexical and structural vetoes plus embeddings), through
-`check_cited`, which also splits the answer into sentences and reads its markers. When that
-module is absent, `quote_containment` stands in, through `alce_score`: support means the
-sentence, markers stripped and whitespace and quotes folded, is contained in the cited text,
-exact for the extractive backend (it quotes verbatim) and strict for paraphrasing ones. Every
-report names the judge it used. Abstentions make no claim and are not scored (None).
+checker (verify/, issue 5: lexical and structural vetoes plus embeddings), through
+`check_cited`, which also splits the answer into sentences and reads its markers.
+`quote_containment` is a simpler judge for `alce_score` (support means the sentence, markers
+stripped and whitespace and quotes folded, is contained in the cited text: exact for the
+extractive backend, which quotes verbatim, and strict for paraphrasing ones). Every report
+names the judge it used. Abstentions make no claim and are not scored (None).
 """
 
 from __future__ import annotations
@@ -25,6 +25,8 @@ from typing import Any
 from core.text import fold
 from core.types import Answer
 from eval.metrics import strip_markers
+from verify.checker import Checker
+from verify.report import check_cited
 
 # (cited texts, sentence) -> does the concatenation of the cited texts support the sentence?
 Judge = Callable[[Sequence[str], str], bool]
@@ -106,7 +108,7 @@ def alce_score(
 
 
 class CitationScorer:
-    """Scores answers with one judge through `alce_score` (the fallback path)."""
+    """Scores answers with one judge through `alce_score`."""
 
     def __init__(self, judge: Judge, name: str) -> None:
         self.judge = judge
@@ -124,7 +126,7 @@ class CitationScorer:
 
 
 class CheckerScorer(CitationScorer):
-    """Scores answers with the project's checker (`answer.check.check_cited`, issue 5).
+    """Scores answers with the project's checker (`verify.report.check_cited`, issue 5).
 
     The checker splits the answer into sentences itself, reads the `[n]` markers and judges
     each sentence against the cited spans with their offsets (so it knows their source). An
@@ -132,9 +134,8 @@ class CheckerScorer(CitationScorer):
     otherwise judge the sentences against the whole document, which is not what ALCE scores).
     """
 
-    def __init__(self, check: Any, checker: Any) -> None:
-        super().__init__(checker.supports, "answer.check")
-        self._check_cited = check.check_cited
+    def __init__(self, checker: Checker) -> None:
+        super().__init__(checker.supports, "verify.checker")
         self._checker = checker
 
     def score(self, answer: Answer) -> CitationScore:
@@ -142,9 +143,7 @@ class CheckerScorer(CitationScorer):
             return CitationScore(None, None)
         if not answer.citations:
             return super().score(answer)
-        report = self._check_cited(
-            answer.answer, {c.id: c for c in answer.citations}, self._checker
-        )
+        report = check_cited(answer.answer, {c.id: c for c in answer.citations}, self._checker)
         verdicts = tuple(
             SentenceVerdict(
                 text=s.text,
@@ -159,10 +158,6 @@ class CheckerScorer(CitationScorer):
         return CitationScore(report.citation_recall, report.citation_precision, verdicts)
 
 
-def make_scorer(pipeline: Any) -> CitationScorer:
-    """The project's checker when `answer/check.py` is there, else the containment fallback."""
-    try:
-        from answer import check  # issue 5
-    except ImportError:  # not in this tree: the documented fallback, named in every report
-        return CitationScorer(quote_containment, "quote_containment (fallback)")
-    return CheckerScorer(check, check.checker_for(pipeline))
+def make_scorer(checker: Checker) -> CitationScorer:
+    """The scorer of every report: the project's checker."""
+    return CheckerScorer(checker)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from eval.report import TYPE_COLUMNS, fmt, md_cell
+from eval.fmt import TYPE_COLUMNS, fmt, md_cell
 from eval.score import LOWER_IS_BETTER, METRICS
 
 

@@ -1,7 +1,7 @@
 """The Python entry point: a loaded pipeline and Q&A items in, a report document out.
 
-`docqa eval` (eval/cli.py) and the app's Evaluate tab both go through `evaluate`, so a report
-means the same wherever it was made. Writing files is left to `eval.report.write_reports`.
+`docqa eval` (app/eval_command.py) and the app's Evaluate tab both go through `evaluate`, so a
+report means the same wherever it was made. Writing files is left to `eval.report.write_reports`.
 
     from eval.evaluate import evaluate
     from eval.qa import read_qa
@@ -35,17 +35,16 @@ def evaluate(
     skipped: Sequence[LineError] = (),
     settings: dict[str, Any] | None = None,
     concurrency: int = 1,
-    progress: bool = False,
     on_outcome: Callable[[Outcome], None] | None = None,
     run_info: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Runs every item and returns the report document (report.json's content).
 
     `on_outcome` is called after each question (from the calling thread), e.g. to move a
-    progress bar in a UI; `progress` draws rich's bar on stderr instead.
+    progress bar (the app's, or the command line's on stderr).
     """
     workers = effective_concurrency(backend, concurrency)
-    scorer = make_scorer(pipe)
+    scorer = make_scorer(pipe.checker)
     spans = SourceSpans(pipe.index.documents, pipe.index.chunks)
     # The embedding model loads on first use (seconds): paid here, so that the latency
     # percentiles measure answering; the load time is reported on its own.
@@ -55,10 +54,7 @@ def evaluate(
     warmup = time.perf_counter() - t_warm
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.perf_counter()
-    outcomes = run_questions(
-        pipe, items, k, backend, workers, progress=progress, label=f"eval {qa_file.name}",
-        on_outcome=on_outcome,
-    )  # fmt: skip
+    outcomes = run_questions(pipe, items, k, backend, workers, on_outcome=on_outcome)
     wall = time.perf_counter() - t0
     t1 = time.perf_counter()
     records = [score_outcome(o, spans, scorer) for o in outcomes]

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from eval.report import TYPE_COLUMNS, fmt, severity
+from eval.fmt import TYPE_COLUMNS, fmt, severity
 from eval.score import LOWER_IS_BETTER, METRICS
 
 CSS = """

@@ -17,10 +17,11 @@ from pathlib import Path
 import numpy as np
 
 from answer.reader.candidates import gather, question_terms
+from answer.routing import search_question as search
 from eval.squad import Article, write_text
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build, load, save, sha256_bytes
-from retrieval.search import SearchSettings, search
+from retrieval.search import SearchSettings
 
 CACHE = Path(__file__).resolve().parents[1] / ".docqa" / "reader"
 # Candidate sentences per question: with k=5 they hold the gold answer for 93.6% of the

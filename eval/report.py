@@ -17,6 +17,9 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from core.errors import BadInput
+from eval.fmt import TYPE_COLUMNS, fmt, md_cell, severity
+from eval.html import render_html
 from eval.qa import LineError
 from eval.score import METRICS, aggregate, by_type
 
@@ -93,7 +96,6 @@ def write_json(doc: dict[str, Any], path: Path) -> None:
 
 def load_report(folder: Path) -> dict[str, Any]:
     """report.json of a folder (or the file itself), checked enough to compare."""
-    from core.errors import BadInput
 
     path = folder / "report.json" if folder.is_dir() else folder
     try:
@@ -113,38 +115,9 @@ def load_report(folder: Path) -> dict[str, Any]:
 # --- markdown -------------------------------------------------------------------------------
 
 
-def fmt(v: float | None, metric: str = "") -> str:
-    if v is None:
-        return "n/a"
-    if metric.startswith("latency"):
-        return f"{v:.1f} ms"
-    return f"{v:.3f}"
-
-
-def md_cell(text: object) -> str:
-    """Markdown table cells cannot hold pipes or newlines; HTML-ish text is shown as text."""
-    s = " ".join(str(text).split())
-    return s.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
 def _short(text: str, n: int = 160) -> str:
     t = " ".join(text.split())
     return t if len(t) <= n else t[: n - 1] + "…"
-
-
-TYPE_COLUMNS = (
-    "accuracy",
-    "exact_match",
-    "f1",
-    "answer_contained",
-    "retrieval_hit@5",
-    "mrr",
-    "citation_recall",
-    "citation_precision",
-    "abstention_precision",
-    "abstention_recall",
-    "latency_ms_p50",
-)
 
 
 def render_md(doc: dict[str, Any]) -> str:
@@ -193,22 +166,7 @@ def render_md(doc: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def severity(q: dict[str, Any]) -> tuple[int, int]:
-    """Errors first, then wrong verdicts, then lesser failures; file order within each."""
-    if q.get("error"):
-        rank = 0
-    elif not q["correct"]:
-        rank = 1
-    elif q["failures"]:
-        rank = 2
-    else:
-        rank = 3
-    return rank, q.get("line", 0)
-
-
 def write_reports(doc: dict[str, Any], out: Path) -> list[Path]:
-    from eval.html import render_html
-
     out.mkdir(parents=True, exist_ok=True)
     write_json(doc, out / "report.json")
     (out / "report.md").write_text(render_md(doc), encoding="utf-8")

@@ -1,4 +1,5 @@
-"""Runs every question of a Q&A set through retrieval and a backend, with a progress bar.
+"""Runs every question of a Q&A set through retrieval and a backend (`on_outcome` after each
+one, for a progress bar: app/ draws it).
 
 The pipeline is loaded once and shared. Local backends (extractive, llama.cpp) run one question
 at a time: they are CPU-bound in this process (llama.cpp is not thread-safe), so threads would
@@ -8,7 +9,6 @@ flight at once through a thread pool.
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -55,57 +55,12 @@ def _ask_one(pipe: Asker, item: QAItem, k: int, backend: str) -> Outcome:
     return Outcome(item, ans, None, (time.perf_counter() - t0) * 1000)
 
 
-class _Progress:
-    """A rich progress bar on stderr, or nothing."""
-
-    def __init__(self, total: int, label: str, enabled: bool) -> None:
-        self.enabled = enabled
-        if not enabled:
-            return
-        from rich.console import Console
-        from rich.progress import (
-            BarColumn,
-            MofNCompleteColumn,
-            Progress,
-            TextColumn,
-            TimeElapsedColumn,
-            TimeRemainingColumn,
-        )
-
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(file=sys.stderr),
-            transient=False,
-        )
-        self.task = self.progress.add_task(label, total=total, status="")
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.progress.stop()
-
-    def advance(self, status: str) -> None:
-        if self.enabled:
-            self.progress.update(self.task, advance=1, status=status)
-
-
 def run_questions(
     pipe: Asker,
     items: Sequence[QAItem],
     k: int,
     backend: str,
     concurrency: int = 1,
-    progress: bool = True,
-    label: str = "eval",
     on_outcome: Callable[[Outcome], None] | None = None,
 ) -> list[Outcome]:
     """One outcome per item, in the items' order."""
@@ -113,35 +68,33 @@ def run_questions(
     outcomes: dict[int, Outcome] = {}
     n_err = 0
 
-    def record(i: int, o: Outcome, bar: _Progress) -> None:
+    def record(i: int, o: Outcome) -> None:
         nonlocal n_err
         outcomes[i] = o
         n_err += o.error is not None
         if on_outcome:
             on_outcome(o)
-        bar.advance(f"{n_err} errors" if n_err else "")
         if len(outcomes) == n_err == min(ABORT_AFTER, len(items)) < len(items):
             raise BackendError(
                 f"the first {n_err} questions all failed ({o.error})",
                 "check the backend's settings; see the stderr log",
             )
 
-    with _Progress(len(items), label, progress) as bar:
-        if workers == 1:
-            for i, item in enumerate(items):
-                record(i, _ask_one(pipe, item, k, backend), bar)
-        else:
-            with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
-                pending: dict[Future[Outcome], int] = {
-                    pool.submit(_ask_one, pipe, item, k, backend): i for i, item in enumerate(items)
-                }
-                try:
-                    while pending:
-                        done, _ = wait(pending, return_when=FIRST_COMPLETED)
-                        for f in done:
-                            record(pending.pop(f), f.result(), bar)
-                except BaseException:
-                    for f in pending:
-                        f.cancel()
-                    raise
+    if workers == 1:
+        for i, item in enumerate(items):
+            record(i, _ask_one(pipe, item, k, backend))
+    else:
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
+            pending: dict[Future[Outcome], int] = {
+                pool.submit(_ask_one, pipe, item, k, backend): i for i, item in enumerate(items)
+            }
+            try:
+                while pending:
+                    done, _ = wait(pending, return_when=FIRST_COMPLETED)
+                    for f in done:
+                        record(pending.pop(f), f.result())
+            except BaseException:
+                for f in pending:
+                    f.cancel()
+                raise
     return [outcomes[i] for i in range(len(items))]

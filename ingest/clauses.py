@@ -1,4 +1,4 @@
-"""Clauses of a sentence that state a quantity: "about 51,000 Indians in Japan".
+"""Clauses of a sentence that state a quantity: "about 40,000 Canadians in Mexico".
 
 A "how many / how much" question is answered by the clause that holds the number, not by any
 sentence that happens to contain one; the index embeds these clauses so the answerer can tell.

@@ -19,7 +19,6 @@ import hashlib
 import json
 import math
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -137,51 +136,6 @@ class DocIndex:
     def folded_text(self) -> str:
         """The indexed sentences, folded and lower-cased (furniture never enters)."""
         return " ".join(fold(s.text).lower() for s in self.sentences)
-
-    @cached_property
-    def common_words(self) -> frozenset[str]:
-        """Words the document writes in lower case somewhere: capitalised, they are no name."""
-        return frozenset(
-            w for s in self.sentences for w in re.findall(r"(?<![\w'-])[a-z][\w-]*", fold(s.text))
-        )
-
-    @cached_property
-    def owners(self) -> frozenset[str]:
-        """Words the document puts before "'s" ("japan", "trump"), lower-cased."""
-        return frozenset(re.findall(r"(\w+)'s\b", self.folded_text))
-
-    @cached_property
-    def acronyms(self) -> frozenset[str]:
-        """Initials of runs of capitalised words and of their parts ("United Nations Security
-        Council" gives "unsc" and "un"), for names a question writes short."""
-        out: set[str] = set()
-        for s in self.sentences:
-            for run in re.findall(r"[A-Z]\w*(?:\s+(?:of\s+|the\s+)?[A-Z]\w*)+", fold(s.text)):
-                words = [w for w in run.split() if w[0].isupper()]
-                # A numeral stays whole, in both spellings: "World War II" is "WWII" and "WW2".
-                end = words[-1]
-                for last in {end[0], *((end, _ROMAN[end]) if end in _ROMAN else ())}:
-                    parts = [w[0] for w in words[:-1]] + [last]
-                    out.update(
-                        "".join(parts[i:j]).lower()
-                        for i in range(len(parts))
-                        for j in range(i + 2, len(parts) + 1)
-                    )
-        return frozenset(out)
-
-    @cached_property
-    def proper_names(self) -> frozenset[str]:
-        """Words capitalised mid-sentence, lower-cased: the names a demonym can point to."""
-        stop = set(QUESTION_STOPWORDS)
-        return frozenset(
-            w.lower()
-            for s in self.sentences
-            for w in re.findall(r"(?<=\s)[A-Z][a-z]+\b", s.text)
-            if w.lower() not in stop
-        )
-
-
-_ROMAN = {"II": "2", "III": "3", "IV": "4", "V": "5", "VI": "6", "VII": "7", "VIII": "8"}
 
 
 def _distinct_sentences(chunks: list[Chunk]) -> tuple[list[Sentence], list[str]]:

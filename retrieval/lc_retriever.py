@@ -31,8 +31,17 @@ class DocqaRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun, **kwargs: Any
     ) -> list[Document]:
+        # Routing is the caller's (answer/routing.py decides it for docqa's own answers).
         k = int(kwargs.get("k", self.k))
-        r = search(self.index, self.embedder, query, k, self.search_settings)
+        r = search(
+            self.index,
+            self.embedder,
+            query,
+            k,
+            self.search_settings,
+            front_matter=bool(kwargs.get("front_matter", False)),
+            with_authors=bool(kwargs.get("with_authors", False)),
+        )
         return [
             Document(
                 page_content=p.chunk.text,

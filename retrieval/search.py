@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -15,18 +14,6 @@ from retrieval.embed import MAX_CHARS, Embedder
 from retrieval.index import DocIndex
 
 Fusion = Literal["rrf", "weighted", "dense", "bm25"]
-
-# Questions about the document itself ("who wrote this?") are answered by its front matter
-# (title and byline), which shares no words with the question; route them there.
-_ABOUT_DOCUMENT = re.compile(
-    r"\b(title|headline|who (wrote|authored|is the (author|writer))|written by|author of|"
-    r"name of the (author|writer)|by whom|byline|"
-    r"(when|what date) (was|is) (this|the|it)\b.*\b(published|written|posted|dated)|"
-    r"publication date|date of (this|the) (article|piece|story))\b",
-    re.IGNORECASE,
-)
-# Other questions about "the author" are about the person: search with their name too.
-_AUTHOR = re.compile(r"\b(author|writer)('s|s)?\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -107,10 +94,6 @@ def lexical_scores(index: DocIndex, q: str, w: float) -> np.ndarray:
     return (1 - w) * _minmax(chunk) + w * _minmax(best)
 
 
-def is_about_document(question: str) -> bool:
-    return bool(_ABOUT_DOCUMENT.search(fold(question)))
-
-
 def _front_matter_mask(index: DocIndex) -> np.ndarray:
     """1 for each document's first chunk (where its title and byline are), else 0."""
     mask = np.zeros(len(index.chunks), dtype=np.float32)
@@ -123,13 +106,22 @@ def _front_matter_mask(index: DocIndex) -> np.ndarray:
 
 
 def search(
-    index: DocIndex, embedder: Embedder, question: str, k: int, settings: SearchSettings
+    index: DocIndex,
+    embedder: Embedder,
+    question: str,
+    k: int,
+    settings: SearchSettings,
+    *,
+    front_matter: bool = False,
+    with_authors: bool = False,
 ) -> Retrieval:
+    """The top k passages for `question`. `front_matter` puts each document's first chunk (its
+    title and byline) first; `with_authors` searches with the documents' author names too.
+    Whether a question asks for either is the caller's decision (answer/routing.py)."""
     if k < 1:
         raise BadInput(f"k must be at least 1, got {k}", "ask for 1 or more passages")
     q = query_text(question)
-    about_document = is_about_document(q)
-    if not about_document and _AUTHOR.search(q):
+    if with_authors:
         names = sorted({d.author for d in index.documents if d.author})
         q = f"{q} ({', '.join(names)})" if names else q
     qvec = embedder.encode([q])[0]
@@ -144,7 +136,7 @@ def search(
         fused = settings.alpha * _minmax(dense) + (1 - settings.alpha) * _minmax(lexical)
     else:
         fused = 1.0 / (settings.rrf_k + _ranks(dense)) + 1.0 / (settings.rrf_k + _ranks(lexical))
-    if about_document:
+    if front_matter:
         fused = fused + _front_matter_mask(index) * (float(np.abs(fused).max()) + 1.0)
     order = np.argsort(-fused, kind="stable")[:k]
     passages = tuple(

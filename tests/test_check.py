@@ -1,4 +1,4 @@
-"""The citation checker (answer/check.py), with the real embedding model and the real article.
+"""The citation checker (verify/), with the real embedding model and the real article.
 
 Every changed claim below is made from a real sentence of the article; each kind of change a
 careful reader would catch has its own case, and paraphrases must stay supported.
@@ -15,22 +15,16 @@ from pathlib import Path
 
 import pytest
 
-from answer.check import (
-    Checker,
-    CheckSettings,
-    EvidenceSpan,
-    NliModel,
-    check_cited,
-    check_report,
-    checker_for,
-    verify_sentences,
-)
-from answer.check_input import split_input
 from answer.pipeline import Pipeline
 from core.errors import BadInput
 from core.types import AnswerSentence, Citation
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build, save
+from verify.checker import Checker
+from verify.nli import NliModel
+from verify.report import check_cited, check_report, verify_sentences
+from verify.segment import split_input
+from verify.types import CheckSettings, EvidenceSpan
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "data" / "india-japan-strategic-partnership.txt"
@@ -353,8 +347,8 @@ def test_supports_matches_the_eval_judge_signature(checker: Checker) -> None:
 
 def test_check_report_shape(embedder: Embedder, index: DocIndex) -> None:
     pipe = Pipeline(index, embedder)
-    out = check_report("Japan focuses on India as a major growth market for tourism.", pipe)
-    assert checker_for(pipe) is checker_for(pipe)
+    out = check_report("Japan focuses on India as a major growth market for tourism.", pipe.checker)
+    assert pipe.checker is pipe.checker
     (s,) = out["sentences"]
     assert {"text", "support", "score", "evidence"} <= set(s)
     assert {"source", "start", "end", "quote"} == set(s["evidence"][0])

@@ -11,8 +11,8 @@ from core.errors import BackendError, BadInput
 from core.types import Answer, AnswerSentence, Chunk, Citation, Document, Passage
 from eval import retrieval_metrics as rm
 from eval.citations import CitationScorer, alce_score, quote_containment
-from eval.cli import filter_items, select_items
 from eval.compare import compare, render_compare_md
+from eval.fmt import md_cell
 from eval.gate import check_gates, parse_gates
 from eval.html import render_html
 from eval.metrics import (
@@ -25,9 +25,10 @@ from eval.metrics import (
     token_f1,
 )
 from eval.qa import LineError, QAItem
-from eval.report import build_report, md_cell, render_md
+from eval.report import build_report, render_md
 from eval.runner import Outcome, run_questions
 from eval.score import METRICS, RATES, SourceSpans, aggregate, score_outcome
+from eval.select import filter_items, select_items
 
 # --- SQuAD normalisation, exact match, F1 ----------------------------------------------------
 
@@ -263,15 +264,15 @@ class _FakePipe:
 
 def test_runner_keeps_order_records_errors_and_aborts_early() -> None:
     items = [_item(str(n), n) for n in range(1, 7)]
-    out = run_questions(_FakePipe({"question 2?"}), items, 5, "openai", 3, progress=False)
+    out = run_questions(_FakePipe({"question 2?"}), items, 5, "openai", 3)
     assert [o.item.id for o in out] == [str(n) for n in range(1, 7)]
     assert [o.error is not None for o in out] == [False, True, False, False, False, False]
     assert "TimeoutError" in (out[1].error or "")
     every = {i.question for i in items}
     with pytest.raises(BackendError, match="first 3 questions all failed"):
-        run_questions(_FakePipe(every), items, 5, "extractive", progress=False)
+        run_questions(_FakePipe(every), items, 5, "extractive")
     with pytest.raises(BadInput):
-        run_questions(_FakePipe(bad=True), items, 5, "extractive", progress=False)
+        run_questions(_FakePipe(bad=True), items, 5, "extractive")
 
 
 # --- records, aggregation, reports, compare --------------------------------------------------

@@ -85,10 +85,7 @@ def test_small_set_end_to_end(report_a: Path) -> None:
     assert doc["settings"]["backend"] == "extractive" and "openai_api_key" not in doc["settings"]
     assert doc["versions"]["index"]["model"].endswith("all-MiniLM-L6-v2")
     assert doc["skipped"] == []
-    has_checker = (ROOT / "answer" / "check.py").exists()
-    assert doc["citation_judge"] == (
-        "answer.check" if has_checker else "quote_containment (fallback)"
-    )
+    assert doc["citation_judge"] == "verify.checker"
     qs = {q["id"]: q for q in doc["questions"]}
     assert list(qs) == list(PICK)
     q4 = qs["q4"]

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from answer.check import Checker
 from answer.citeparse import cite, is_abstention, normalise_markers
 from answer.prompting import Unit, sentence_units
 from core.types import Chunk
+from verify.checker import Checker
 
 INVEST = "Japan’s foreign investment in India was $3.1 billion in 2023-24."
 

@@ -91,7 +91,6 @@ def test_follow_up_is_rewritten_before_retrieval(pipe, article_text) -> None:
 
 def test_generated_unsupported_sentence_is_flagged(pipe, model, article_index) -> None:
     """The model's own words, plus a claim we know is false, verified against its citations."""
-    from answer.check import checker_for
     from answer.prompting import passage_units
 
     r = pipe.retrieve("How much did Japan invest in India in 2023-24?", 3)
@@ -102,7 +101,7 @@ def test_generated_unsupported_sentence_is_flagged(pipe, model, article_index) -
     ]
     raw, _ = collect(model.stream(msgs, 40))
     text = raw.strip() + " Japan sold India 400 submarines in 1850 [1]."
-    out = cite(text, units, checker_for(pipe))
+    out = cite(text, units, pipe.checker)
     assert out.sentences[-1].support == "unsupported"
     assert any("not supported" in n for n in out.notes)
 

@@ -13,6 +13,7 @@ from answer.reader.reader import WEIGHTS, Models
 from core.errors import BadInput
 from eval.metrics import answer_contained
 from eval.squad import DEV_FILE
+from verify.report import verify_sentences
 
 pytestmark = pytest.mark.skipif(
     not DEV_FILE.exists(), reason=f"the shared SQuAD articles are not on this machine ({DEV_FILE})"
@@ -82,11 +83,10 @@ def test_support_is_computed_by_the_checker(squad_pipelines) -> None:
     ans = pipe.ask("When was Harvard founded?")
     assert not ans.abstained
     assert ans.sentences[-1].support == "supported" and ans.sentences[-1].score > 0
-    from answer.check import checker_for, verify_sentences
     from core.types import AnswerSentence
 
     wrong = AnswerSentence("Harvard was founded by Napoleon in 1905 [1].", (1,), "unsupported")
-    (v,) = verify_sentences([wrong], ans.citations, checker_for(pipe))
+    (v,) = verify_sentences([wrong], ans.citations, pipe.checker)
     assert v.support != "supported"
 
 

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from answer.routing import search_question
 from core.errors import BadInput, IndexProblem
 from retrieval.bm25 import BM25
 from retrieval.index import IndexSettings, build, load, save, staleness
@@ -113,7 +114,6 @@ def test_bm25_matches_curly_and_straight_quotes() -> None:
         ("How much has Japan invested in India?", "exceeding $35 billion"),
         ("What did Tokyo simplify to make defence cooperation easier?", "export guidelines"),
         ("What is Japan's revised NSS?", "National Security Strategy"),
-        ("Who wrote the article?", "Samyar Rostami, June 04, 2025"),
         ("Which African countries are in the India-Japan Corridor?", "Mozambique"),
     ],
 )
@@ -122,6 +122,14 @@ def test_top_passage_holds_the_answer(article_index, embedder, question, needle)
     assert needle in r.passages[0].chunk.text
     assert [p.rank for p in r.passages] == [1, 2, 3]
     assert r.passages[0].score >= r.passages[1].score >= r.passages[2].score
+
+
+def test_front_matter_comes_first_when_asked(article_index, embedder) -> None:
+    """Retrieval does not read the question for routing: the caller says what it wants."""
+    q = "Who wrote the article?"
+    r = search(article_index, embedder, q, 3, SearchSettings(), front_matter=True)
+    assert "Samyar Rostami, June 04, 2025" in r.passages[0].chunk.text
+    assert search_question(article_index, embedder, q, 3, SearchSettings()).passages == r.passages
 
 
 @pytest.mark.parametrize("fusion", ["rrf", "weighted", "dense", "bm25"])

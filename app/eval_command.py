@@ -1,4 +1,7 @@
-"""`docqa eval`: the command's logic, kept out of app/cli.py so it can be called from Python.
+"""`docqa eval`: the command's glue, kept out of app/cli.py so it can be called from Python.
+
+eval/ measures and writes the reports; this module wires the pipeline (app/engine.py), logs and
+prints.
 
 Exit codes follow DESIGN.md: 0 ok, 2 bad usage or bad input (raised as BadInput, which app/
 turns into one line on stderr), 1 when a --fail-under gate fails or a question errored (the
@@ -9,15 +12,31 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+
+from app.engine import open_pipeline
 from core.errors import BadInput
+from eval.compare import compare, render_compare_md
+from eval.evaluate import evaluate
 from eval.gate import check_gates, parse_gates
 from eval.qa import LineError, QAItem, read_qa
-from eval.report import fmt
+from eval.report import load_report, settings_json, stderr_summary, write_json, write_reports
+from eval.runner import Outcome, effective_concurrency
+from eval.select import filter_items, select_items
+from eval.summary import gate_failures, summary_json, summary_text
 
 Log = Callable[[str], None]
 SettingsFactory = Callable[..., Any]
@@ -43,54 +62,6 @@ class EvalOptions:
 def _emit(doc: dict[str, Any]) -> None:
     sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
     sys.stdout.flush()
-
-
-def select_items(
-    items: Sequence[QAItem], errors: Sequence[LineError], path: Path, strict: bool, log: Log
-) -> tuple[list[QAItem], list[LineError]]:
-    """The items to run and the lines skipped, each skipped line logged with its number.
-
-    A repeated id keeps its first line and skips the later ones: ids key the per-question
-    records and the compare of two runs, so they must be unique in a report.
-    """
-    dup_lines: set[int] = set()
-    seen: set[str] = set()
-    keep: list[QAItem] = []
-    for it in items:
-        if it.id in seen:
-            dup_lines.add(it.line)
-        else:
-            seen.add(it.id)
-            keep.append(it)
-    skipped = sorted(
-        (e for e in errors if not e.message.startswith("duplicate id") or e.line in dup_lines),
-        key=lambda e: e.line,
-    )
-    if skipped and strict:
-        first = skipped[0]
-        more = f" (and {len(skipped) - 1} more)" if len(skipped) > 1 else ""
-        raise BadInput(f"{path}:{first.line}: {first.message}{more}", "fix it, or drop --strict")
-    for e in skipped:
-        log(f"{path}:{e.line}: skipped: {e.message}")
-    return keep, skipped
-
-
-def filter_items(items: list[QAItem], types: Sequence[str], limit: int | None) -> list[QAItem]:
-    wanted = [t.strip() for spec in types for t in spec.split(",") if t.strip()]
-    if wanted:
-        known = sorted({i.type for i in items})
-        unknown = [t for t in wanted if t not in known]
-        if unknown:
-            raise BadInput(
-                f"--types: no question of type {', '.join(map(repr, unknown))}",
-                f"types in the file: {', '.join(known)}",
-            )
-        items = [i for i in items if i.type in wanted]
-    if limit is not None:
-        if limit < 1:
-            raise BadInput(f"--limit must be at least 1, got {limit}", "e.g. --limit 10")
-        items = items[:limit]
-    return items
 
 
 def default_out(qa_file: Path, backend: str) -> Path:
@@ -142,34 +113,30 @@ def _run(
     out: Path,
     log: Log,
 ) -> int:
-    from app.engine import open_pipeline
-    from eval.evaluate import evaluate
-    from eval.report import settings_json, stderr_summary, write_reports
-    from eval.runner import effective_concurrency
-
     workers = effective_concurrency(s.backend, opts.concurrency)
     if workers != opts.concurrency:
         log(f"--concurrency {opts.concurrency} ignored: {s.backend} runs in this process, "
             "one question at a time")  # fmt: skip
     assert opts.qa_file is not None
     pipe = open_pipeline(s, log=log)
-    doc = evaluate(
-        pipe,
-        items,
-        qa_file=opts.qa_file,
-        backend=s.backend,
-        k=s.k,
-        skipped=skipped,
-        settings=settings_json(s),
-        concurrency=workers,
-        progress=opts.progress,
-        run_info={
-            "limit": opts.limit,
-            "types": list(opts.types),
-            "strict": opts.strict,
-            "argv": sys.argv[1:],
-        },
-    )
+    with _Progress(len(items), f"eval {opts.qa_file.name}", opts.progress) as bar:
+        doc = evaluate(
+            pipe,
+            items,
+            qa_file=opts.qa_file,
+            backend=s.backend,
+            k=s.k,
+            skipped=skipped,
+            settings=settings_json(s),
+            concurrency=workers,
+            on_outcome=bar.advance,
+            run_info={
+                "limit": opts.limit,
+                "types": list(opts.types),
+                "strict": opts.strict,
+                "argv": sys.argv[1:],
+            },
+        )
     wall = doc["run"]["wall_s"]
     doc["gates"] = check_gates(doc["metrics"], gates)
     paths = write_reports(doc, out)
@@ -181,54 +148,56 @@ def _run(
         log(f"{n_err} question(s) failed with an error; see report.md")
         code = 1
     if opts.json_out:
-        _emit(_summary_json(doc, out))
+        _emit(summary_json(doc, out))
     else:
-        print(_summary_text(doc, out))
+        print(summary_text(doc, out))
     return code
+
+
+class _Progress:
+    """A rich progress bar on stderr (errors so far as its status), or nothing."""
+
+    def __init__(self, total: int, label: str, enabled: bool) -> None:
+        self.enabled = enabled
+        self.errors = 0
+        if not enabled:
+            return
+        self.progress = Progress(
+            TextColumn("[bold]{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[status]}"),
+            TimeElapsedColumn(),
+            TimeRemainingColumn(),
+            console=Console(file=sys.stderr),
+            transient=False,
+        )
+        self.task = self.progress.add_task(label, total=total, status="")
+
+    def __enter__(self) -> _Progress:
+        if self.enabled:
+            self.progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.enabled:
+            self.progress.stop()
+
+    def advance(self, outcome: Outcome) -> None:
+        self.errors += outcome.error is not None
+        if self.enabled:
+            status = f"{self.errors} errors" if self.errors else ""
+            self.progress.update(self.task, advance=1, status=status)
 
 
 def _gate_code(results: list[dict[str, Any]], log: Log) -> int:
-    code = 0
-    for g in results:
-        if not g["passed"]:
-            log(f"gate failed: {g['metric']} = {fmt(g['value'])} < {g['minimum']}")
-            code = 1
-    return code
-
-
-def _summary_json(doc: dict[str, Any], out: Path) -> dict[str, Any]:
-    keys = ("qa_file", "backend", "metrics", "counts", "by_type", "citation_judge", "run")
-    return {
-        **{k: doc[k] for k in keys},
-        "skipped": doc["skipped"],
-        "gates": doc["gates"],
-        "out": str(out),
-        "reports": {n: str(out / f"report.{n}") for n in ("json", "md", "html")},
-    }
-
-
-def _summary_text(doc: dict[str, Any], out: Path) -> str:
-    from eval.report import TYPE_COLUMNS
-    from eval.score import METRICS
-
-    lines = [f"{k:<22} {fmt(doc['metrics'][k], k)}" for k in METRICS]
-    short = ("accuracy", "f1", "answer_contained", "retrieval_hit@5", "citation_recall")
-    lines.append("")
-    lines.append(f"{'type':<14}{'n':>4}" + "".join(f"{c[:16]:>18}" for c in short))
-    for t, tm in doc["by_type"].items():
-        cells = "".join(f"{fmt(tm[c], c):>18}" for c in short if c in TYPE_COLUMNS)
-        lines.append(f"{t[:14]:<14}{tm['counts']['questions']:>4}{cells}")
-    for g in doc["gates"]:
-        lines.append(f"gate {g['metric']} >= {g['minimum']}: {'pass' if g['passed'] else 'FAIL'}")
-    lines.append("")
-    lines.append(f"report: {out / 'report.html'}")
-    return "\n".join(lines)
+    failed = gate_failures(results)
+    for line in failed:
+        log(line)
+    return 1 if failed else 0
 
 
 def _compare_command(opts: EvalOptions, gates: list[tuple[str, float]], log: Log) -> int:
-    from eval.compare import compare, render_compare_md
-    from eval.report import load_report, write_json
-
     assert opts.compare is not None
     pa, pb = opts.compare
     a, b = load_report(pa), load_report(pb)

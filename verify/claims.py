@@ -3,7 +3,7 @@ ranks, negations and relations, and its content words.
 
 `analyse(text)` is pure and cached: the same evidence sentence is analysed once per process,
 however many claims are compared with it. Offsets play no part here (the text is folded and
-rewritten for matching); `answer/check.py` keeps the offsets.
+rewritten for matching); `verify/checker.py` keeps the offsets.
 """
 
 from __future__ import annotations
@@ -12,7 +12,8 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from answer.check_lexicon import (
+from core.text import fold
+from verify.lexicon import (
     ALIASES,
     FUNCTION_WORDS,
     IRREGULAR,
@@ -26,9 +27,9 @@ from answer.check_lexicon import (
     RELATIONS,
     SCALES,
     SUPERLATIVES,
+    WEAK_SUPERLATIVES,
     spelling,
 )
-from core.text import fold
 
 # Citation markers "[1]", "[1, 2]", "[1][3]", "[2-4]" are not part of a claim.
 MARKER = re.compile(r"\s*\[(\d+(?:\s*[,;–-]\s*\d+)*)\]")
@@ -62,11 +63,9 @@ _RANK = re.compile(
     r"\b",
     re.IGNORECASE,
 )
-# "main", "top", "only" are ranks only when determined ("the main", "India's main"); "main"
+# "main", "top", "only" are ranks only when determined ("the main", "Canada's main"); "main"
 # alone is an adjective of no rank ("a main road" is rare, "mainly" never matches).
 _DETERMINED = re.compile(r"(?:\bthe|\bits|\btheir|\bhis|\bher|\bour|'s)\s+$", re.IGNORECASE)
-_WEAK_SUPERLATIVES = frozenset({"main", "primary", "principal", "chief", "foremost", "leading",
-                                "top", "only", "sole", "first", "last"})  # fmt: skip
 # "larger than", "more important than": a comparison the evidence must make as well. Numeric
 # ones ("more than 5") are the "more"/"less" relations instead.
 _COMPARATIVE = re.compile(
@@ -100,7 +99,7 @@ class Quantity:
     kind: str  # percent | amount | year | count | ordinal | range
     text: str  # as written, for reasons shown to a person
     token: int  # index of its placeholder token
-    word: bool = False  # written in words ("five"): a soft fact, see answer/check_rules.py
+    word: bool = False  # written in words ("five"): a soft fact, see verify/rules.py
     end: float = 0.0  # last year of a range ("2023-24" -> 2024)
 
 
@@ -135,7 +134,7 @@ class Facts:
     stems: frozenset[str]
     norms: frozenset[str]
     cap_norms: frozenset[str]  # norms of the words written with a capital
-    # For fast "same word up to inflection" look-ups (answer/check_rules.py `prefix_in`).
+    # For fast "same word up to inflection" look-ups (verify/match.py `prefix_in`).
     pre5: frozenset[str] = frozenset()  # 5-letter prefixes of the stems
     pre4: frozenset[str] = frozenset()  # 4-letter prefixes of the stems
     short4: frozenset[str] = frozenset()  # 4-letter stems
@@ -257,7 +256,7 @@ def _ranks(t: str) -> frozenset[tuple[str, str, tuple[str, ...], str]]:
             group = f"{head}:{_stem(adj)}"
         else:
             group = SUPERLATIVES[sup]
-            if sup in _WEAK_SUPERLATIVES and not (some or _DETERMINED.search(t[: m.start(3)])):
+            if sup in WEAK_SUPERLATIVES and not (some or _DETERMINED.search(t[: m.start(3)])):
                 continue
         if some:
             pos = "some"

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import re
 
-from answer.claims import strip_markers
 from core.types import Sentence
 from ingest.sentences import split_sentences
+from verify.claims import strip_markers
+from verify.lexicon import ABBREVIATIONS
 
 # Inputs longer than this are split by `_fast_sentences`.
 FAST_AFTER_CHARS = 100_000
@@ -22,11 +23,6 @@ _PARAGRAPH = re.compile(r"\n\s*\n|\n(?=\s*(?:[-*+]|\d+[.)])\s)")
 _BLOCK_CHARS = 4000
 _BLOCK_CUT = re.compile(r"[.!?][\"”’)\]]*\s+(?=[\"“‘(\[]?[A-Z0-9])")
 _END = re.compile(r"[.!?…。！？]+[\"”’)\]]*(?:\s*\[\d+(?:\s*[,;–-]\s*\d+)*\])*(?=\s|$)")
-_ABBREVIATIONS = frozenset(
-    {"mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "no", "vs", "etc", "inc", "ltd", "co",
-     "corp", "e.g", "i.e", "u.s", "u.k", "u.n", "jan", "feb", "mar", "apr", "jun", "jul", "aug",
-     "sep", "sept", "oct", "nov", "dec", "gen", "gov", "sen", "rep", "fig", "approx", "dept"}
-)  # fmt: skip
 _LEAD_MARKERS = re.compile(r"(?:\s*\[\d+(?:\s*[,;–-]\s*\d+)*\])+\s*")
 
 
@@ -92,7 +88,7 @@ def _fast_sentences(text: str, start: int, end: int) -> list[Sentence]:
     for m in _END.finditer(text, start, end):
         word = re.search(r"([\w.]+)$", text[max(pos, m.start() - 12) : m.start()])
         w = word.group(1).lower() if word else ""
-        if m.group(0)[0] == "." and (w in _ABBREVIATIONS or (len(w) == 1 and w.isalpha())):
+        if m.group(0)[0] == "." and (w in ABBREVIATIONS or (len(w) == 1 and w.isalpha())):
             continue  # "Dr. Rao", "S. Jaishankar"
         _append(out, text, pos, m.end())
         pos = m.end()

@@ -11,21 +11,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import lru_cache
 
-from rapidfuzz import fuzz
-
-from answer.check_lexicon import (
-    DEMONYM_SUFFIXES,
-    DEMONYMS,
-    DOWN_WORDS,
-    FUNCTION_WORDS,
-    MONTH_NAMES,
-    MONTHS,
-    SOFT_RELATIONS,
-    UP_WORDS,
+from verify.claims import Facts, Quantity, Token
+from verify.lexicon import DOWN_WORDS, FUNCTION_WORDS, MONTH_NAMES, SOFT_RELATIONS, UP_WORDS
+from verify.match import (
+    ACRONYM_SKIP,
+    entity_in,
+    gap_overlap,
+    initials_covered,
+    is_implied,
+    prefix_match,
+    same_entity,
+    word_in,
 )
-from answer.claims import Facts, Quantity, Token
+from verify.roles import roles
 
 _KIND_NAMES = {
     "percent": "percentage",
@@ -35,9 +34,6 @@ _KIND_NAMES = {
     "ordinal": "number",
     "count": "number",
 }
-_ACRONYM_SKIP = frozenset({"of", "and", "the", "for", "on", "in", "&"})
-# How far apart two names may be for their order to state a role ("Indians in Japan").
-_ROLE_GAP = 8
 
 
 @dataclass(frozen=True)
@@ -45,107 +41,6 @@ class Comparison:
     reasons: tuple[str, ...]  # each one alone makes the claim unsupported by this evidence
     coverage: float  # share of the claim's content words and numbers found in the evidence
     missing: tuple[str, ...]  # content words not found (for explanations and "partial")
-
-
-def _common_prefix(a: str, b: str) -> int:
-    """How many leading characters two words share."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
-
-
-def _prefix_match(a: str, b: str) -> bool:
-    """Same word up to inflection: "expand"/"expans", "invest"/"investor"."""
-    if a == b:
-        return True
-    n = min(len(a), len(b))
-    if n < 4:
-        return False
-    cp = _common_prefix(a, b)
-    return cp >= 5 or (cp == n and n >= 4)
-
-
-def prefix_in(stem: str, ev: Facts) -> bool:
-    """`_prefix_match(stem, s)` for some stem s of ev, by set look-ups."""
-    n = len(stem)
-    if stem in ev.stems:
-        return True
-    if n >= 5 and stem[:5] in ev.pre5:
-        return True
-    if n == 4 and stem in ev.pre4:
-        return True
-    return n >= 4 and stem[:4] in ev.short4
-
-
-def _word_in(tok: Token, ev: Facts) -> bool:
-    return tok.norm in ev.norms or prefix_in(tok.stem, ev)
-
-
-@lru_cache(maxsize=65536)
-def same_entity(a: str, b: str) -> bool:
-    """Equal names, or a country and its demonym ("japan"/"japanese", "indians"/"india")."""
-    a, b = DEMONYMS.get(a, a), DEMONYMS.get(b, b)
-    if a == b:
-        return True
-    short, long_ = (a, b) if len(a) <= len(b) else (b, a)
-    if len(short) < 4:
-        return False
-    cp = _common_prefix(short, long_)
-    return cp >= max(4, len(short) - 1) and long_[cp:].endswith(DEMONYM_SUFFIXES)
-
-
-def _acronym_in(acr: str, ev: Facts) -> bool:
-    """ "FY" is in "financial year", "NSA" in "National Security Advisor"."""
-    letters = acr.lower()
-    words = [t.norm for t in ev.tokens if t.norm not in _ACRONYM_SKIP]
-    n = len(letters)
-    for i in range(len(words) - n + 1):
-        if all(words[i + k][:1] == letters[k] for k in range(n)):
-            return True
-    return False
-
-
-def _entity_in(tok: Token, ev: Facts) -> bool:
-    if tok.norm in ev.norms or tok.stem in ev.stems:
-        return True
-    caps = ev.cap_norms
-    if any(same_entity(tok.norm, c) for c in caps):
-        return True
-    raw = tok.raw.removesuffix("'s")
-    if raw.isalpha() and raw.isupper() and 2 <= len(raw) <= 6 and _acronym_in(raw, ev):
-        return True
-    if len(tok.norm) >= 4 and any(n.startswith(tok.norm) for n in ev.norms):
-        return True  # "Quad" for "Quadrilateral"
-    if len(tok.norm) >= 6:
-        return any(len(n) >= 6 and fuzz.ratio(tok.norm, n) >= 88 for n in caps)
-    return False
-
-
-def _initials_covered(claim: Facts, ev: Facts) -> set[int]:
-    """Claim names spelled out whose initials the evidence writes as an acronym."""
-    out: set[int] = set()
-    acronyms = {t.raw for t in ev.tokens if t.raw.isupper() and 2 <= len(t.raw) <= 6}
-    if not acronyms:
-        return out
-    toks = claim.tokens
-    i = 0
-    while i < len(toks):
-        if not toks[i].cap:
-            i += 1
-            continue
-        run = [i]
-        j = i + 1
-        while j < len(toks) and (toks[j].cap or toks[j].norm in _ACRONYM_SKIP):
-            run.append(j)
-            j += 1
-        initials = "".join(toks[k].raw[0] for k in run if toks[k].norm not in _ACRONYM_SKIP)
-        if len(initials) >= 2 and initials.upper() in acronyms:
-            out.update(run)
-        i = j
-    return out
 
 
 def _q_equal(q: Quantity, e: Quantity) -> bool:
@@ -195,7 +90,7 @@ def _all_lists(f: Facts) -> set[int]:
             whole = (
                 bool(words)
                 and words[0][:1].isupper()
-                and all(w[:1].isupper() or w.lower() in _ACRONYM_SKIP for w in words)
+                and all(w[:1].isupper() or w.lower() in ACRONYM_SKIP for w in words)
             )
             if n and whole:
                 n += 1
@@ -224,7 +119,7 @@ def _list_length(f: Facts, i: int) -> int:
     items = 0
     for piece in _split_list(tail):
         words = piece.split()
-        if words and all(w[:1].isupper() or w.lower() in _ACRONYM_SKIP for w in words):
+        if words and all(w[:1].isupper() or w.lower() in ACRONYM_SKIP for w in words):
             items += 1
         else:
             break
@@ -285,7 +180,7 @@ def _numbers(claim: Facts, ev: Facts, reasons: list[str]) -> set[int]:
 def _role_of_number(
     claim: Facts, ev: Facts, q: Quantity, equal: list[Quantity], reasons: list[str]
 ) -> bool:
-    """ "51,000 Japanese" against "51,000 Indians": the same number counts another group."""
+    """ "40,000 Mexicans" against "40,000 Canadians": the same number counts another group."""
     nxt = _next_word(claim, q.token)
     if nxt is None or not nxt.cap or not nxt.joined or nxt.norm in FUNCTION_WORDS:
         return True
@@ -301,12 +196,8 @@ def _role_of_number(
     return False
 
 
-def _implied(tok: Token, implied: frozenset[str]) -> bool:
-    return any(same_entity(tok.norm, n) for n in implied)
-
-
 def _names(claim: Facts, ev: Facts, implied: frozenset[str], reasons: list[str]) -> None:
-    spelled = _initials_covered(claim, ev)
+    spelled = initials_covered(claim, ev)
     seen: dict[tuple[str, str], bool] = {}  # each distinct name once
     missing = []
     for i in claim.entities:
@@ -315,7 +206,7 @@ def _names(claim: Facts, ev: Facts, implied: frozenset[str], reasons: list[str])
             continue
         key = (tok.norm, tok.raw)
         if key not in seen:
-            seen[key] = _entity_in(tok, ev) or _implied(tok, implied)
+            seen[key] = entity_in(tok, ev) or is_implied(tok, implied)
         if not seen[key]:
             missing.append(tok.raw)
     if missing:
@@ -333,7 +224,7 @@ def _ranks(claim: Facts, ev: Facts, reasons: list[str]) -> None:
         same = [
             (p, sub) for g, p, h, sub in ev.ranks
             if g == group and pos in ("some", p)
-            and (not heads or not h or _gap_overlap(list(heads), list(h)) > 0)
+            and (not heads or not h or gap_overlap(list(heads), list(h)) > 0)
         ]  # fmt: skip
         if any(not subject or not sub or same_entity(subject, sub) for _, sub in same):
             continue
@@ -341,7 +232,7 @@ def _ranks(claim: Facts, ev: Facts, reasons: list[str]) -> None:
         own = [
             p for g, p, _, sub in ev.ranks if g == group and subject and same_entity(subject, sub)
         ]
-        if same and not own:  # the text ranks something else: "Japan is one of the largest ..."
+        if same and not own:  # the text ranks something else: "Mexico is one of the largest ..."
             said_of = same[0][1].capitalize()
             claimed = subject.capitalize()
             reasons.append(f"roles: '{name}' is said of {said_of} in the text, not {claimed}")
@@ -362,7 +253,7 @@ def _rank_name(group: str, pos: str) -> str:
 
 
 def _scope_overlap(a: tuple[str, ...], b: tuple[str, ...]) -> int:
-    return sum(1 for x in a if any(_prefix_match(x, y) for y in b))
+    return sum(1 for x in a if any(prefix_match(x, y) for y in b))
 
 
 def _negation(claim: Facts, ev: Facts, reasons: list[str]) -> None:
@@ -377,7 +268,7 @@ def _negation(claim: Facts, ev: Facts, reasons: list[str]) -> None:
     for i, scope, strong in ev.negations:
         if not strong:
             continue
-        head_in = any(_prefix_match(scope[0], c) for c in claim_stems)
+        head_in = any(prefix_match(scope[0], c) for c in claim_stems)
         hits = _scope_overlap(scope, tuple(claim_stems))
         if not head_in or hits < min(2, len(scope)):
             continue
@@ -410,117 +301,6 @@ def _relations(claim: Facts, ev: Facts, reasons: list[str], soft_missing: list[s
         reasons.append(f"relation: '{group} than' a number is not stated in the evidence")
 
 
-# Words that give two names a direction when nothing else stands between them ("Indians in
-# Japan", "from India to Japan"); "and", "or", "with" are symmetric and do not.
-_DIRECTIONAL = frozenset(
-    {"in", "to", "from", "into", "of", "by", "for", "at", "on", "towards", "toward", "against"}
-)
-
-
-def _gap(f: Facts, i: int, j: int) -> list[str]:
-    """Content stems between tokens i and j; failing those, the directional words."""
-    between = [t for t in f.tokens[i + 1 : j] if not t.norm.startswith("qnum")]
-    content = [t.stem for t in between if t.norm not in FUNCTION_WORDS]
-    if content or not between or len(between) > 3:
-        return content
-    if all(t.norm in _DIRECTIONAL for t in between):
-        return ["@" + "-".join(t.norm for t in between)]  # compared as one token
-    return []
-
-
-def _gap_overlap(claim_gap: list[str], ev_gap: list[str]) -> float:
-    if not claim_gap:
-        return 0.0
-    hits = sum(1 for x in claim_gap if any(_prefix_match(x, y) for y in ev_gap))
-    return hits / len(claim_gap)
-
-
-def _role_names(claim: Facts, ev: Facts) -> list[tuple[int, str]]:
-    """Names in the claim as (index of their last word, that word): "Prime Minister Kishida"
-    is Kishida, "New Delhi" is Delhi. A sentence-initial word counts when the evidence writes
-    it with a capital in mid-sentence ("Japanese visitors...")."""
-    mid = [t.norm for t in ev.tokens if t.cap and not t.first]
-    toks = claim.tokens
-    names = []
-    for i, t in enumerate(toks):
-        named = i in claim.entities or (
-            t.cap and t.norm not in FUNCTION_WORDS and any(same_entity(t.norm, m) for m in mid)
-        )
-        if named and t.norm not in MONTHS:
-            names.append(i)
-    out = []
-    for k, i in enumerate(names):
-        nxt = names[k + 1] if k + 1 < len(names) else -1
-        run_on = nxt == i + 1 and toks[nxt].joined and not toks[i].raw.endswith("'s")
-        if not run_on:
-            out.append((i, toks[i].norm))
-    return out
-
-
-def _roles(claim: Facts, ev: Facts, reasons: list[str]) -> None:
-    """Swapped roles: the claim orders two names A ... B where the evidence, with the same
-    words between them, says B ... A ("Japanese visitors to India" / "Indian visitors to
-    Japan"), and never says A ... B that way."""
-    cpos = _role_names(claim, ev)
-    if len(cpos) < 2:
-        return
-    names = {n for _, n in cpos}
-    epos = [
-        (i, t.norm) for i, t in enumerate(ev.tokens)
-        if t.cap and any(same_entity(t.norm, n) for n in names)
-    ]  # fmt: skip
-    for x, (i, a) in enumerate(cpos):
-        for j, b in cpos[x + 1 :]:
-            if j - i - 1 > _ROLE_GAP or j - i < 2 or same_entity(a, b):
-                continue
-            g = _gap(claim, i, j)
-            if not g:
-                continue
-            forward = reverse = False
-            for p, ea in epos:
-                fa, fb = same_entity(a, ea), same_entity(b, ea)
-                if not (fa or fb):
-                    continue
-                for q, eb in epos:
-                    if q <= p or q - p - 1 > _ROLE_GAP:
-                        continue
-                    if fa and same_entity(b, eb):
-                        forward = forward or _gap_overlap(g, _gap(ev, p, q)) >= 0.34
-                    elif fb and same_entity(a, eb):
-                        eg = _gap(ev, p, q)
-                        if len(eg) <= len(g) + 3 and _gap_overlap(g, eg) >= 0.5:
-                            reverse = True
-            ta, tb = claim.tokens[i].raw, claim.tokens[j].raw
-            if reverse and not forward:
-                reasons.append(f"roles: '{ta} … {tb}' is the other way round in the text")
-                return
-            if not forward and j - i - 1 <= 4:
-                other = _substitute(ev, a, b, g)
-                if other:
-                    reasons.append(f"roles: the text says '{ta} … {other}', not '{tb}'")
-                    return
-
-
-def _substitute(ev: Facts, a: str, b: str, g: list[str]) -> str:
-    """The name that follows A with the same words in the evidence where the claim has B
-    ("Kishida visited New Delhi" against the claim "Kishida visited Japan"), or ""."""
-    toks = ev.tokens
-    for p, t in enumerate(toks):
-        if not (t.cap and same_entity(a, t.norm)):
-            continue
-        for q in range(p + 2, min(len(toks), p + 7)):
-            c = toks[q]
-            if not c.cap or c.norm in FUNCTION_WORDS:
-                continue
-            if _gap_overlap(g, _gap(ev, p, q)) < 0.5 or same_entity(a, c.norm):
-                break
-            later = toks[q : q + 9]
-            if any(x.cap and same_entity(b, x.norm) for x in later):
-                break  # B is listed with C ("visited Tokyo and Osaka")
-            return c.raw
-    return ""
-
-
 def _shown(f: Facts, i: int) -> str:
     raw = f.tokens[i].raw
     if raw.startswith("qnum"):
@@ -541,7 +321,7 @@ def compare(claim: Facts, ev: Facts, implied: frozenset[str] = frozenset()) -> C
     soft_relations: list[str] = []
     _relations(claim, ev, reasons, soft_relations)
     if not reasons:
-        _roles(claim, ev, reasons)
+        roles(claim, ev, reasons)
     total = found = 0
     missing: list[str] = []
     for i in claim.content:
@@ -550,8 +330,8 @@ def compare(claim: Facts, ev: Facts, implied: frozenset[str] = frozenset()) -> C
         if tok.norm.startswith("qnum"):
             ok = i in matched_numbers
         else:
-            ok = _word_in(tok, ev) or (
-                i in claim.entities and (_entity_in(tok, ev) or _implied(tok, implied))
+            ok = word_in(tok, ev) or (
+                i in claim.entities and (entity_in(tok, ev) or is_implied(tok, implied))
             )
         if ok:
             found += 1

@@ -1,0 +1,60 @@
+"""Questions about the document itself, rather than about what it says, and how to search for
+them: an answer-routing decision, so retrieval is told (`front_matter`, `with_authors`) instead
+of reading the question itself.
+"""
+
+from __future__ import annotations
+
+import re
+
+from core.text import fold
+from retrieval.embed import Embedder
+from retrieval.index import DocIndex
+from retrieval.search import Retrieval, SearchSettings, query_text, search
+
+# Questions about the document itself ("who wrote this?") are answered by its front matter
+# (title and byline), which shares no words with the question.
+_ABOUT_DOCUMENT = re.compile(
+    r"\b(title|headline|who (wrote|authored|is the (author|writer))|written by|author of|"
+    r"name of the (author|writer)|by whom|byline|"
+    r"(when|what date) (was|is) (this|the|it)\b.*\b(published|written|posted|dated)|"
+    r"publication date|date of (this|the) (article|piece|story))\b",
+    re.IGNORECASE,
+)
+# Other questions about "the author" are about the person: search with their name too.
+_AUTHOR = re.compile(r"\b(author|writer)('s|s)?\b", re.IGNORECASE)
+# "What is this article about?", "Summarize the document": the whole text is asked about.
+_WHOLE = re.compile(
+    r"\b(what (is|'s) (this|the) (article|document|text|page|piece|story|report) about|"
+    r"(summari[sz]e|sum up|gist of|main (point|idea|topic)s?|overview of) "
+    r"(this|the)? ?(article|document|text|page|piece|story|report)?)\b",
+    re.IGNORECASE,
+)
+_TITLE = re.compile(r"\b(title|headline|called)\b")
+
+
+def is_about_document(question: str) -> bool:
+    """Asks for the title, the author or the date of the document."""
+    return bool(_ABOUT_DOCUMENT.search(fold(question)))
+
+
+def about_whole(question: str) -> bool:
+    """Asks what the whole document is about."""
+    return bool(_WHOLE.search(question))
+
+
+def wants_title(question: str) -> bool:
+    return bool(_TITLE.search(question.lower()))
+
+
+def search_question(
+    index: DocIndex, embedder: Embedder, question: str, k: int, settings: SearchSettings
+) -> Retrieval:
+    """`retrieval.search.search`, with the front matter first for questions about the document
+    and the authors' names added to other questions about its author."""
+    if k < 1:  # the same error, in the same order, as search's own
+        return search(index, embedder, question, k, settings)
+    q = query_text(question)
+    front = bool(_ABOUT_DOCUMENT.search(q))
+    authors = not front and bool(_AUTHOR.search(q))
+    return search(index, embedder, question, k, settings, front_matter=front, with_authors=authors)

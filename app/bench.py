@@ -1,0 +1,55 @@
+"""`make bench` (`python -m app.bench`): prints the figures eval/bench.py measures.
+
+    python -m app.bench          the whole bench
+    python -m app.bench check    the citation checker's figures alone (eval/bench_check.py)
+    python -m app.bench calibrate [--errors]
+                                 re-derive the checker's thresholds (eval/calibrate_checker.py)
+    python -m app.bench llm [N]  the LLM backends alone, on the first N dev questions
+
+The objects are wired here from app/engine.py, so the bench measures what the app runs.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable
+
+from app import engine
+from app.settings import load_settings
+from data import DEFAULT_ARTICLE
+from eval.bench import bench
+from eval.bench_check import bench_checker, checker_table
+from eval.bench_llm import bench_llm
+from eval.calibrate_checker import calibration
+
+USAGE = "usage: python -m app.bench [check | calibrate [--errors] | llm [N]]"
+
+
+def _print(lines: Iterable[str]) -> None:
+    for line in lines:
+        print(line, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
+    s = load_settings()
+    if not args:
+        _print(bench(DEFAULT_ARTICLE, lambda: engine.make_embedder(s), engine.make_pipeline,
+                     s.llamacpp_model))  # fmt: skip
+    elif args[0] == "check" and len(args) == 1:
+        _print(checker_table(bench_checker(engine.make_embedder(s))))
+    elif args[0] == "calibrate" and args[1:] in ([], ["--errors"]):
+        _print(calibration(engine.make_embedder(s), errors=args[1:] == ["--errors"]))
+    elif args[0] == "llm" and len(args) <= 2 and (len(args) == 1 or args[1].isdigit()):
+        emb = engine.make_embedder(s)
+        limit = int(args[1]) if len(args) == 2 else None
+        _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
+                         s.llamacpp_model, limit))  # fmt: skip
+    else:
+        print(USAGE, file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

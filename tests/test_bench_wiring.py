@@ -1,0 +1,35 @@
+"""`make bench` is `python -m app.bench`: app/ wires and prints, eval/ yields the lines."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from app import bench as app_bench
+from eval.bench_check import checker_table
+from eval.bench_llm import bench_llm
+
+
+def test_bad_arguments_are_usage(capsys: pytest.CaptureFixture[str]) -> None:
+    assert app_bench.main(["nope"]) == 2
+    assert "usage: python -m app.bench" in capsys.readouterr().err
+
+
+@pytest.mark.skipif(importlib.util.find_spec("llama_cpp") is not None, reason="llm extra here")
+def test_llm_bench_says_why_it_is_skipped() -> None:
+    lines = list(bench_llm(None, None, lambda *a, **k: None))  # type: ignore[arg-type]
+    assert lines == ["skipped: llama-cpp-python is not installed (make install-llm)"]
+
+
+def test_checker_table_lays_out_the_figures() -> None:
+    res: dict[str, float | int | str] = {"cpu_threads": 1, "load_average_1min": 0.5}
+    for name in ("dev", "holdout"):
+        res |= {f"{name}_accuracy": 0.9, f"{name}_precision_unsupported": 0.8,
+                f"{name}_recall_unsupported": 0.7, f"{name}_claims": 10}  # fmt: skip
+    for key in ("check_one_sentence_ms", "embed_one_sentence_ms"):
+        res |= {f"{key}_p50": 1.0, f"{key}_p95": 2.0}
+    res["check_batched_ms_per_sentence"] = 0.5
+    lines = checker_table(res)
+    assert lines[1].startswith("dev") and "0.900" in lines[1]
+    assert "warm check of one sentence" in lines[-1]
