@@ -8,61 +8,19 @@ author, what it is about) are answered from its front matter and lead.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from answer.reader.reader import Phrase, Reader, Reading
-from answer.routing import about_whole, is_about_document, wants_title
-from core.types import Answer, AnswerSentence, Citation, Passage, Sentence, ShortAnswer
+from answer.overview import Choice, Quote, front_matter, overview
+from answer.reader.reader import Reader, Reading
+from answer.routing import about_whole, is_about_document
+from core.types import Answer, AnswerSentence, Citation, ShortAnswer
 from retrieval.index import DocIndex
 from retrieval.search import Retrieval
-
-
-@dataclass(frozen=True)
-class Quote:
-    sentence: Sentence
-    passage: Passage
-
-
-@dataclass(frozen=True)
-class Choice:
-    """What the backend will say: quotes in document order, and the short answer if any."""
-
-    quotes: tuple[Quote, ...]
-    short: Phrase | None = None
-
-
-def lead(index: DocIndex) -> Choice | None:
-    """The first sentence of the first document's body: what a text says it is about."""
-    for doc in index.documents:
-        for c in index.chunks:
-            if c.source != doc.source:
-                continue
-            for s in c.sentences:
-                if s.text != doc.title and not (doc.author and doc.author in s.text):
-                    return Choice((Quote(s, Passage(c, 1.0, 1)),))
-    return None
-
-
-def front_matter(index: DocIndex, retrieval: Retrieval) -> Choice | None:
-    """For questions about the document itself: its title or its byline."""
-    title = wants_title(retrieval.question)
-    for p in retrieval.passages:
-        doc = index.document(p.chunk.source)
-        if doc is None:
-            continue
-        for s in p.chunk.sentences:
-            is_title = bool(doc.title) and s.text == doc.title
-            is_byline = bool(doc.author) and doc.author in s.text and not is_title
-            if (title and is_title) or (not title and is_byline):
-                return Choice((Quote(s, p),))
-    return None
 
 
 def choose(index: DocIndex, retrieval: Retrieval, reader: Reader) -> Choice | None:
     """The answer to give, or None to abstain."""
     meta = None
     if about_whole(retrieval.question):
-        meta = lead(index)
+        meta = overview(index, retrieval.question)
     elif is_about_document(retrieval.question):
         meta = front_matter(index, retrieval)
     if meta is not None:
@@ -83,7 +41,10 @@ def compose(choice: Choice) -> tuple[str, list[Citation], list[tuple[str, tuple[
     for n, q in enumerate(choice.quotes, start=1):
         s, c = q.sentence, q.passage.chunk
         citations.append(Citation(n, c.source, s.start, s.end, s.text, c.chunk_id))
-    if choice.short is not None:
+    if choice.phrased:
+        return choice.phrased, citations, [(choice.phrased, tuple(range(1, len(citations) + 1)))]
+    first = choice.quotes[0].sentence if choice.quotes else None
+    if choice.short is not None and (first is None or choice.short.text != first.text):
         parts.append((f"{choice.short.text.rstrip('.')} [1].", (1,)))
     for n, q in enumerate(choice.quotes, start=1):
         parts.append((f"{q.sentence.text} [{n}]", (n,)))

@@ -23,13 +23,25 @@ _ABOUT_DOCUMENT = re.compile(
 )
 # Other questions about "the author" are about the person: search with their name too.
 _AUTHOR = re.compile(r"\b(author|writer)('s|s)?\b", re.IGNORECASE)
-# "What is this article about?", "Summarize the document": the whole text is asked about.
+# "What is this article about?", "Summarize the document", "What's it about?": the whole text
+# (or one part of it: "Summarize the challenges") is asked about.
+_DOC = r"(article|document|text|page|piece|story|report|paper|post|file)"
 _WHOLE = re.compile(
-    r"\b(what (is|'s) (this|the) (article|document|text|page|piece|story|report) about|"
-    r"(summari[sz]e|sum up|gist of|main (point|idea|topic)s?|overview of) "
-    r"(this|the)? ?(article|document|text|page|piece|story|report)?)\b",
+    rf"\b(what (is|'s|was) (this|it|the {_DOC}|this {_DOC}) (about|on)|"
+    rf"what (does|do) (this|it|the {_DOC}|this {_DOC}) (say|discuss|cover|describe)\s*\??$|"
+    r"(summari[sz]e|sum up|summary of|gist of|main (point|idea|topic)s? of|overview of|"
+    r"tl;? ?dr)\b|"
+    rf"(topic|subject) of (this|the) {_DOC})",
     re.IGNORECASE,
 )
+# What follows "summarize" names the part asked about, unless it is the document itself.
+_TOPIC = re.compile(
+    r"^.*?\b(summari[sz]e|sum up|summary of|gist of|overview of|main (point|idea|topic)s? of)\b"
+    r"\s*(?P<topic>.*?)\s*[?.!]*$",
+    re.IGNORECASE,
+)
+_NOT_TOPIC = re.compile(rf"^((this|the|it|its|whole|entire|main|for me|please|\W)\s*|{_DOC}\s*)*$",
+                        re.IGNORECASE)  # fmt: skip
 _TITLE = re.compile(r"\b(title|headline|called)\b")
 
 
@@ -41,6 +53,15 @@ def is_about_document(question: str) -> bool:
 def about_whole(question: str) -> bool:
     """Asks what the whole document is about."""
     return bool(_WHOLE.search(question))
+
+
+def whole_topic(question: str) -> str:
+    """The part of the document a whole-document question names ("the challenges" in
+    "Summarize the challenges"), or "" when it asks about all of it."""
+    m = _TOPIC.match(question.strip())
+    if m is None or _NOT_TOPIC.match(m.group("topic")):
+        return ""
+    return m.group("topic")
 
 
 def wants_title(question: str) -> bool:

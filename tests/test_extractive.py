@@ -12,7 +12,6 @@ from core.errors import BadInput
     [
         ("How much has Japan invested in India?", "$35 billion"),
         ("When did India and Japan establish diplomatic relations?", "1952"),
-        ("Who wrote the article?", "Samyar Rostami"),
         ("What is the title of the article?", "A Strategic Partnership in an Era of Global Change"),
         ("How many Indians live in Japan?", "51,000"),
         ("What was Japan's foreign investment in India in 2023-24?", "$3.1 billion"),
@@ -55,14 +54,72 @@ def test_unknown_backend_and_bad_k(pipeline) -> None:
         pipeline.ask("Who wrote it?", k=0)
 
 
-def test_questions_about_the_whole_document_quote_its_lead(pipeline) -> None:
+def _body(pipeline):
     doc = pipeline.index.documents[0]
     sents = [s for c in pipeline.index.chunks if c.source == doc.source for s in c.sentences]
-    body = [s for s in sents if s.text != doc.title and doc.author not in s.text]
-    for q in ("What is this article about?", "Summarize the article"):
+    return doc, sorted(
+        {s.start: s for s in sents if s.text != doc.title and doc.author not in s.text}.values(),
+        key=lambda s: s.start,
+    )
+
+
+def test_questions_about_the_whole_document_quote_title_lead_and_sections(pipeline) -> None:
+    doc, body = _body(pipeline)
+    for q in ("What is this article about?", "Summarize the article", "What is this about?"):
         ans = pipeline.ask(q)
-        assert not ans.abstained
-        assert ans.citations[0].start == body[0].start  # the first sentence of the body
+        assert not ans.abstained, q
+        assert ans.citations[0].quote == doc.title
+        assert ans.citations[1].start == body[0].start  # the first sentence of the body
+        # then the opening sentence of later sections, in document order
+        starts = [c.start for c in ans.citations[1:]]
+        assert starts == sorted(starts) and len(starts) > 2
+        assert all(s.support == "supported" for s in ans.sentences)
+
+
+def test_summarize_a_named_section_quotes_its_opening(pipeline) -> None:
+    doc, body = _body(pipeline)
+    sec = doc.sections[-1]
+    word = max(sec.heading.split(), key=len)  # a word of its heading, whatever the document
+    ans = pipeline.ask(f"Summarize the {word.lower()}")
+    assert not ans.abstained and ans.citations
+    assert all(sec.start <= c.start < sec.end for c in ans.citations)
+    assert ans.citations[0].start == min(s.start for s in body if s.start >= sec.start)
+
+
+def test_who_wrote_it_is_phrased_from_the_byline(pipeline, article_text) -> None:
+    doc = pipeline.index.documents[0]
+    ans = pipeline.ask("Who wrote it?")
+    assert ans.answer.startswith(f"Written by {doc.author}, published ")
+    (c,) = ans.citations
+    assert doc.author in c.quote and article_text[c.start : c.end] == c.quote
+    sa = ans.short_answer
+    assert sa is not None and sa.text == doc.author == article_text[sa.start : sa.end]
+    assert ans.sentences[0].support == "supported"  # the phrasing, judged against the byline
+    when = pipeline.ask("When was the article published?").short_answer
+    assert when is not None and doc.date[:4] in when.text
+    assert c.start <= when.start < when.end <= c.end
+
+
+def test_phrased_byline_of_another_document(tmp_path, embedder) -> None:
+    from answer.pipeline import Pipeline
+    from retrieval.index import IndexSettings, build
+
+    src = tmp_path / "note.md"
+    src.write_text(
+        "# Tidal Power in Small Harbours\n\nBy Jane Roe, March 3, 2021\n\n"
+        "Tidal turbines can power a small harbour through the winter months. "
+        "They need little upkeep.\n\n## Costs\n\nEach turbine costs about 40,000 euros. "
+        "Repairs are rare.\n\n## Risks\n\nStorms can damage the blades.\n",
+        encoding="utf-8",
+    )
+    pipe = Pipeline(build([src], tmp_path / "idx", embedder, IndexSettings()), embedder)
+    doc = pipe.index.documents[0]
+    if not doc.author:
+        pytest.skip(f"no byline recognised in {src.name}: {doc!r}")
+    ans = pipe.ask("Who is the author?")
+    assert ans.answer.startswith(f"Written by {doc.author}")
+    risks = pipe.ask("Summarize the risks")
+    assert [c.quote for c in risks.citations] == ["Storms can damage the blades."]
 
 
 def test_a_short_answer_must_lie_in_its_quote_and_match_the_source(pipeline) -> None:
