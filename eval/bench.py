@@ -34,8 +34,9 @@ from eval.bench_reader import project_report, squad_report
 from eval.qa import QAItem, read_qa
 from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
 from retrieval.embed import Embedder
-from retrieval.index import IndexSettings, build, save
+from retrieval.index import IndexSettings, build
 from retrieval.search import SearchSettings, search
+from retrieval.store import save
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"

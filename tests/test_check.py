@@ -30,7 +30,8 @@ from answer.pipeline import Pipeline
 from core.errors import BadInput
 from core.types import AnswerSentence, Citation
 from retrieval.embed import Embedder
-from retrieval.index import DocIndex, IndexSettings, build, save
+from retrieval.index import DocIndex, IndexSettings, build
+from retrieval.store import save
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTICLE = ROOT / "data" / "india-japan-strategic-partnership.txt"
