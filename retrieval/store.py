@@ -43,12 +43,12 @@ from retrieval.index import (
     new_version,
     sha256_file,
 )
+from retrieval.manifest import DATA_FILES, manifest_problem
 
 POINTER = "CURRENT"
 LOCK = ".lock"
 MANIFEST = "manifest.json"
 SOURCES = "sources.json"
-DATA_FILES = ("chunks.jsonl", "chunks.faiss", "sentences.faiss")
 _VERSION = re.compile(r"^v-[0-9T]+-[0-9a-f]+$")
 # What a format-1 index kept directly in the index dir; removed once a version replaces it.
 _LEGACY = (MANIFEST, "chunks.jsonl", "chunks.faiss", "sentences.faiss", "clauses.faiss")
@@ -209,6 +209,11 @@ def _write_json(path: Path, doc: Any) -> None:
         os.fsync(f.fileno())
 
 
+def _fsync_file(path: Path) -> None:
+    with open(path, "rb") as f:
+        os.fsync(f.fileno())
+
+
 def _fsync_dir(path: Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -224,8 +229,12 @@ def _write_version(index: DocIndex, folder: Path) -> dict[str, Any]:
             f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
         f.flush()
         os.fsync(f.fileno())
-    faiss.write_index(index.chunk_faiss, str(folder / "chunks.faiss"))
-    faiss.write_index(index.sentence_faiss, str(folder / "sentences.faiss"))
+    for name, vectors in (
+        ("chunks.faiss", index.chunk_faiss),
+        ("sentences.faiss", index.sentence_faiss),
+    ):
+        faiss.write_index(vectors, str(folder / name))
+        _fsync_file(folder / name)  # faiss does not: the rename below must not outrun the data
     names = list(DATA_FILES)
     for meta, doc in zip(index.manifest["sources"], index.documents, strict=True):
         if meta.get("extracted"):
@@ -335,48 +344,6 @@ def load(index_dir: Path) -> DocIndex:
         )
     except (KeyError, ValueError) as e:  # chunks that name sentences they do not hold
         raise IndexProblem(f"index in {folder} is inconsistent ({e})", "rebuild it") from None
-
-
-def manifest_problem(m: Any) -> str:
-    """What is wrong with a manifest's shape ("" when nothing): valid JSON of the wrong types
-    is damage like any other, never an AttributeError later."""
-    if not isinstance(m, dict):
-        return "is not an object"
-    if m.get("format") != FORMAT:
-        return f"has format {m.get('format')!r} (expected {FORMAT})"
-    files = m.get("files")
-    if not isinstance(files, dict) or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in files.items()
-    ):
-        return "has no map of files to hashes"
-    if not set(DATA_FILES) <= set(files) or any(".." in k or k.startswith("/") for k in files):
-        return "names the wrong files"
-    sources = m.get("sources")
-    if not isinstance(sources, list) or not sources:
-        return "has no list of sources"
-    for s in sources:
-        if not isinstance(s, dict):
-            return "has a source that is not an object"
-        if not all(isinstance(s.get(k), str) for k in ("path", "source", "sha256")):
-            return "has a source without path, source and hash"
-        if not all(isinstance(s.get(k, ""), str) for k in ("extracted", "title", "author", "date")):
-            return "has a source whose metadata are not text"
-        spans = s.get("excluded", [])
-        secs = s.get("sections", [])
-        if not isinstance(spans, list) or not all(_ints(x, 2) for x in spans):
-            return "has malformed excluded ranges"
-        if not isinstance(secs, list) or not all(
-            isinstance(x, list) and len(x) == 3 and isinstance(x[0], str) and _ints(x[1:], 2)
-            for x in secs
-        ):
-            return "has malformed sections"
-    if not isinstance(m.get("chunking"), dict) or not isinstance(m.get("model"), str):
-        return "has no model or chunk settings"
-    return ""
-
-
-def _ints(x: Any, n: int) -> bool:
-    return isinstance(x, list) and len(x) == n and all(type(v) is int for v in x)
 
 
 def _document_from_meta(m: dict[str, Any], folder: Path) -> Document:
