@@ -105,8 +105,11 @@ def live_folder(index_dir: Path) -> Path | None:
 
 
 def has_index(index_dir: Path) -> bool:
-    """Whether an index was ever completed here (as opposed to nothing, or a killed first save)."""
-    return index_dir.is_dir() and live_folder(index_dir) is not None
+    """Whether an index was ever completed here (as opposed to nothing, or a killed first
+    save): a pointer left without its folder still says one was."""
+    return index_dir.is_dir() and (
+        (index_dir / POINTER).exists() or live_folder(index_dir) is not None
+    )
 
 
 def recorded_sources(index_dir: Path) -> list[Path] | None:
