@@ -12,8 +12,8 @@ import pytest
 from core.errors import BadInput, IndexProblem
 from retrieval.bm25 import BM25
 from retrieval.index import IndexSettings, build, staleness
-from retrieval.store import live_folder, load, save
 from retrieval.search import SearchSettings, search
+from retrieval.store import live_folder, load, save
 
 from .conftest import ARTICLE
 
