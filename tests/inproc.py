@@ -89,7 +89,8 @@ def check_contract(r: Run, json_out: bool, cwd: Path) -> None:
     doc = json.loads(r.out)
     for c in doc.get("citations", []) + doc.get("passages", []):
         assert source_text(c["source"], cwd)[c["start"] : c["end"]] == c.get("quote", c.get("text"))
-    for s in doc.get("sentences", []):
+    sentences = doc.get("sentences")
+    for s in sentences if isinstance(sentences, list) else []:
         for ev in s.get("evidence", []):
             assert source_text(ev["source"], cwd)[ev["start"] : ev["end"]] == ev["quote"]
 
