@@ -9,6 +9,7 @@ Prints, from one run:
   - cold start (process start to first answer, `docqa ask --json` in a fresh process), warm
     `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index build
     time once the model is loaded, peak memory;
+  - ingest time against input size, one-line files of 0.25 to 2 MB (eval/bench_ingest.py);
   - the citation checker's figures (eval/bench_check.py) and the LLM backends' when available.
 Nothing here is asserted: targets live in the issues and are compared by people.
 """
@@ -30,6 +31,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from answer.pipeline import Pipeline
 from app.settings import DEFAULT_ARTICLE
+from eval.bench_ingest import ingest_scaling
 from eval.bench_reader import project_report, squad_report
 from eval.qa import QAItem, read_qa
 from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
@@ -179,6 +181,10 @@ def main() -> int:
     )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this bench process: {peak:.0f} MB")
+
+    print("\n## Ingest time against input size: one-line files (eval/bench_ingest.py)")
+    for line in ingest_scaling(embedder):
+        print(line)
 
     try:
         from eval.bench_check import bench_checker

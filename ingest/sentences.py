@@ -23,6 +23,10 @@ _LEADING_MARKUP = re.compile(r"^(?:[-*+>#]+\s+|\d+[.)]\s+)+")
 # a segment (measured), so ingest stays linear in the size of the file.
 MAX_SEGMENT = 2000
 _SPACE = re.compile(r"\s+")
+# Where a segment may end: after a sentence whose last word is no abbreviation ("U.S.", "Mr.").
+_CUT = re.compile(r"[a-z0-9]{3}[.!?][\"”’)\]]*(\s+)(?=[\"“‘(\[]?[A-Z0-9])")
+# Without any of these, pysbd has nothing to split: the segment is one sentence.
+_TERMINAL = re.compile(r"[.!?…]")
 
 
 @lru_cache(maxsize=1)
@@ -56,7 +60,7 @@ def segments(text: str, start: int, end: int, limit: int = MAX_SEGMENT) -> list[
     pos = start
     while end - pos > limit:
         cut = 0
-        for m in _FALLBACK_SPLIT.finditer(text, pos + limit // 2, pos + limit):
+        for m in _CUT.finditer(text, pos + limit // 2, pos + limit):
             cut = m.end(1)
         if not cut:
             for m in _SPACE.finditer(text, pos + limit // 2, pos + limit):
@@ -78,6 +82,8 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
 
 
 def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
+    if not _TERMINAL.search(text, start, end):
+        return _regex_sentences(text, start, end)
     para = text[start:end]
     out: list[Sentence] = []
     cursor = 0

@@ -235,9 +235,14 @@ def build(
             }
         )
     sentences, sentence_sources = distinct_sentences(chunks)
-    vecs = embedder.encode(
-        [chunk_embed_text(c, settings.embed_section) for c in chunks] + [s.text for s in sentences]
-    )
+    texts = [chunk_embed_text(c, settings.embed_section) for c in chunks] + [
+        s.text for s in sentences
+    ]
+    # Each distinct text is embedded once: a chunk that is one sentence (the pieces of a long
+    # unbroken line) shares its vector, which halves the cost of such a file.
+    distinct = list(dict.fromkeys(texts))
+    row = {t: i for i, t in enumerate(distinct)}
+    vecs = embedder.encode(distinct)[[row[t] for t in texts]]
     n_c = len(chunks)
     manifest = {
         "format": FORMAT,
