@@ -159,12 +159,23 @@ def _lock(index_dir: Path, wait: bool) -> Iterator[bool]:
 def _clean(index_dir: Path, keep: Path | None) -> None:
     """Remove what a killed or finished save left behind: unfinished and replaced versions, and
     a format-1 index once a version supersedes it."""
+    legacy = keep != index_dir and _is_legacy(index_dir)
     for p in index_dir.iterdir():
         if p == keep or p.name in (POINTER, LOCK):
             continue
         leftover = p.name.startswith((".tmp-v-", f".{POINTER}.")) or _VERSION.match(p.name)
-        if leftover or (keep != index_dir and p.name in (*_LEGACY, EXTRACTED)):
+        if leftover or (legacy and p.name in (*_LEGACY, EXTRACTED)):
             _remove(p)
+
+
+def _is_legacy(index_dir: Path) -> bool:
+    """Whether the dir holds a format-1 index of ours: only then are those names removed (an
+    index dir pointed at a folder of the user's keeps a manifest.json of theirs)."""
+    try:
+        m = json.loads((index_dir / MANIFEST).read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(m, dict) and m.get("format") == 1 and "files" in m
 
 
 def _remove(p: Path) -> None:
