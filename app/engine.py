@@ -80,7 +80,7 @@ def open_index(
         log(f"rebuilding the index from its sources: {why}")
     elif not sources and store.has_index(s.index_dir):
         log(f"rebuilding the index from its sources: {', '.join(map(str, paths))}")
-    else:
+    elif not sources:  # an explicit ingest says what it did once it is done
         log(f"building the index in {s.index_dir}")
     idx = index_mod.build(paths, s.index_dir, embedder, isettings)
     store.save(idx, s.index_dir)

@@ -76,6 +76,10 @@ def segments(text: str, start: int, end: int, limit: int = MAX_SEGMENT) -> list[
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
     """Sentences of text[start:end] (one paragraph, ideally), offsets into `text`."""
     end = len(text) if end is None else end
+    if not _TERMINAL.search(text, start, end):
+        # Nothing for pysbd to split: one sentence, however long (chunking cuts it by tokens,
+        # and the checker calls it too long to be one claim).
+        return _regex_sentences(text, start, end)
     if end - start > MAX_SEGMENT:
         return [s for a, b in segments(text, start, end) for s in _split_segment(text, a, b)]
     return _split_segment(text, start, end)
@@ -83,7 +87,7 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
 
 def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
     if not _TERMINAL.search(text, start, end):
-        return _regex_sentences(text, start, end)
+        return _regex_sentences(text, start, end)  # pysbd would keep it whole, slowly
     para = text[start:end]
     out: list[Sentence] = []
     cursor = 0
