@@ -7,6 +7,7 @@ import errno
 import hashlib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -168,7 +169,7 @@ MUTATING = ("mkdir", "openat", "rename", "unlink", "unlinkat", "rmdir")
 
 def _spawn(extra: list[str], script: Path, src: Path, dst: Path) -> subprocess.Popen:
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1"}
-    cmd = ["strace", "-f", "-qq", *extra, sys.executable, str(script), str(src), str(dst)]
+    cmd = ["strace", "-qq", *extra, sys.executable, str(script), str(src), str(dst)]
     return subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
 
 
@@ -190,7 +191,8 @@ def test_kill_at_every_step_of_save_keeps_an_index(pristine, embedder, tmp_path)
     steps: list[tuple[str, int, bool]] = []  # syscall, its ordinal, whether after the switch
     switched = False
     for line in trace.read_text().splitlines():
-        name = line.split(maxsplit=1)[1].split("(", 1)[0] if " " in line else ""
+        m = re.match(r"(?:\d+\s+)?(\w+)\(", line)  # "[pid ]syscall(args) = result"
+        name = m.group(1) if m else ""
         if name not in MUTATING:
             continue
         counts[name] = counts.get(name, 0) + 1
@@ -225,6 +227,27 @@ def test_kill_at_every_step_of_save_keeps_an_index(pristine, embedder, tmp_path)
         assert index.chunks
         left = sorted(p.name for p in dst.iterdir())
         assert left == [".lock", "CURRENT", live_folder(dst).name], (name, nth, left)
+
+
+@pytest.mark.skipif(shutil.which("strace") is None, reason="needs strace")
+def test_ingest_killed_at_the_switch_keeps_the_old_document(
+    idx, monkeypatch, capsys, embedder, tmp_path
+) -> None:
+    """`docqa ingest` itself (model, build, save), killed at its second rename: the new
+    version is complete but CURRENT was not replaced, so the user's old document answers."""
+    other = tmp_path / "other.txt"
+    other.write_text("Other\n\nThe ferry leaves at noon.\n")
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
+           "DOCQA_INDEX_DIR": str(idx), "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    cmd = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=rename",
+           "-e", "inject=rename:signal=SIGKILL:when=2", sys.executable, "-m", "app", "ingest",
+           str(other)]  # fmt: skip
+    r = subprocess.run(cmd, env=env, cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert r.returncode in (-9, 137), r.stderr
+    assert any(p.name.startswith("v-") for p in idx.iterdir() if p != live_folder(idx))
+    r2 = _ask(idx, monkeypatch, capsys, embedder, tmp_path)
+    assert r2.code == 0 and "3.1 million" in json.loads(r2.out)["answer"]
+    assert len([p for p in idx.iterdir() if p.name.startswith(("v-", ".tmp-"))]) == 1
 
 
 # ---- 3: extracted texts are unique, and written only into the new version ------------------
