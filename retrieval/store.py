@@ -322,6 +322,17 @@ def load(index_dir: Path) -> DocIndex:
     if folder is None:
         raise IndexProblem(f"no index in {index_dir}", "run `docqa ingest` to build it")
     try:
+        return _load_version(index_dir, folder)
+    except IndexProblem:
+        # Another process may have switched versions and removed this one while it was read.
+        now = live_folder(index_dir)
+        if now is None or now == folder:
+            raise
+        return _load_version(index_dir, now)
+
+
+def _load_version(index_dir: Path, folder: Path) -> DocIndex:
+    try:
         manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
         why = manifest_problem(manifest)
         if why:
