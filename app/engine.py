@@ -93,7 +93,7 @@ def _try_load(index_dir: Path, log: Log) -> DocIndex | None:
         return store.load(index_dir)
     except IndexProblem as e:
         if store.has_index(index_dir):
-            log(f"the index is damaged: {e}")
+            log(f"the index cannot be used as it is ({e})")
         return None
 
 
@@ -103,7 +103,8 @@ def _refuse_gone(paths: list[Path], index_dir: Path) -> None:
         one = len(gone) == 1
         raise BadInput(
             f"the indexed source{'' if one else 's'} {', '.join(gone)} "
-            f"{'is' if one else 'are'} gone (moved or deleted) from the index in {index_dir}",
+            f"{'is' if one else 'are'} gone (moved or deleted), and the index in {index_dir} "
+            f"cannot be used without {'it' if one else 'them'}",
             f"put {'it' if one else 'them'} back, or run `docqa ingest PATH ...` to index "
             "the documents where they are now",
         )
