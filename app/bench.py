@@ -5,6 +5,8 @@
     python -m app.bench calibrate [--errors]
                                  re-derive the checker's thresholds (eval/calibrate_checker.py)
     python -m app.bench llm [N]  the LLM backends alone, on the first N dev questions
+    python -m app.bench ingest [--embed]
+                                 ingest time against input size (eval/bench_ingest.py)
 
 The objects are wired here from app/engine.py, so the bench measures what the app runs.
 """
@@ -19,10 +21,11 @@ from app.settings import load_settings
 from data import DEFAULT_ARTICLE
 from eval.bench import bench
 from eval.bench_check import bench_checker, checker_table
+from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
 from eval.calibrate_checker import calibration
 
-USAGE = "usage: python -m app.bench [check | calibrate [--errors] | llm [N]]"
+USAGE = "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | ingest [--embed]]"
 
 
 def _print(lines: Iterable[str]) -> None:
@@ -45,6 +48,8 @@ def main(argv: list[str] | None = None) -> int:
         limit = int(args[1]) if len(args) == 2 else None
         _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
                          s.llamacpp_model, limit))  # fmt: skip
+    elif args[0] == "ingest" and args[1:] in ([], ["--embed"]):
+        _print(ingest_scaling(engine.make_embedder(s) if args[1:] else None))
     else:
         print(USAGE, file=sys.stderr)
         return 2

@@ -53,6 +53,11 @@ def _read_arg(value: str | None, what: str) -> str:
         value = sys.stdin.read()
     if value is None or not value.strip():
         raise BadInput(f"the {what} is empty", f'give a {what}, e.g. docqa ask "Who wrote it?"')
+    if not any(ch.isprintable() and not ch.isspace() for ch in value):
+        raise BadInput(
+            f"the {what} holds only control characters",
+            f'give a {what} in words, e.g. docqa ask "Who wrote it?"',
+        )
     return value
 
 
@@ -334,6 +339,16 @@ def ui(
     raise typer.Exit(subprocess.call(cmd))
 
 
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _help_hint(e: Exception) -> str:
+    ctx = getattr(e, "ctx", None)
+    path = getattr(ctx, "command_path", "") or "docqa"
+    return f"see `{path} --help`"
+
+
 def main() -> None:
     try:
         # Without standalone mode click returns (not raises) the code of a `typer.Exit`.
@@ -350,9 +365,14 @@ def main() -> None:
     except KeyboardInterrupt:
         sys.exit(130)
     except Exception as e:  # usage errors and the unexpected: one line, never a trace
-        show = getattr(e, "show", None)
-        if callable(show) and isinstance(getattr(e, "exit_code", None), int):
-            show()  # typer's own (vendored click) usage errors: exit 2 with their message
-            sys.exit(e.exit_code)  # type: ignore[attr-defined]
+        code = getattr(e, "exit_code", None)
+        message = getattr(e, "format_message", None)
+        if type(e).__name__ == "NoArgsIsHelpError":
+            e.show()  # type: ignore[attr-defined]  # `docqa` alone: the help is the answer
+            sys.exit(code)
+        if callable(message) and isinstance(code, int):
+            # click's usage errors: one line (DESIGN), not its multi-line usage block
+            print(f"docqa: error: {_one_line(message())}: {_help_hint(e)}", file=sys.stderr)
+            sys.exit(code)
         print(f"docqa: error: {type(e).__name__}: {e}", file=sys.stderr)
         sys.exit(1)

@@ -11,8 +11,9 @@ from answer.llm_llamacpp import LlamaCppModel
 from answer.llm_openai import OpenAIConfig, OpenAIModel
 from answer.pipeline import Pipeline
 from app.settings import Settings
-from core.errors import IndexProblem
+from core.errors import BadInput, IndexProblem
 from retrieval import index as index_mod
+from retrieval import store
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings
 from retrieval.search import SearchSettings
@@ -50,29 +51,43 @@ def open_index(
 ) -> DocIndex:
     """The index for `sources`, rebuilt if missing, stale or corrupt.
 
-    Without `sources`, the index keeps whatever was last ingested (the settings' sources when
-    there is no index yet), and is rebuilt only if one of those files changed.
+    Without `sources`, the index keeps whatever was last ingested, and a damaged or stale one
+    is rebuilt from its own recorded sources; when those are gone it is refused (BadInput), so
+    another document never silently takes the user's place. Only where no index was ever
+    completed are the settings' sources (the shipped article) built.
     """
-    paths = [Path(p) for p in sources] if sources else list(s.sources)
+    store.check_dir(s.index_dir)
     isettings = index_settings(s)
-    if not rebuild:
-        try:
-            idx = index_mod.load(s.index_dir)
-            if not sources:
-                indexed = [Path(m["path"]) for m in idx.manifest["sources"]]
-                if all(p.exists() for p in indexed):
-                    paths = indexed
-            why = index_mod.staleness(idx, paths, embedder.name, isettings)
-            if not why:
-                return idx
-            log(f"rebuilding the index: {why}")
-        except IndexProblem as e:
-            if (s.index_dir / "manifest.json").exists():
-                log(f"rebuilding the index: {e}")
-            else:
-                log(f"building the index in {s.index_dir}")
+    idx: DocIndex | None = None
+    if sources:
+        paths = [Path(p) for p in sources]
+        if not rebuild:
+            idx = _try_load(s.index_dir, log)
+    else:
+        idx = _try_load(s.index_dir, log)
+        recorded = (
+            [Path(m["path"]) for m in idx.manifest["sources"]]
+            if idx is not None
+            else store.recorded_sources(s.index_dir)
+        )
+        if recorded is None and store.has_index(s.index_dir):
+            raise BadInput(
+                f"the index in {s.index_dir} is damaged and no record of its sources is left",
+                "run `docqa ingest PATH ...` with your documents to rebuild it",
+            )
+        paths = recorded if recorded is not None else list(s.sources)
+        _refuse_gone(paths, s.index_dir)
+    if idx is not None:
+        why = index_mod.staleness(idx, paths, embedder.name, isettings)
+        if not why:
+            return idx
+        log(f"rebuilding the index from its sources: {why}")
+    elif not sources and store.has_index(s.index_dir):
+        log(f"rebuilding the index from its sources: {', '.join(map(str, paths))}")
+    elif not sources:  # an explicit ingest says what it did once it is done
+        log(f"building the index in {s.index_dir}")
     idx = index_mod.build(paths, s.index_dir, embedder, isettings)
-    index_mod.save(idx, s.index_dir)
+    store.save(idx, s.index_dir)
     log(f"indexed {len(paths)} source(s): {idx.manifest['n_chunks']} chunks")
     return idx
 
@@ -91,6 +106,28 @@ def make_pipeline(
     """The one place a `Pipeline` is built (the CLI, the app, `make bench`): pass `checker`
     to share one checker's caches between pipelines over the same index."""
     return Pipeline(index, embedder, search, backends=backends, checker=checker)
+
+
+def _try_load(index_dir: Path, log: Log) -> DocIndex | None:
+    try:
+        return store.load(index_dir)
+    except IndexProblem as e:
+        if store.has_index(index_dir):
+            log(f"the index cannot be used as it is ({e})")
+        return None
+
+
+def _refuse_gone(paths: list[Path], index_dir: Path) -> None:
+    gone = [str(p) for p in paths if not p.is_file()]
+    if gone:
+        one = len(gone) == 1
+        raise BadInput(
+            f"the indexed source{'' if one else 's'} {', '.join(gone)} "
+            f"{'is' if one else 'are'} gone (moved or deleted), and the index in {index_dir} "
+            f"cannot be used without {'it' if one else 'them'}",
+            f"put {'it' if one else 'them'} back, or run `docqa ingest PATH ...` to index "
+            "the documents where they are now",
+        )
 
 
 def open_pipeline(

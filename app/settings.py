@@ -6,6 +6,7 @@ Read once, here in `app/`, and passed down; nothing else reads the environment.
 from __future__ import annotations
 
 import os
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
@@ -75,6 +76,13 @@ def load_settings(**flags: Any) -> Settings:
         given["openai_api_key"] = os.environ["OPENAI_API_KEY"]
     try:
         return Settings(**given)
+    except tomllib.TOMLDecodeError as e:
+        raise BadInput(
+            f"docqa.toml is not valid TOML ({_one_line(str(e))})", "fix or remove docqa.toml"
+        ) from None
+    except (OSError, UnicodeDecodeError) as e:
+        problem = f"cannot read docqa.toml ({_one_line(str(e))})"
+        raise BadInput(problem, "fix or remove it") from None
     except ValidationError as e:
         err = e.errors()[0]
         where = ".".join(str(p) for p in err["loc"]) or "settings"
@@ -82,3 +90,7 @@ def load_settings(**flags: Any) -> Settings:
             f"bad setting {where}={err.get('input')!r}: {err['msg']}",
             f"fix the flag, DOCQA_{where.upper()} or docqa.toml",
         ) from None
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())

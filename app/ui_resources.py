@@ -27,6 +27,7 @@ from core.errors import BadInput
 from core.types import Document
 from ingest.read import decode_text, source_format
 from retrieval import index as index_mod
+from retrieval import store
 from retrieval.embed import Embedder
 
 Progress = Callable[[float, str], None]
@@ -174,7 +175,7 @@ def index_upload(
         wrapped = _ProgressEmbedder(emb, progress, 0.15, 0.95)
         idx = index_mod.build([src], idx_dir, wrapped, engine.index_settings(s))  # type: ignore[arg-type]
         progress(0.97, "Saving the index…")
-        index_mod.save(idx, idx_dir)
+        store.save(idx, idx_dir)
     except BadInput as e:  # name the file as the person knows it, not our temp path
         shutil.rmtree(new, ignore_errors=True)
         raise BadInput(e.problem.replace(str(src), name), e.fix) from None

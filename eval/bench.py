@@ -9,6 +9,7 @@ Prints, from one run:
   - cold start (process start to first answer, `docqa ask --json` in a fresh process), warm
     `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index build
     time once the model is loaded, peak memory;
+  - ingest time against input size, one-line files of 0.25 to 2 MB (eval/bench_ingest.py);
   - the citation checker's figures (eval/bench_check.py) and the LLM backends' when available.
 Nothing here is asserted: targets live in the issues and are compared by people. Nothing here
 prints either: `bench()` yields the lines and `python -m app.bench` (`make bench`) prints them,
@@ -31,13 +32,15 @@ from pathlib import Path
 from answer.pipeline import Pipeline
 from answer.routing import search_question
 from eval.bench_check import bench_checker
+from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
 from eval.bench_reader import project_report, squad_report
 from eval.qa import QAItem, read_qa
 from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
 from retrieval.embed import Embedder
-from retrieval.index import IndexSettings, build, save
+from retrieval.index import IndexSettings, build
 from retrieval.search import SearchSettings
+from retrieval.store import save
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
@@ -188,6 +191,10 @@ def bench(
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     yield f"peak RSS of this bench process: {peak:.0f} MB"
 
+    yield "\n## Ingest time against input size: one-line files (eval/bench_ingest.py)"
+    # Segmenting and chunking only: embedding is linear by construction and costs minutes
+    # at these sizes (`python -m app.bench ingest --embed` times the full build too).
+    yield from ingest_scaling(None)
     yield "\n## Citation checker (eval/bench_check.py)"
     for k, v in bench_checker(embedder).items():
         yield f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"

@@ -18,10 +18,12 @@ import numpy as np
 
 from answer.reader.candidates import gather, question_terms
 from answer.routing import search_question as search
+from core.errors import IndexProblem
 from eval.squad import Article, write_text
 from retrieval.embed import Embedder
-from retrieval.index import DocIndex, IndexSettings, build, load, save, sha256_bytes
+from retrieval.index import DocIndex, IndexSettings, build, sha256_bytes
 from retrieval.search import SearchSettings
+from retrieval.store import load, save
 
 CACHE = Path(__file__).resolve().parents[1] / ".docqa" / "reader"
 # Candidate sentences per question: with k=5 they hold the gold answer for 93.6% of the
@@ -36,7 +38,10 @@ def article_index(article: Article, embedder: Embedder, cache: Path = CACHE) -> 
     stamp = idx_dir.parent / f"{article.name}.sha256"
     digest = sha256_bytes(article.text.encode("utf-8"))
     if idx_dir.exists() and stamp.exists() and stamp.read_text() == digest:
-        return load(idx_dir)
+        try:
+            return load(idx_dir)
+        except IndexProblem:  # an older format, or damaged: built again below
+            pass
     index = build([path], idx_dir, embedder, IndexSettings())
     save(index, idx_dir)
     stamp.write_text(digest)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
+import hashlib
+from dataclasses import dataclass
 from pathlib import Path
 
+from core.errors import BadInput
 from core.types import Document
 from ingest.html import extract_html
-from ingest.read import DEFAULT_MAX_BYTES, decode_text, read_bytes, source_format
+from ingest.read import DEFAULT_MAX_BYTES, decode_source, read_bytes, source_format
 from ingest.structure import analyse
 
 
@@ -21,32 +22,48 @@ def display_path(path: Path) -> str:
         return str(p)
 
 
-def atomic_write_text(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+@dataclass(frozen=True)
+class Loaded:
+    """A read source. `extracted` is the file name (in the index's extracted folder) that the
+    document's text must be stored under, when its offsets cannot refer to the file itself
+    (HTML, or text in another encoding than UTF-8); "" when they refer to the file."""
+
+    doc: Document
+    raw: bytes
+    extracted: str = ""
+
+
+def extracted_name(path: Path, text: str) -> str:
+    """A name unique to the text: two `page.html` from different folders no longer collide."""
+    digest = hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
+    return f"{path.stem[:60]}-{digest}.txt"
+
+
+def read_source(path: Path, extracted_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> Loaded:
+    """Read and analyse a source without writing anything: the caller stores an extracted text
+    under `extracted_dir / loaded.extracted` (which is already the document's source)."""
+    if path.is_dir():
+        raise BadInput(f"{path}: is a directory", "give the files in it, e.g. DIR/*.txt")
+    fmt = source_format(path)
+    raw = read_bytes(path, max_bytes)
+    text, encoding = decode_source(raw, str(path))
+    meta: dict[str, str] | None = None
+    if fmt == "html":
+        text, meta = extract_html(text, str(path))
+    elif encoding == "utf-8":
+        return Loaded(analyse(display_path(path), text), raw)
+    name = extracted_name(path, text)
+    return Loaded(analyse(display_path(extracted_dir / name), text, meta), raw, name)
 
 
 def load_document(
     path: Path, extracted_dir: Path, max_bytes: int = DEFAULT_MAX_BYTES
 ) -> tuple[Document, bytes]:
-    """The analysed document and the raw bytes it came from (for the manifest's hash).
-
-    HTML is reduced to its article text, which is written to `extracted_dir` and becomes the
-    document's source, so that every offset refers to a file a person can open.
-    """
-    fmt = source_format(path)
-    raw = read_bytes(path, max_bytes)
-    text = decode_text(raw, str(path))
-    if fmt == "html":
-        plain, meta = extract_html(text, str(path))
-        out = extracted_dir / f"{path.stem}.txt"
-        atomic_write_text(out, plain)
-        return analyse(display_path(out), plain, meta), raw
-    return analyse(display_path(path), text), raw
+    """The analysed document and its raw bytes; an extracted text is written to `extracted_dir`
+    (for callers outside an index; the index stores it in its own new folder)."""
+    loaded = read_source(path, extracted_dir, max_bytes)
+    if loaded.extracted:
+        extracted_dir.mkdir(parents=True, exist_ok=True)
+        with open(extracted_dir / loaded.extracted, "w", encoding="utf-8", newline="") as f:
+            f.write(loaded.doc.text)
+    return loaded.doc, loaded.raw

@@ -23,22 +23,42 @@ def source_format(path: Path) -> str:
     return fmt
 
 
-def decode_text(data: bytes, name: str) -> str:
-    """Bytes to text, strictly UTF-8, with no newline translation (offsets stay exact)."""
-    if not data.strip():
+# Byte order marks of the encodings we decode besides UTF-8, longest first (UTF-32 LE starts
+# with UTF-16 LE's mark).
+_BOMS = (
+    (b"\xff\xfe\x00\x00", "utf-32"),
+    (b"\x00\x00\xfe\xff", "utf-32"),
+    (b"\xff\xfe", "utf-16"),
+    (b"\xfe\xff", "utf-16"),
+)
+
+
+def decode_source(data: bytes, name: str) -> tuple[str, str]:
+    """Bytes to text and the encoding they were in: UTF-8 (a UTF-8 byte order mark is kept as
+    the text's first character, as `open(encoding="utf-8")` gives it), or UTF-16/32 when the
+    file starts with their byte order mark. No newline translation: offsets stay exact."""
+    encoding = next((enc for bom, enc in _BOMS if data.startswith(bom)), "utf-8")
+    if encoding == "utf-8" and not data.strip():
         raise BadInput(f"{name}: the file is empty", "give a file that contains text")
-    if b"\x00" in data[:8192]:
+    if encoding == "utf-8" and b"\x00" in data:
         raise BadInput(f"{name}: this is a binary file, not text", "give a .txt, .md or .html file")
     try:
-        text = data.decode("utf-8")
+        text = data.decode(encoding)
     except UnicodeDecodeError as e:
         raise BadInput(
-            f"{name}: not valid UTF-8 (byte 0x{data[e.start]:02x} at offset {e.start})",
+            f"{name}: not valid {encoding.upper()}"
+            f" (byte 0x{data[e.start]:02x} at offset {e.start})",
             "re-save the file as UTF-8",
         ) from None
-    if not text.strip():
+    if "\x00" in text:
+        raise BadInput(f"{name}: this is a binary file, not text", "give a .txt, .md or .html file")
+    if not text.strip("\ufeff \t\r\n\f\v"):
         raise BadInput(f"{name}: the file is empty", "give a file that contains text")
-    return text
+    return text, encoding
+
+
+def decode_text(data: bytes, name: str) -> str:
+    return decode_source(data, name)[0]
 
 
 def read_bytes(path: Path, max_bytes: int = DEFAULT_MAX_BYTES) -> bytes:

@@ -17,6 +17,16 @@ from core.types import Sentence
 _FALLBACK_SPLIT = re.compile(r"[.!?][\"”’)\]]*(\s+)(?=[\"“‘(\[]?[A-Z0-9])")
 # List markers and markdown emphasis that should not start a sentence span.
 _LEADING_MARKUP = re.compile(r"^(?:[-*+>#]+\s+|\d+[.)]\s+)+")
+# pysbd's time grows faster than linearly with the length of what it is given (a 100k-character
+# paragraph took 22 s, a 2 MB line never finished), so a longer paragraph is cut into segments
+# of at most this many characters first. 2000 keeps ordinary paragraphs whole and costs ~12 ms
+# a segment (measured), so ingest stays linear in the size of the file.
+MAX_SEGMENT = 2000
+_SPACE = re.compile(r"\s+")
+# Where a segment may end: after a sentence whose last word is no abbreviation ("U.S.", "Mr.").
+_CUT = re.compile(r"[a-z0-9]{3}[.!?][\"”’)\]]*(\s+)(?=[\"“‘(\[]?[A-Z0-9])")
+# Without any of these, pysbd has nothing to split: the segment is one sentence.
+_TERMINAL = re.compile(r"[.!?…]")
 
 
 @lru_cache(maxsize=1)
@@ -43,9 +53,41 @@ def _pieces(paragraph: str) -> list[str] | None:
         return None
 
 
+def segments(text: str, start: int, end: int, limit: int = MAX_SEGMENT) -> list[tuple[int, int]]:
+    """text[start:end] as consecutive ranges of at most `limit` characters, each cut after the
+    last sentence break in its second half, else at the last whitespace, else hard."""
+    out: list[tuple[int, int]] = []
+    pos = start
+    while end - pos > limit:
+        cut = 0
+        for m in _CUT.finditer(text, pos + limit // 2, pos + limit):
+            cut = m.end(1)
+        if not cut:
+            for m in _SPACE.finditer(text, pos + limit // 2, pos + limit):
+                cut = m.end()
+        if not cut or cut <= pos:
+            cut = pos + limit
+        out.append((pos, cut))
+        pos = cut
+    out.append((pos, end))
+    return out
+
+
 def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[Sentence]:
     """Sentences of text[start:end] (one paragraph, ideally), offsets into `text`."""
     end = len(text) if end is None else end
+    if not _TERMINAL.search(text, start, end):
+        # Nothing for pysbd to split: one sentence, however long (chunking cuts it by tokens,
+        # and the checker calls it too long to be one claim).
+        return _regex_sentences(text, start, end)
+    if end - start > MAX_SEGMENT:
+        return [s for a, b in segments(text, start, end) for s in _split_segment(text, a, b)]
+    return _split_segment(text, start, end)
+
+
+def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
+    if not _TERMINAL.search(text, start, end):
+        return _regex_sentences(text, start, end)  # pysbd would keep it whole, slowly
     para = text[start:end]
     out: list[Sentence] = []
     cursor = 0

@@ -39,6 +39,10 @@ _BYLINE = re.compile(
 )
 _MD_HEADING = re.compile(r"^\s{0,3}(#{1,6})\s+(?P<text>.+?)\s*#*\s*$")
 _LINE = re.compile(r"[^\n]*\n|[^\n]+$")
+BOM = "\ufeff"
+_FM_LINE = re.compile(r"^(?:[\w.-]+\s*:.*|-\s.*|-|#.*|\s.*)$")
+_FM_KEY = re.compile(r"^(?P<key>[\w.-]+)\s*:\s*(?P<value>.*)$")
+_FM_FIELDS = {"title": "title", "author": "author", "authors": "author", "date": "date"}
 
 
 @dataclass(frozen=True)
@@ -56,8 +60,31 @@ def _lines(text: str) -> list[_Line]:
     out = []
     for m in _LINE.finditer(text):
         raw = m.group(0).rstrip("\r\n")
-        out.append(_Line(m.start(), m.start() + len(raw), raw.strip()))
+        start = m.start()
+        if start == 0 and raw.startswith(BOM):
+            raw, start = raw[1:], 1  # the byte order mark is furniture, never in a quote
+        out.append(_Line(start, start + len(raw), raw.strip()))
     return out
+
+
+def _front_matter(lines: list[_Line]) -> tuple[int, dict[str, str]]:
+    """How many lines a YAML front-matter block (--- ... --- at the very top) takes, and its
+    title, author and date; (0, {}) when there is none. A rule line followed by prose is not
+    front matter: every line inside must read `key: value`, a list item or a comment."""
+    if not lines or lines[0].text != "---":
+        return 0, {}
+    meta: dict[str, str] = {}
+    for k in range(1, min(len(lines), 200)):
+        t = lines[k].text
+        if t in ("---", "..."):
+            return k + 1, meta
+        if t and not _FM_LINE.match(t):
+            return 0, {}
+        m = _FM_KEY.match(t)
+        if m and m.group("key").lower() in _FM_FIELDS and m.group("value").strip():
+            value = m.group("value").strip().strip("\"'").strip()
+            meta.setdefault(_FM_FIELDS[m.group("key").lower()], value)
+    return 0, {}
 
 
 def _iso_date(raw: str) -> str:
@@ -81,11 +108,17 @@ def _is_heading(line: _Line, prev_blank: bool, next_blank: bool) -> bool:
 
 def analyse(source: str, text: str, meta: dict[str, str] | None = None) -> Document:
     """Split `text` into furniture, title, byline, sections and sentences."""
-    meta = meta or {}
+    meta = dict(meta or {})
     lines = _lines(text)
     n = len(lines)
     furniture: list[Span] = []
     kind: list[str] = ["blank" if ln.blank else "body" for ln in lines]
+    if lines and lines[0].start == 1:
+        furniture.append(Span(0, 1))
+    n_front, front = _front_matter(lines)
+    for k in range(n_front):
+        kind[k] = "furniture"  # front matter is metadata, not citable text
+    meta = {**front, **meta} if front else meta
 
     def blank_at(i: int) -> bool:
         return i < 0 or i >= n or lines[i].blank or kind[i] == "furniture"
@@ -117,6 +150,8 @@ def analyse(source: str, text: str, meta: dict[str, str] | None = None) -> Docum
     title = meta.get("title", "")
     author = meta.get("author", "")
     date = meta.get("date", "")
+    if date and front.get("date") == date:
+        date = _iso_date(date) or (date[:10] if re.match(r"\d{4}-\d{2}-\d{2}", date) else date)
     title_idx = -1
     head = [k for k in range(n) if kind[k] == "body"][:6]
     for k in head:

@@ -47,10 +47,14 @@ class BM25:
     def __init__(self, texts: list[str], k1: float = 1.2, b: float = 0.75) -> None:
         self._n = len(texts)
         self._bm25 = bm25s.BM25(k1=k1, b=b)
-        self._bm25.index(tokenize(texts), show_progress=False)
+        tokens = tokenize(texts)
+        # bm25s cannot index texts without a single term (a document of stopwords: "# A")
+        self._empty = not any(tokens)
+        if not self._empty:
+            self._bm25.index(tokens, show_progress=False)
 
     def scores(self, query: str) -> np.ndarray:
         toks = tokenize([query])[0]
-        if not toks or self._n == 0:
+        if not toks or self._n == 0 or self._empty:
             return np.zeros(self._n, dtype=np.float32)
         return np.asarray(self._bm25.get_scores(toks), dtype=np.float32)

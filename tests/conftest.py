@@ -29,7 +29,8 @@ def embedder():
 
 @pytest.fixture(scope="session")
 def article_index(embedder, tmp_path_factory):
-    from retrieval.index import IndexSettings, build, load, save
+    from retrieval.index import IndexSettings, build
+    from retrieval.store import load, save
 
     d = tmp_path_factory.mktemp("index") / "index"
     save(build([ARTICLE], d, embedder, IndexSettings()), d)

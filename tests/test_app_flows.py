@@ -328,12 +328,12 @@ def test_evaluate_tab_runs_a_qa_file() -> None:
 
 def test_sessions_share_one_model_and_index(monkeypatch: pytest.MonkeyPatch) -> None:
     """A second session (a second browser tab) reuses the process's model and index."""
-    from retrieval import embed, index
+    from retrieval import embed, store
 
     first = new_app()
     made: list[str] = []
     monkeypatch.setattr(embed.Embedder, "__init__", lambda *a, **k: made.append("embedder"))
-    monkeypatch.setattr(index, "load", lambda *a, **k: made.append("index"))
+    monkeypatch.setattr(store, "load", lambda *a, **k: made.append("index"))
     second = ask(new_app(), "Who wrote the article?")
     assert made == []
     assert turns(second)[0].answer is not None

@@ -19,7 +19,8 @@ from answer.pipeline import Pipeline
 from core.errors import BadInput
 from core.types import AnswerSentence, Citation
 from retrieval.embed import Embedder
-from retrieval.index import DocIndex, IndexSettings, build, save
+from retrieval.index import DocIndex, IndexSettings, build
+from retrieval.store import save
 from verify.checker import Checker
 from verify.nli import NliModel
 from verify.report import check_cited, check_report, verify_sentences

@@ -39,7 +39,9 @@ def test_ingest_json(workdir: Path) -> None:
     assert doc["sources"][0]["source"] == "data/india-japan-strategic-partnership.txt"
     assert doc["sources"][0]["author"] == "Samyar Rostami"
     assert doc["chunks"] > 5
-    assert (workdir / "index" / "manifest.json").exists()
+    from retrieval.store import live_folder
+
+    assert (live_folder(workdir / "index") / "manifest.json").exists()
 
 
 def test_ask_json_contract(workdir: Path) -> None:
@@ -113,8 +115,10 @@ def test_huge_question_is_handled(workdir: Path) -> None:
 def test_corrupt_index_is_rebuilt(workdir: Path, tmp_path: Path) -> None:
     import shutil
 
+    from retrieval.store import live_folder
+
     shutil.copytree(workdir / "index", tmp_path / "index")
-    (tmp_path / "index" / "chunks.faiss").write_bytes(b"not faiss")
+    (live_folder(tmp_path / "index") / "chunks.faiss").write_bytes(b"not faiss")
     r = run(["ask", "--json", "Who wrote the article?"], tmp_path)
     assert r.returncode == 0, r.stderr
     assert "rebuilding" in r.stderr

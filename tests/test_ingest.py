@@ -246,3 +246,105 @@ def test_real_news_pages(tmp_path: Path, name: str, must: str, must_not: str, au
 def test_default_article_is_shipped() -> None:
     assert ARTICLE.exists()
     assert read_text(ARTICLE).startswith("EN|FR|RU")
+
+
+# ---- issue #11: odd inputs ----------------------------------------------------------------
+
+
+def test_directory_says_it_is_a_directory(tmp_path: Path) -> None:
+    with pytest.raises(BadInput, match="is a directory"):
+        load_document(tmp_path, tmp_path / "x")
+
+
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be", "utf-32-le"])
+def test_utf16_with_bom_is_decoded_into_an_extracted_text(tmp_path: Path, encoding: str) -> None:
+    from ingest.load import read_source
+
+    text = "Harbour report\r\n\r\nThe harbour handled 3.1 million containers in 2023.\r\n"
+    p = tmp_path / "wide.txt"
+    p.write_bytes("\ufeff".encode(encoding) + text.encode(encoding))
+    loaded = read_source(p, tmp_path / "extracted")
+    assert loaded.extracted.endswith(".txt") and loaded.doc.text == text
+    assert loaded.doc.source.endswith(loaded.extracted)
+    assert loaded.doc.title == "Harbour report"
+    for s in loaded.doc.sentences:
+        assert text[s.start : s.end] == s.text
+
+
+def test_utf8_bom_stays_out_of_every_quote(tmp_path: Path) -> None:
+    p = tmp_path / "bom.txt"
+    p.write_bytes(b"\xef\xbb\xbfHarbour report\n\nThe harbour handled 3.1 million containers.\n")
+    doc, _ = load_document(p, tmp_path / "x")
+    assert doc.source.endswith("bom.txt")  # the file itself, as open(encoding="utf-8") reads it
+    with open(p, encoding="utf-8", newline="") as f:
+        text = f.read()
+    assert doc.title == "Harbour report" and doc.sentences[0].start == 1
+    assert all("\ufeff" not in s.text and text[s.start : s.end] == s.text for s in doc.sentences)
+    assert doc.excluded[0].start == 0
+
+
+@pytest.mark.parametrize("at", [0, 9000, 100_000])
+def test_nul_byte_anywhere_is_binary(tmp_path: Path, at: int) -> None:
+    data = b"Plain words here. " * 7000
+    p = tmp_path / "nul.txt"
+    p.write_bytes(data[:at] + b"\x00" + data[at:])
+    with pytest.raises(BadInput, match="binary"):
+        read_text(p)
+
+
+def test_front_matter_gives_the_title_and_is_not_citable() -> None:
+    text = (
+        '---\ntitle: "Harbour notes"\nauthor: Ann Lee\ndate: 2024-05-02\ntags:\n  - port\n---\n\n'
+        "The harbour handled 3.1 million containers. A second terminal opened in May.\n"
+    )
+    doc = analyse("notes.md", text)
+    assert (doc.title, doc.author, doc.date) == ("Harbour notes", "Ann Lee", "2024-05-02")
+    body = text.index("The harbour")
+    assert all(s.start >= body for s in doc.sentences)
+    assert doc.excluded[0].start == 0 and doc.excluded[0].end >= text.index("---\n\n") + 4
+    untitled = analyse("n.md", "---\nlayout: post\n---\n\nA short note. It has two sentences.\n")
+    assert untitled.title != "---" and all(s.text != "---" for s in untitled.sentences)
+
+
+def test_a_rule_followed_by_prose_is_not_front_matter() -> None:
+    text = "---\n\nThis is prose after a rule. It stays citable.\n\n---\n"
+    doc = analyse("r.md", text)
+    assert any(s.text.startswith("This is prose") for s in doc.sentences)
+
+
+def test_long_paragraph_is_cut_into_bounded_segments() -> None:
+    from ingest.sentences import MAX_SEGMENT, segments
+
+    words = "harbour crane ship terminal grain container " * 3000
+    with_breaks = "The ship docked. " * 8000
+    for text in (words, with_breaks, "x" * 9001):
+        segs = segments(text, 0, len(text))
+        assert segs[0][0] == 0 and segs[-1][1] == len(text)
+        assert all(b - a <= MAX_SEGMENT and b > a for a, b in segs)
+        assert all(segs[i][1] == segs[i + 1][0] for i in range(len(segs) - 1))
+    # cut after a sentence when there is one, else at a space
+    assert all(
+        with_breaks[b - 1] == " " and with_breaks[b - 2] == "."
+        for _, b in segments(with_breaks, 0, len(with_breaks))[:-1]
+    )
+    assert all(words[b - 1] == " " for _, b in segments(words, 0, len(words))[:-1])
+
+
+@pytest.mark.parametrize(
+    ("line", "limit_s"),
+    [
+        (("harbour crane ship terminal grain container " * 4500)[:200_000], 10),
+        # through pysbd: a 100k-character paragraph took 22 s before it was segmented
+        (("The ship docked at the harbour at noon. " * 2500)[:100_000], 12),
+    ],
+    ids=["no-sentence-break", "prose"],
+)
+def test_one_long_line_is_segmented_in_linear_time(line: str, limit_s: float) -> None:
+    import time
+
+    t0 = time.perf_counter()
+    doc = analyse("long.txt", line + "\n")
+    took = time.perf_counter() - t0
+    assert took < limit_s, f"{took:.1f}s for {len(line):,} characters"
+    assert doc.sentences and all(line[s.start : s.end] == s.text for s in doc.sentences)
+    assert sum(len(s.text) for s in doc.sentences) >= len(line.strip()) - 2 * len(doc.sentences)

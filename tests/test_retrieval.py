@@ -12,8 +12,9 @@ import pytest
 from answer.routing import search_question
 from core.errors import BadInput, IndexProblem
 from retrieval.bm25 import BM25
-from retrieval.index import IndexSettings, build, load, save, staleness
+from retrieval.index import IndexSettings, build, staleness
 from retrieval.search import SearchSettings, search
+from retrieval.store import live_folder, load, save
 
 from .conftest import ARTICLE
 
@@ -35,13 +36,16 @@ def test_model_loads_lazily() -> None:
 def test_index_round_trip_has_no_pickle(article_index, tmp_path: Path, embedder) -> None:
     d = tmp_path / "idx"
     save(article_index, d)
-    names = sorted(p.name for p in d.iterdir())
+    live = live_folder(d)
+    assert live is not None and live.parent == d
+    assert sorted(p.name for p in d.iterdir()) == [".lock", "CURRENT", live.name]
+    names = sorted(p.name for p in live.iterdir())
     assert names == [
-        "chunks.faiss", "chunks.jsonl", "clauses.faiss", "manifest.json", "sentences.faiss"
+        "chunks.faiss", "chunks.jsonl", "manifest.json", "sentences.faiss", "sources.json"
     ]  # fmt: skip
-    for p in d.iterdir():
+    for p in live.iterdir():
         assert not p.read_bytes().startswith(b"\x80")  # pickle protocol marker
-    m = json.loads((d / "manifest.json").read_text())
+    m = json.loads((live / "manifest.json").read_text())
     assert m["model"] == "sentence-transformers/all-MiniLM-L6-v2"
     assert m["chunking"]["max_tokens"] == 200
     assert {"faiss-cpu", "sentence-transformers"} <= set(m["versions"])
@@ -69,7 +73,7 @@ def test_stale_index_is_detected(article_index, tmp_path: Path, embedder) -> Non
 def test_corrupt_index_is_a_clear_error(article_index, tmp_path: Path, victim: str) -> None:
     d = tmp_path / "idx"
     save(article_index, d)
-    (d / victim).write_bytes(b"garbage")
+    (live_folder(d) / victim).write_bytes(b"garbage")
     with pytest.raises(IndexProblem) as e:
         load(d)
     assert "rebuild" in str(e.value)
@@ -78,16 +82,23 @@ def test_corrupt_index_is_a_clear_error(article_index, tmp_path: Path, victim: s
 def test_save_replaces_atomically_and_leaves_no_temp(article_index, tmp_path: Path) -> None:
     d = tmp_path / "idx"
     save(article_index, d)
-    save(article_index, d)
+    save(article_index, d)  # the same version: already live, nothing is rewritten
+    first = live_folder(d)
+    article_index.version = ""
+    save(article_index, d)  # a new version replaces it, and the old one is removed
     leftovers = [p.name for p in tmp_path.iterdir() if p.name != "idx"]
     assert leftovers == []
+    assert live_folder(d) != first
+    assert sorted(p.name for p in d.iterdir()) == [".lock", "CURRENT", live_folder(d).name]
     load(d)
 
 
 def test_failed_save_keeps_the_old_index(article_index, tmp_path: Path, monkeypatch) -> None:
     d = tmp_path / "idx"
     save(article_index, d)
-    before = (d / "manifest.json").read_text()
+    live = live_folder(d)
+    before = (live / "manifest.json").read_text()
+    article_index.version = ""  # a new version is written (an unchanged one is not rewritten)
     import retrieval.index as index_mod
 
     def boom(*a, **k):
@@ -96,8 +107,9 @@ def test_failed_save_keeps_the_old_index(article_index, tmp_path: Path, monkeypa
     monkeypatch.setattr(index_mod.faiss, "write_index", boom)
     with pytest.raises(OSError):
         save(article_index, d)
-    assert (d / "manifest.json").read_text() == before
+    assert live_folder(d) == live and (live / "manifest.json").read_text() == before
     assert [p.name for p in tmp_path.iterdir()] == ["idx"]
+    assert sorted(p.name for p in d.iterdir()) == [".lock", "CURRENT", live.name]
     shutil.rmtree(d)
 
 
