@@ -28,11 +28,13 @@ test: install
 	$(MAKE) --no-print-directory gate
 
 # Quality gate on the project's own dev set, extractive backend (floors a little under today's:
-# the learned reader measures contained 0.698, abstention 0.357 there; see issue #10's note).
+# the learned reader measures accuracy 0.672, contained 0.774, abstention 0.286 there; see
+# issue #10's notes).
 gate: install
 	$(BIN)/docqa eval eval/datasets/dev.jsonl --out .docqa/eval/ci-dev --no-progress \
-	  --fail-under answer_contained=0.65 --fail-under retrieval_hit@3=0.95 \
-	  --fail-under mrr=0.9 --fail-under citation_recall=0.95 --fail-under abstention_recall=0.3
+	  --fail-under accuracy=0.62 --fail-under answer_contained=0.72 \
+	  --fail-under retrieval_hit@3=0.95 --fail-under mrr=0.9 --fail-under citation_recall=0.95 \
+	  --fail-under abstention_recall=0.25
 
 bench: install
 	$(BIN)/python -m app.bench
