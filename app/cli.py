@@ -102,7 +102,7 @@ def ingest(
     from app.engine import make_embedder, open_index
 
     s = _settings(index_dir=index_dir)
-    embedder = make_embedder(s)
+    embedder = make_embedder(s, _log)
     idx = open_index(s, embedder, sources=paths or list(s.sources), rebuild=True, log=_log)
     m = idx.manifest
     if json_out:

