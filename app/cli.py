@@ -134,10 +134,10 @@ def retrieve(
     json_out: JsonFlag = False,
 ) -> None:
     """The top passages for a question."""
+    q = _read_arg(question, "question")  # bad usage is told before anything heavy is imported
+    s = _settings(index_dir=index_dir, k=k)
     from app.engine import open_pipeline
 
-    q = _read_arg(question, "question")
-    s = _settings(index_dir=index_dir, k=k)
     pipe = open_pipeline(s, log=_log)
     r = pipe.retrieve(q, s.k)
     if json_out:
@@ -180,13 +180,16 @@ def ask(
     from dataclasses import replace
 
     from answer.llm import CONTEXT_MODES
+
+    # Bad usage is told before anything heavy (the index, the models) is imported.
+    q = _read_arg(question, "question")
+    if context is not None and context not in CONTEXT_MODES:
+        raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
+    s = _settings(index_dir=index_dir, k=k, backend=backend)
     from answer.prompting import parse_history
     from app.engine import open_pipeline
     from core.errors import BackendError
 
-    q = _read_arg(question, "question")
-    if context is not None and context not in CONTEXT_MODES:
-        raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
     turns = []
     if history is not None:
         try:
@@ -195,7 +198,6 @@ def ask(
             raise BadInput(
                 f"cannot read the history file {history}: {e}", "give a JSON file"
             ) from None
-    s = _settings(index_dir=index_dir, k=k, backend=backend)
     pipe = open_pipeline(s, log=_log)
     # A person at a terminal sees an LLM's tokens as they come, then the verified answer.
     live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
@@ -231,11 +233,11 @@ def check(
     json_out: JsonFlag = False,
 ) -> None:
     """Verify each sentence of TEXT against the document."""
+    body = _read_arg(text, "text to check")
+    s = _settings(index_dir=index_dir)
     from answer.check import check_report
     from app.engine import open_pipeline
 
-    body = _read_arg(text, "text to check")
-    s = _settings(index_dir=index_dir)
     pipe = open_pipeline(s, log=_log)
     report = check_report(body, pipe)
     if json_out:

@@ -38,7 +38,9 @@ def make_embedder(s: Settings, log: Log = _quiet) -> Embedder:
     return make_embedder_for(s.threads, s.embed_backend, s.model_cache_dir, log)
 
 
-def make_embedder_for(threads: int, backend: str, cache_dir: Path, log: Log = _quiet) -> Embedder:
+def make_embedder_for(
+    threads: int, backend: str, cache_dir: Path | None, log: Log = _quiet
+) -> Embedder:
     """The same, from the settings' values (the app caches one embedder per such triple)."""
     if backend not in BACKENDS:
         raise BadInput(f"unknown embedding backend {backend!r}", "use onnx or torch")

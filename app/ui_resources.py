@@ -35,13 +35,13 @@ Progress = Callable[[float, str], None]
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
 def _embedder(threads: int, backend: str, cache_dir: str) -> Embedder:
-    emb = engine.make_embedder_for(threads, backend, Path(cache_dir))
+    emb = engine.make_embedder_for(threads, backend, Path(cache_dir) if cache_dir else None)
     emb.encode(["warm up"])  # load the weights now, not on the first question
     return emb
 
 
 def shared_embedder(s: Settings) -> Embedder:
-    return _embedder(s.threads, s.embed_backend, str(s.model_cache_dir))
+    return _embedder(s.threads, s.embed_backend, str(s.model_cache_dir or ""))
 
 
 @st.cache_resource(show_spinner="Opening the article's index…")

@@ -6,20 +6,19 @@ Prints, from one run:
     model) as the baseline, with ratios fused / baseline;
   - the reader: held-out figures per SQuAD article (eval/reader_folds.json), and the shipped
     reader on the project's sets and the real web pages (eval/bench_reader.py);
-  - cold start (process start to first answer, `docqa ask --json` in a fresh process), warm
-    `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index build
-    time once the model is loaded, peak memory;
+  - warm `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index
+    build time once the model is loaded, peak memory;
+  - the embedding paths (eval/bench_embed.py): one-shot `docqa ask` wall and peak memory, warm
+    query encode and ask p50/p95, ingest throughput, for ONNX Runtime, torch and LangChain;
   - the citation checker's figures (eval/bench_check.py) and the LLM backends' when available.
 Nothing here is asserted: targets live in the issues and are compared by people.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import resource
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 from answer.pipeline import Pipeline
 from app.settings import DEFAULT_ARTICLE
+from eval.bench_embed import bench_embed
 from eval.bench_reader import project_report, squad_report
 from eval.qa import QAItem, read_qa
 from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
@@ -90,22 +90,6 @@ def stock_langchain(items: list[QAItem], text: str, embedder: Embedder):
         ]
         runs.append((spans, ev))
     return retrieval_scores(runs), lat, len(docs)
-
-
-def cold_start(index_dir: Path) -> tuple[float, float]:
-    """Seconds from process start to a printed answer, and that process's peak RSS (MB)."""
-    env = {**os.environ, "DOCQA_INDEX_DIR": str(index_dir)}
-    t = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, "-m", "app", "ask", "--json", "How much has Japan invested in India?"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - t
-    if r.returncode != 0:
-        raise SystemExit(f"cold start failed: {r.stderr.strip()}")
-    json.loads(r.stdout)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return elapsed, peak
 
 
 def main() -> int:
@@ -172,12 +156,11 @@ def main() -> int:
           f"over {len(lat)} asks")  # fmt: skip
     print(f"baseline: stock LangChain similarity_search p50 {s50:.1f} ms; "
           f"ratio ask/stock-retrieval {p50 / s50:.2f}x (p95 {p95:.1f} ms)")  # fmt: skip
-    cold, child_peak = cold_start(tmp / "index")
-    print(
-        f"cold start (new process to first answer): {cold:.2f} s, its peak RSS {child_peak:.0f} MB"
-    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"peak RSS of this bench process: {peak:.0f} MB")
+
+    print("\n## Embedding paths: ONNX Runtime, torch, LangChain (eval/bench_embed.py)")
+    bench_embed()
 
     try:
         from eval.bench_check import bench_checker

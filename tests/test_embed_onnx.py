@@ -20,7 +20,7 @@ from retrieval.embed import DEFAULT_CACHE, Embedder, bundled_model_dir
 from .conftest import ROOT
 
 SHARED = ROOT.parent / "shared"
-HEAVY = ("torch", "transformers", "sklearn", "sentence_transformers")
+HEAVY = ("torch", "transformers", "sklearn", "sentence_transformers", "onnx")
 
 
 def _sentences(text: str, n: int) -> list[str]:
