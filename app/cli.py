@@ -21,6 +21,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain click help: typer's rich help imports rich.markdown and friends (~0.4 s, half of
+    # `docqa --help`), for boxes around the same text.
+    rich_markup_mode=None,
     help="Answers questions about a document, with citations you can check to the character.",
 )
 
