@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 import warnings
 from dataclasses import dataclass
@@ -20,7 +21,7 @@ from typing import Any
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 OUTPUT = "sentence_embedding"
 # Bumped when the export itself changes, so an old cache entry is not mistaken for a new one.
-EXPORT_VERSION = 1
+EXPORT_VERSION = 2
 # mkstemp makes files only their owner can read; the cache may be shared by the users of a machine.
 _MODE = 0o644
 
@@ -53,6 +54,15 @@ def _names(cache_dir: Path, sha: str) -> tuple[Path, Path]:
     return cache_dir / f"{stem}.onnx", cache_dir / f"{stem}.json"
 
 
+def data_file(onnx_path: Path) -> Path:
+    """The weights beside the graph (ONNX external data), named in the graph itself."""
+    return onnx_path.with_name(onnx_path.name + ".data")
+
+
+def _complete(onnx_path: Path) -> bool:
+    return onnx_path.exists() and data_file(onnx_path).exists()
+
+
 def cached_export(model_dir: Path, cache_dir: Path) -> Exported | None:
     """The cached export of these weights, or None. Hashing 90 MB costs ~0.2 s, so a sidecar
     whose file fingerprint (path, size, mtime) still matches is trusted without rehashing."""
@@ -64,13 +74,13 @@ def cached_export(model_dir: Path, cache_dir: Path) -> Exported | None:
         except (OSError, ValueError):
             continue
         onnx_path = side.with_suffix(".onnx")
-        if meta.get("fingerprint") == fp and onnx_path.exists():
+        if meta.get("fingerprint") == fp and _complete(onnx_path):
             return Exported(onnx_path, meta["weights_sha256"])
     if not cache_dir.exists():
         return None
     sha = _sha256(weights)
     onnx_path, side = _names(cache_dir, sha)
-    if not onnx_path.exists():
+    if not _complete(onnx_path):
         return None
     # Same weights, moved or touched: remember the new fingerprint so the next run skips the hash.
     _write_atomic(side, json.dumps(_sidecar(sha, fp), indent=1).encode())
@@ -121,22 +131,37 @@ def export(model_dir: Path, cache_dir: Path) -> Exported:
     args = tuple(feats[n] for n in INPUTS)
     axes = {n: {0: "batch", 1: "tokens"} for n in INPUTS} | {OUTPUT: {0: "batch"}}
     cache_dir.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{onnx_path.name}.", suffix=".onnx", dir=cache_dir)
-    os.close(fd)
+    stage = Path(tempfile.mkdtemp(prefix=".export-", dir=cache_dir))
     try:
+        traced = stage / "traced.onnx"
         # The tracer's warnings are about shape checks that hold for every input we give it (the
         # mask always spans the tokens); the test against sentence-transformers is the proof.
         with torch.no_grad(), warnings.catch_warnings():
             warnings.simplefilter("ignore")
             # The TorchScript exporter: the dynamo one needs onnxscript, which nothing else uses.
             torch.onnx.export(
-                Graph().eval(), args, tmp, input_names=list(INPUTS), output_names=[OUTPUT],
-                dynamic_axes=axes, opset_version=17, dynamo=False,
+                Graph().eval(), args, str(traced), input_names=list(INPUTS),
+                output_names=[OUTPUT], dynamic_axes=axes, opset_version=17, dynamo=False,
             )  # fmt: skip
-        os.chmod(tmp, _MODE)
-        os.replace(tmp, onnx_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+        _save_external(traced, stage / onnx_path.name, data_file(onnx_path).name)
+        # The weights first: a graph on disk always finds its weights beside it.
+        for name in (data_file(onnx_path).name, onnx_path.name):
+            os.chmod(stage / name, _MODE)
+            os.replace(stage / name, cache_dir / name)
+    finally:
+        shutil.rmtree(stage, ignore_errors=True)
     _write_atomic(side, json.dumps(_sidecar(sha, fp), indent=1).encode())
     return Exported(onnx_path, sha)
+
+
+def _save_external(traced: Path, graph: Path, data_name: str) -> None:
+    """The weights as ONNX external data: ONNX Runtime maps that file rather than copying it, so
+    the 47 MB word-embedding table is only paged in where a query's tokens look (measured: the
+    session's RSS +53 MiB instead of +126 MiB, its load 0.13 s CPU instead of 0.29 s)."""
+    import onnx
+
+    model = onnx.load(str(traced))
+    onnx.save_model(
+        model, str(graph), save_as_external_data=True, all_tensors_to_one_file=True,
+        location=data_name, size_threshold=1024,
+    )  # fmt: skip

@@ -23,6 +23,13 @@ SHARED = ROOT.parent / "shared"
 HEAVY = ("torch", "transformers", "sklearn", "sentence_transformers", "onnx")
 
 
+def _copy_export(found: onnx_export.Exported, cache: Path) -> Path:
+    cache.mkdir(parents=True, exist_ok=True)
+    for p in (found.onnx_path, onnx_export.data_file(found.onnx_path)):
+        shutil.copy(p, cache / p.name)
+    return cache / found.onnx_path.name
+
+
 def _sentences(text: str, n: int) -> list[str]:
     parts = [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n\n+", text)]
     return [s for s in parts if len(s) > 3][:n]
@@ -83,15 +90,19 @@ def test_export_is_cached_by_the_weights_hash(embedder, tmp_path: Path) -> None:
     assert found.weights_sha256[:16] in found.onnx_path.name
     # A copy of the cache whose sidecar names another file state: found by hash, sidecar fixed.
     cache = tmp_path / "cache"
-    cache.mkdir()
-    shutil.copy(found.onnx_path, cache / found.onnx_path.name)
+    _copy_export(found, cache)
     side = cache / found.onnx_path.with_suffix(".json").name
     side.write_text(json.dumps({"weights_sha256": "0", "fingerprint": {"path": "elsewhere"}}))
     again = onnx_export.cached_export(model_dir, cache)
     assert again is not None and again.weights_sha256 == found.weights_sha256
     assert json.loads(side.read_text())["fingerprint"]["size"] > 0
-    assert sorted(p.name for p in cache.iterdir()) == sorted([side.name, again.onnx_path.name])
+    data = onnx_export.data_file(again.onnx_path)
+    assert sorted(p.name for p in cache.iterdir()) == sorted(
+        [side.name, again.onnx_path.name, data.name]
+    )
     assert onnx_export.cached_export(model_dir, tmp_path / "empty") is None
+    data.unlink()  # a graph without its weights is no export
+    assert onnx_export.cached_export(model_dir, cache) is None
 
 
 def test_first_use_exports_once_and_says_so(embedder, tmp_path: Path, monkeypatch) -> None:
@@ -104,9 +115,7 @@ def test_first_use_exports_once_and_says_so(embedder, tmp_path: Path, monkeypatc
 
     def fake_export(model_dir: Path, cache_dir: Path) -> onnx_export.Exported:
         calls.append(cache_dir)
-        cache_dir.mkdir(parents=True, exist_ok=True)
-        shutil.copy(real.onnx_path, cache_dir / real.onnx_path.name)
-        return onnx_export.Exported(cache_dir / real.onnx_path.name, real.weights_sha256)
+        return onnx_export.Exported(_copy_export(real, cache_dir), real.weights_sha256)
 
     monkeypatch.setattr(onnx_export, "export", fake_export)
     heard: list[str] = []
