@@ -170,6 +170,11 @@ def test_a_query_process_imports_no_torch(embedder, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert "35 billion" in json.loads(r.stdout)["answer"]
     assert heavy == []
+    r, heavy = _probe(
+        ["check", "--json", "Japan has invested over $35 billion in India."], tmp_path
+    )
+    assert r.returncode == 0, r.stderr
+    assert heavy == []
 
 
 def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
