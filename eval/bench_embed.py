@@ -7,6 +7,7 @@ and LangChain's stock recipe, measured in the same run so their ratios mean some
              and retrieves once (its first retrieval)
   encode     warm query encode p50/p95 over the dev questions
   ask        warm extractive `ask` p50/p95, the same reader and index, only the encoder differs
+  app        the first page usable in headless Chromium after `docqa ui` starts (eval/bench_ui.py)
   ingest     the index build of a long document (SQuAD's New York City article) with the model
              loaded, at the same thread count, and the encode throughput alone
 
@@ -171,6 +172,16 @@ def bench_embed(log=print) -> None:
     enc_r = pct(enc["torch"], 0.5) / pct(enc["onnx"], 0.5)
     ratios += f"; warm ask torch/onnx p50 {ask_r:.2f}x; query encode torch/onnx p50 {enc_r:.1f}x"
     log(ratios)
+
+    from eval import bench_ui
+
+    why_ui = bench_ui.why_not()
+    if why_ui:
+        log(f"app first page: skipped ({why_ui})")
+    else:
+        pages = {b: bench_ui.first_page(tmp / "index", b) for b in ("onnx", "torch")}
+        log("app first page usable after `docqa ui` starts (headless Chromium): "
+            + ", ".join(f"{b} {t:.2f} s" for b, t in pages.items()))  # fmt: skip
 
     doc = _long_document(tmp)
     if doc is None:
