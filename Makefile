@@ -16,6 +16,8 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
 	$(BIN)/python -m pip install -q -r requirements-dev.txt -e .
+	# The embedding model's one-time ONNX export (~10 s), so the first `docqa ask` does not pay it.
+	$(BIN)/python -c 'from retrieval.embed import Embedder; Embedder().encode(["warm up"])'
 	touch $(STAMP)
 
 run: install

@@ -5,6 +5,8 @@
     python -m app.bench calibrate [--errors]
                                  re-derive the checker's thresholds (eval/calibrate_checker.py)
     python -m app.bench llm [N]  the LLM backends alone, on the first N dev questions
+    python -m app.bench embed    the embedding paths alone: ONNX, torch, LangChain
+                                 (eval/bench_embed.py)
     python -m app.bench ingest [--embed]
                                  ingest time against input size (eval/bench_ingest.py)
 
@@ -21,11 +23,15 @@ from app.settings import load_settings
 from data import DEFAULT_ARTICLE
 from eval.bench import bench
 from eval.bench_check import bench_checker, checker_table
+from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
 from eval.calibrate_checker import calibration
+from retrieval.embed import Embedder
 
-USAGE = "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | ingest [--embed]]"
+USAGE = (
+    "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | embed | ingest [--embed]]"
+)
 
 
 def _print(lines: Iterable[str]) -> None:
@@ -36,9 +42,13 @@ def _print(lines: Iterable[str]) -> None:
 def main(argv: list[str] | None = None) -> int:
     args = sys.argv[1:] if argv is None else argv
     s = load_settings()
+
+    def by_backend(backend: str) -> Embedder:
+        return engine.make_embedder_for(s.threads, backend, s.model_cache_dir)
+
     if not args:
         _print(bench(DEFAULT_ARTICLE, lambda: engine.make_embedder(s), engine.make_pipeline,
-                     s.llamacpp_model))  # fmt: skip
+                     s.llamacpp_model, by_backend))  # fmt: skip
     elif args[0] == "check" and len(args) == 1:
         _print(checker_table(bench_checker(engine.make_embedder(s))))
     elif args[0] == "calibrate" and args[1:] in ([], ["--errors"]):
@@ -48,6 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         limit = int(args[1]) if len(args) == 2 else None
         _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
                          s.llamacpp_model, limit))  # fmt: skip
+    elif args == ["embed"]:
+        _print(bench_embed(by_backend, engine.make_pipeline))
     elif args[0] == "ingest" and args[1:] in ([], ["--embed"]):
         _print(ingest_scaling(engine.make_embedder(s) if args[1:] else None))
     else:

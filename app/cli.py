@@ -24,6 +24,9 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    # Plain click help: typer's rich help imports rich.markdown and friends (~0.4 s, half of
+    # `docqa --help`), for boxes around the same text.
+    rich_markup_mode=None,
     help="Answers questions about a document, with citations you can check to the character.",
 )
 
@@ -110,7 +113,7 @@ def ingest(
     from app.engine import make_embedder, open_index
 
     s = _settings(index_dir=index_dir)
-    embedder = make_embedder(s)
+    embedder = make_embedder(s, _log)
     idx = open_index(s, embedder, sources=paths or list(s.sources), rebuild=True, log=_log)
     m = idx.manifest
     if json_out:
@@ -142,10 +145,10 @@ def retrieve(
     json_out: JsonFlag = False,
 ) -> None:
     """The top passages for a question."""
+    q = _read_arg(question, "question")  # bad usage is told before anything heavy is imported
+    s = _settings(index_dir=index_dir, k=k)
     from app.engine import open_pipeline
 
-    q = _read_arg(question, "question")
-    s = _settings(index_dir=index_dir, k=k)
     pipe = open_pipeline(s, log=_log)
     r = pipe.retrieve(q, s.k)
     if json_out:
@@ -188,13 +191,16 @@ def ask(
     from dataclasses import replace
 
     from answer.llm import CONTEXT_MODES
+
+    # Bad usage is told before anything heavy (the index, the models) is imported.
+    q = _read_arg(question, "question")
+    if context is not None and context not in CONTEXT_MODES:
+        raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
+    s = _settings(index_dir=index_dir, k=k, backend=backend)
     from answer.prompting import parse_history
     from app.engine import open_pipeline
     from core.errors import BackendError
 
-    q = _read_arg(question, "question")
-    if context is not None and context not in CONTEXT_MODES:
-        raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
     turns = []
     if history is not None:
         try:
@@ -203,7 +209,6 @@ def ask(
             raise BadInput(
                 f"cannot read the history file {history}: {e}", "give a JSON file"
             ) from None
-    s = _settings(index_dir=index_dir, k=k, backend=backend)
     pipe = open_pipeline(s, log=_log)
     # A person at a terminal sees an LLM's tokens as they come, then the verified answer.
     live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
@@ -239,11 +244,11 @@ def check(
     json_out: JsonFlag = False,
 ) -> None:
     """Verify each sentence of TEXT against the document."""
+    body = _read_arg(text, "text to check")
+    s = _settings(index_dir=index_dir)
     from app.engine import open_pipeline
     from verify.report import check_report
 
-    body = _read_arg(text, "text to check")
-    s = _settings(index_dir=index_dir)
     pipe = open_pipeline(s, log=_log)
     report = check_report(body, pipe.checker)
     if json_out:

@@ -14,7 +14,7 @@ from app.settings import Settings
 from core.errors import BadInput, IndexProblem
 from retrieval import index as index_mod
 from retrieval import store
-from retrieval.embed import Embedder
+from retrieval.embed import BACKENDS, Embedder
 from retrieval.index import DocIndex, IndexSettings
 from retrieval.search import SearchSettings
 from verify.checker import Checker
@@ -38,8 +38,18 @@ def index_settings(s: Settings) -> IndexSettings:
     return IndexSettings(max_tokens=s.chunk_tokens, overlap=s.chunk_overlap)
 
 
-def make_embedder(s: Settings) -> Embedder:
-    return Embedder(threads=s.threads)
+def make_embedder(s: Settings, log: Log = _quiet) -> Embedder:
+    """The embedder for every command; `log` hears once that the ONNX export is being made."""
+    return make_embedder_for(s.threads, s.embed_backend, s.model_cache_dir, log)
+
+
+def make_embedder_for(
+    threads: int, backend: str, cache_dir: Path | None, log: Log = _quiet
+) -> Embedder:
+    """The same, from the settings' values (the app caches one embedder per such triple)."""
+    if backend not in BACKENDS:
+        raise BadInput(f"unknown embedding backend {backend!r}", "use onnx or torch")
+    return Embedder(threads=threads, backend=backend, cache_dir=cache_dir, notice=log)  # type: ignore[arg-type]
 
 
 def open_index(
@@ -133,7 +143,7 @@ def _refuse_gone(paths: list[Path], index_dir: Path) -> None:
 def open_pipeline(
     s: Settings, sources: list[Path] | None = None, rebuild: bool = False, log: Log = _quiet
 ) -> Pipeline:
-    embedder = make_embedder(s)
+    embedder = make_embedder(s, log)
     idx = open_index(s, embedder, sources, rebuild, log)
     return make_pipeline(idx, embedder, search_settings(s), llm_backends(s))
 

@@ -37,6 +37,10 @@ class Settings(BaseSettings):
     chunk_overlap: int = Field(1, ge=0, le=5)
     fusion: Literal["rrf", "weighted", "dense", "bm25"] = "weighted"
     threads: int = Field(1, ge=1, le=64)
+    # onnx (default): ONNX Runtime, no torch in a query's process; torch: sentence-transformers.
+    embed_backend: Literal["onnx", "torch"] = "onnx"
+    # Where the one-time ONNX export of the embedding model is kept (None: ~/.cache/docqa/onnx).
+    model_cache_dir: Path | None = None
     max_upload_bytes: int = Field(5_000_000, ge=1)
     llamacpp_model: Path | None = None
     llamacpp_ctx: int = Field(4096, ge=512)

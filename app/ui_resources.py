@@ -34,17 +34,21 @@ Progress = Callable[[float, str], None]
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
-def shared_embedder(threads: int) -> Embedder:
-    emb = Embedder(threads=threads)
+def _embedder(threads: int, backend: str, cache_dir: str) -> Embedder:
+    emb = engine.make_embedder_for(threads, backend, Path(cache_dir) if cache_dir else None)
     emb.encode(["warm up"])  # load the weights now, not on the first question
     return emb
+
+
+def shared_embedder(s: Settings) -> Embedder:
+    return _embedder(s.threads, s.embed_backend, str(s.model_cache_dir or ""))
 
 
 @st.cache_resource(show_spinner="Opening the article's index…")
 def _shared_pipeline(key: str, _settings: Settings) -> Pipeline:
     # `key` names everything that shapes the index; the Settings object itself is not hashed
     # (the leading underscore) because it may hold an API key.
-    emb = shared_embedder(_settings.threads)
+    emb = shared_embedder(_settings)
     idx = engine.open_index(_settings, emb)
     pipe = engine.make_pipeline(idx, emb, engine.search_settings(_settings))
     _freeze_heap()
@@ -78,7 +82,7 @@ def _freeze_heap() -> None:
 def shared_pipeline(s: Settings) -> Pipeline:
     key = repr(
         (str(s.index_dir.resolve()), [str(p) for p in s.sources], s.chunk_tokens,
-         s.chunk_overlap, s.fusion, s.threads)
+         s.chunk_overlap, s.fusion, s.threads, s.embed_backend)
     )  # fmt: skip
     return _shared_pipeline(key, s)
 
@@ -163,7 +167,7 @@ def index_upload(
     """
     progress(0.02, "Checking the file…")
     check_upload(name, data, s.max_upload_bytes)
-    emb = shared_embedder(s.threads)
+    emb = shared_embedder(s)
     session_dir.mkdir(parents=True, exist_ok=True)
     new = Path(tempfile.mkdtemp(prefix="doc-", dir=session_dir))
     try:

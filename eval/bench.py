@@ -6,9 +6,10 @@ Prints, from one run:
     model) as the baseline, with ratios fused / baseline;
   - the reader: held-out figures per SQuAD article (eval/reader_folds.json), and the shipped
     reader on the project's sets and the real web pages (eval/bench_reader.py);
-  - cold start (process start to first answer, `docqa ask --json` in a fresh process), warm
-    `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index build
-    time once the model is loaded, peak memory;
+  - warm `ask` latency p50/p95 (and the stock recipe's retrieval latency as a baseline), index
+    build time once the model is loaded, peak memory;
+  - the embedding paths (eval/bench_embed.py): one-shot `docqa ask` wall and peak memory, warm
+    query encode and ask p50/p95, ingest throughput, for ONNX Runtime, torch and LangChain;
   - ingest time against input size, one-line files of 0.25 to 2 MB (eval/bench_ingest.py);
   - the citation checker's figures (eval/bench_check.py) and the LLM backends' when available.
 Nothing here is asserted: targets live in the issues and are compared by people. Nothing here
@@ -18,12 +19,8 @@ with the objects wired by app/engine.py.
 
 from __future__ import annotations
 
-import json
-import os
 import resource
 import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable, Iterator
@@ -32,6 +29,7 @@ from pathlib import Path
 from answer.pipeline import Pipeline
 from answer.routing import search_question
 from eval.bench_check import bench_checker
+from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
 from eval.bench_reader import project_report, squad_report
@@ -100,29 +98,15 @@ def stock_langchain(items: list[QAItem], text: str, embedder: Embedder):
     return retrieval_scores(runs), lat, len(docs)
 
 
-def cold_start(index_dir: Path, question: str) -> tuple[float, float]:
-    """Seconds from process start to a printed answer, and that process's peak RSS (MB)."""
-    env = {**os.environ, "DOCQA_INDEX_DIR": str(index_dir)}
-    t = time.perf_counter()
-    r = subprocess.run(
-        [sys.executable, "-m", "app", "ask", "--json", question],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=300,
-    )  # fmt: skip
-    elapsed = time.perf_counter() - t
-    if r.returncode != 0:
-        raise RuntimeError(f"cold start failed: {r.stderr.strip()}")
-    json.loads(r.stdout)
-    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    return elapsed, peak
-
-
 def bench(
     article: Path,
     make_embedder: Callable[[], Embedder],
     make_pipeline: PipelineFactory,
     llm_model: Path | None = None,
+    make_embedder_for: Callable[[str], Embedder] | None = None,
 ) -> Iterator[str]:
-    """The lines of the bench report on `article`, as they are measured."""
+    """The lines of the bench report on `article`, as they are measured; `make_embedder_for`
+    gives an encoder per embedding backend (the embedding paths' comparison)."""
     items, _ = read_qa(DEV)
     answerable = [i for i in items if i.evidence]
     with open(article, encoding="utf-8", newline="") as f:
@@ -184,10 +168,6 @@ def bench(
            f"over {len(lat)} asks")  # fmt: skip
     yield (f"baseline: stock LangChain similarity_search p50 {s50:.1f} ms; "
            f"ratio ask/stock-retrieval {p50 / s50:.2f}x (p95 {p95:.1f} ms)")  # fmt: skip
-    cold, child_peak = cold_start(tmp / "index", items[0].question)
-    yield (
-        f"cold start (new process to first answer): {cold:.2f} s, its peak RSS {child_peak:.0f} MB"
-    )
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     yield f"peak RSS of this bench process: {peak:.0f} MB"
 
@@ -195,6 +175,9 @@ def bench(
     # Segmenting and chunking only: embedding is linear by construction and costs minutes
     # at these sizes (`python -m app.bench ingest --embed` times the full build too).
     yield from ingest_scaling(None)
+    if make_embedder_for is not None:
+        yield "\n## Embedding paths: ONNX Runtime, torch, LangChain (eval/bench_embed.py)"
+        yield from bench_embed(make_embedder_for, make_pipeline)
     yield "\n## Citation checker (eval/bench_check.py)"
     for k, v in bench_checker(embedder).items():
         yield f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"

