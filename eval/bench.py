@@ -155,7 +155,7 @@ def bench(
     yield "\n## The reader on SQuAD 2.0 articles it was not fitted on (eval/reader_folds.json)"
     yield from squad_report()
     yield "\n## The shipped reader on the project's sets and the real web pages (never trained on)"
-    yield from project_report(index, embedder)
+    yield from project_report(index, embedder, make_pipeline)
     pipe = make_pipeline(index, embedder)
     lat: list[float] = []
     yield "\n## Latency and memory"
