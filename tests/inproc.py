@@ -48,7 +48,7 @@ def docqa(
         mp.setenv(k, v)
     mp.setattr(sys, "argv", ["docqa", *args])
     mp.setattr(sys, "stdin", io.StringIO(stdin))
-    mp.setattr(engine, "make_embedder", lambda s: embedder)
+    mp.setattr(engine, "make_embedder", lambda s, log=None: embedder)
     capsys.readouterr()
     with pytest.raises(SystemExit) as e:
         main()
