@@ -103,3 +103,56 @@ def collect(
     stamp.write_text(f"{digest} {LIMIT} {K}")
     log(f"{article.name}: {len(recs)} questions collected")
     return recs, mat
+
+
+def collect_foreign(
+    article: Article,
+    others: list[Article],
+    embedder: Embedder,
+    per_other: int,
+    cache: Path = CACHE,
+    log: Callable[[str], None] = print,
+) -> tuple[list[dict], np.ndarray]:
+    """Questions of the other articles asked of this one: unanswerable here by construction,
+    the kind a person asks of the wrong document. `per_other` evenly spaced questions from each
+    other article; cached like `collect`."""
+    picked = [
+        (o.name, q) for o in others for q in o.questions[:: max(1, len(o.questions) // per_other)]
+    ]
+    out = cache / "foreign" / article.name
+    digest = sha256_bytes((article.text + json.dumps([(n, q.id) for n, q in picked]))
+                          .encode("utf-8"))  # fmt: skip
+    rec_path, vec_path, stamp = out / "records.jsonl", out / "qvecs.npy", out / "stamp"
+    if stamp.exists() and stamp.read_text() == f"{digest} {LIMIT} {K}":
+        recs = [json.loads(x) for x in rec_path.read_text(encoding="utf-8").splitlines()]
+        return recs, np.load(vec_path, allow_pickle=False)
+    index = article_index(article, embedder, cache)
+    recs, vecs = [], []
+    for name, q in picked:
+        r = search(index, embedder, q.question, K, SearchSettings())
+        terms = question_terms(index, q.question)
+        cands = gather(index, r, terms, LIMIT)
+        recs.append(
+            {
+                "article": article.name, "split": "foreign", "asked_from": name,
+                "id": f"{article.name}/{q.id}", "question": q.question, "answerable": False,
+                "golds": [], "gold_spans": [], "unseen_share": terms.unseen_share,
+                "passage_spans": [(p.chunk.start, p.chunk.end) for p in r.passages],
+                "cands": [
+                    {"start": c.sentence.start, "end": c.sentence.end, "text": c.sentence.text,
+                     "stats": asdict(c.stats), "label": False}
+                    for c in cands
+                ],
+            }
+        )  # fmt: skip
+        vecs.append(r.query_vec)
+    out.mkdir(parents=True, exist_ok=True)
+    tmp = rec_path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(x) + "\n" for x in recs), encoding="utf-8")
+    tmp.replace(rec_path)
+    with open(vec_path.with_suffix(".tmp"), "wb") as f:
+        np.save(f, np.stack(vecs).astype(np.float32), allow_pickle=False)
+    vec_path.with_suffix(".tmp").replace(vec_path)
+    stamp.write_text(f"{digest} {LIMIT} {K}")
+    log(f"{article.name}: {len(recs)} foreign questions collected")
+    return recs, np.stack(vecs).astype(np.float32)

@@ -45,6 +45,10 @@ MAX_FALSE_ABSTENTION = 0.10  # the threshold maximises accuracy under this false
 # (accuracy 0.520 -> 0.517) and lifts the project's and the real pages' sets; 0.5 lifts those
 # as much but costs SQuAD 0.02 accuracy.
 REMOVED_WEIGHT = 0.2
+# Weight of the other articles' questions asked of an article (eval/reader_data.py
+# `collect_foreign`), and how many of each other article's questions are asked of it.
+FOREIGN_WEIGHT = 0.0
+FOREIGN_PER_ARTICLE = 10
 _SPAN_COLS = (SPAN_FEATURES.index("type_p"), SPAN_FEATURES.index("type_p_x_near"))
 _NEAR = SPAN_FEATURES.index("near_match")
 _S = {n: SENTENCE_FEATURES.index(n) for n in ("type_mass", "type_max", "type_other", "best_span")}
@@ -104,7 +108,13 @@ class Fold:
     answerability: Logistic | None = None
 
 
-def fit(qs: list[Q], removed_weight: float = REMOVED_WEIGHT) -> Fold:
+def fit(
+    qs: list[Q],
+    removed_weight: float = REMOVED_WEIGHT,
+    foreign: list[Q] | None = None,
+    foreign_weight: float = FOREIGN_WEIGHT,
+) -> Fold:
+    """`foreign`: unanswerable questions from other articles, for the answerability model only."""
     types = fit_types(qs)
     probs = [types.proba(q.qvec.astype(np.float64)) for q in qs]
     sx, sy = [], []
@@ -122,8 +132,10 @@ def fit(qs: list[Q], removed_weight: float = REMOVED_WEIGHT) -> Fold:
     sentences = _fit_logistic(np.concatenate(tx), np.concatenate(ty), SENTENCE_FEATURES, 1.0)
     fold = Fold(types, spans, sentences)
     ax, ay, aw = [], [], []
-    for q in qs:
-        for qq, w in ((q, 1.0), (without_answer(q) if removed_weight else None, removed_weight)):
+    extra = [(q, foreign_weight) for q in (foreign or []) if foreign_weight]
+    for q, base in [(q, 1.0) for q in qs] + extra:
+        removed = without_answer(q) if removed_weight and base == 1.0 else None
+        for qq, w in ((q, base), (removed, removed_weight)):
             x = stage_two(qq, fold) if qq is not None else None
             if x is not None:
                 ax.append(x)
@@ -258,28 +270,48 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=Path, default=FOLDS)
     ap.add_argument("--removed-weight", type=float, default=REMOVED_WEIGHT,
                     help="weight of the answer-removed negatives (0: none)")  # fmt: skip
+    ap.add_argument("--foreign-weight", type=float, default=FOREIGN_WEIGHT,
+                    help="weight of other articles' questions asked of each (0: none)")  # fmt: skip
     args = ap.parse_args(argv)
-    rw = args.removed_weight
+    rw, fw = args.removed_weight, args.foreign_weight
     from answer.reader.candidates import missing_in_document
-    from eval.reader_data import article_index
+    from eval.reader_data import article_index, collect_foreign
 
     # The reference encoder, as when the shipped weights were fitted, so that a refit reproduces
     # them byte for byte (ONNX vectors agree to ~1e-7, which need not hold through a fit).
     embedder = Embedder(backend="torch")
     nlp = Nlp()
     by_article: dict[str, list[Q]] = {}
-    for art in all_articles():
+    foreign: dict[str, list[Q]] = {}
+    articles = all_articles()
+    for art in articles:
         recs, qvecs = collect(art, embedder, log=lambda m: print(m, file=sys.stderr))
         index = article_index(art, embedder)
         qa = nlp.analyze([r["question"] for r in recs])
         info = {r["id"]: missing_in_document(index, a) for r, a in zip(recs, qa, strict=True)}
         by_article[art.name] = prepare(recs, qvecs, nlp, info)
+        if fw:
+            others = [o for o in articles if o.name != art.name]
+            frecs, fvecs = collect_foreign(art, others, embedder, FOREIGN_PER_ARTICLE,
+                                           log=lambda m: print(m, file=sys.stderr))  # fmt: skip
+            fqa = nlp.analyze([r["question"] for r in frecs])
+            finfo = {
+                r["id"]: missing_in_document(index, a) for r, a in zip(frecs, fqa, strict=True)
+            }
+            foreign[art.name] = prepare(frecs, fvecs, nlp, finfo)
         print(f"prepared {art.name}: {len(recs)} questions", file=sys.stderr)
+
+    def foreign_for(held: str | None) -> list[Q]:
+        """Foreign questions that neither come from nor are asked of the held-out article."""
+        return [q for a, qs in foreign.items() if a != held for q in qs
+                if q.rec["asked_from"] != held]  # fmt: skip
 
     names = list(by_article)
     oof: dict[str, list[Pred]] = {}
     for held in names:
-        fold = fit([q for a in names if a != held for q in by_article[a]], rw)
+        fold = fit(
+            [q for a in names if a != held for q in by_article[a]], rw, foreign_for(held), fw
+        )
         oof[held] = [predict(q, fold) for q in by_article[held]]
         print(f"fold {held}: fitted", file=sys.stderr)
     dev = [a for a in names if by_article[a][0].rec["split"] == "dev"]
@@ -295,7 +327,7 @@ def main(argv: list[str] | None = None) -> int:
     pooled = _pool(per_article, dev)
     t_all = choose_threshold(pooled_dev)
     ts_all = choose_span_threshold(pooled_dev)
-    final = fit([q for a in names for q in by_article[a]], rw)
+    final = fit([q for a in names for q in by_article[a]], rw, foreign_for(None), fw)
     weights = {
         "types": final.types.to_json(),
         "spans": final.spans.to_json(),
