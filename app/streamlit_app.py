@@ -65,7 +65,9 @@ def main() -> None:
         prompt = st.chat_input(
             _placeholder(side.indexing, S.get(S.UPLOAD)),
             max_chars=2000,
-            disabled=bool(side.indexing),
+            # Never disabled: Streamlit discards what is sent to a disabled widget, and a
+            # question typed just before indexing began would be lost without a word.
+            # A question sent while indexing is kept and refused instead (below).
         )
     with chat:
         if chat.open is not False:
@@ -78,10 +80,7 @@ def main() -> None:
             else:
                 if not S.history() and not prompt:
                     _welcome(example.get("ask"), side.about)
-                    _starters(
-                        ui_resources.starters(docs[0].source if len(docs) == 1 else None),
-                        bool(busy),
-                    )
+                    _starters(ui_resources.starters(docs[0].source if len(docs) == 1 else None))
                 ui_chat.render_history(ctx)
                 if prompt:
                     ui_chat.answer_question(prompt, ctx)
@@ -121,8 +120,9 @@ def _welcome(example: str | None, about: str) -> None:
     )
 
 
-def _starters(questions: list[str], disabled: bool) -> None:
-    """Starter questions as chips: a click asks it (on the next run, as if typed)."""
+def _starters(questions: list[str]) -> None:
+    """Starter questions as chips: a click asks it (on the next run, as if typed; while an
+    upload is indexed it is refused like a typed question, never dropped)."""
     if not questions:
         return
     st.caption("Or start with one of these:")
@@ -133,7 +133,6 @@ def _starters(questions: list[str], disabled: bool) -> None:
             key=f"starter-{i}",
             on_click=S.ask_starter,
             args=(q,),
-            disabled=disabled,
             width="stretch",
         )
 

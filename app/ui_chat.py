@@ -273,7 +273,9 @@ def render_footer(ctx: AskContext) -> None:
     """Under the conversation: what is asked about, and the export of the chat."""
     turns = S.history()
     if turns and turns[-1].sources != ctx.sources:
-        st.divider()  # the next question goes to another document than the last one did
+        # The next question goes to another document than the last one did.
+        st.divider()
+        st.caption(R.md_escape(now_asking(ctx.about)))
     left, right = st.columns([3, 1], vertical_alignment="center")
     left.caption(R.md_escape(f"Asking about: {ctx.about}"))
     if turns:
