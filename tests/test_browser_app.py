@@ -237,3 +237,39 @@ def test_hostile_document_runs_nothing_in_browser(
     assert page.evaluate("() => window.__pwned === undefined")
     page.screenshot(path=str(tmp_path / "hostile.png"))
     page.close()
+
+
+def _rgb(css: str) -> str:
+    """'rgb(30, 58, 138)' (as getComputedStyle gives it) -> '#1e3a8a'."""
+    import re
+
+    r, g, b = (int(x) for x in re.findall(r"\d+", css)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_badges_jump_to_their_source_and_read_well(server: str, browser, scheme: str) -> None:
+    """Issue 11 item 10, in the browser: each badge links to a source card on the page, a click
+    goes there, and the badge's text contrast is WCAG AA in the light and the dark scheme."""
+    from tests.test_app_render import contrast
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, color_scheme=scheme)
+    page.goto(server, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stChatInputTextArea"]', timeout=150_000)
+    _ask(page, QUESTIONS[0])
+    badge = page.locator(".dq-answer a.dq-badge").first
+    badge.wait_for(timeout=20_000)
+    href = badge.get_attribute("href") or ""
+    assert href.startswith("#dq-src-"), href
+    assert page.evaluate("(id) => document.getElementById(id) !== null", href[1:])
+    colours = page.evaluate(
+        "(el) => { const s = getComputedStyle(el); return [s.color, s.backgroundColor]; }",
+        badge.element_handle(),
+    )
+    assert contrast(_rgb(colours[0]), _rgb(colours[1])) >= 4.5, colours
+    badge.click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => location.hash") == href
+    card = page.locator(f'[id="{href[1:]}"]')
+    assert card.is_visible()
+    page.close()
