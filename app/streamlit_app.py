@@ -126,9 +126,9 @@ def _starters(questions: list[str]) -> None:
     if not questions:
         return
     st.caption("Or start with one of these:")
-    cols = st.columns(len(questions))
-    for i, (col, q) in enumerate(zip(cols, questions, strict=True)):
-        col.button(
+    cols = st.columns(2)  # two a row: a question is read whole, not cut short
+    for i, q in enumerate(questions):
+        cols[i % 2].button(
             R.md_escape(q),
             key=f"starter-{i}",
             on_click=S.ask_starter,

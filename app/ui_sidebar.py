@@ -103,7 +103,10 @@ def _document_section(
         seen = S.get(S.UPLOAD_SEEN)
         if seen is not None:  # the file was removed from the box with its ⊗
             if upload is not None and S.get(S.UPLOAD_FILE) == seen:
-                _drop_upload()  # it was the document asked about: back to the article
+                # It was the document asked about: back to the article. The box keeps its
+                # key: when a file replaces another, the browser may send "no file" just
+                # before the new one, which must still reach this box.
+                _drop_upload(empty_box=False)
                 upload = None
             st.session_state[S.UPLOAD_SEEN] = None
             st.session_state[S.UPLOAD_ERROR] = ""
@@ -168,14 +171,15 @@ def _index(
     return up
 
 
-def _drop_upload() -> None:
+def _drop_upload(empty_box: bool = True) -> None:
     RES.discard(S.get(S.UPLOAD))
     S.remember_upload(None)
     st.session_state[S.UPLOAD_NOTICE] = ""
     st.session_state[S.UPLOAD_ERROR] = ""
     st.session_state[S.UPLOAD_FILE] = None
     st.session_state[S.UPLOAD_SEEN] = None
-    st.session_state[S.UPLOADER_ROUND] = S.get(S.UPLOADER_ROUND, 0) + 1  # an empty box
+    if empty_box:  # "Back to the shipped article": the box must not show the file any more
+        st.session_state[S.UPLOADER_ROUND] = S.get(S.UPLOADER_ROUND, 0) + 1
 
 
 # ---- backend --------------------------------------------------------------------------------

@@ -273,3 +273,73 @@ def test_badges_jump_to_their_source_and_read_well(server: str, browser, scheme:
     card = page.locator(f'[id="{href[1:]}"]')
     assert card.is_visible()
     page.close()
+
+
+LIGHTHOUSE = (
+    "# The lighthouse of Kermor\n\n"
+    "Anne Le Goff, 12 March 2021\n\n"
+    "## History\n\n"
+    "The lighthouse of Kermor was built in 1887 by the engineer Paul Riou. It stands 42 metres "
+    "tall on a granite rock. Its lamp was electrified in 1952.\n"
+)
+
+
+def test_the_page_always_says_which_document_is_asked_about(
+    server: str, browser, tmp_path: Path
+) -> None:
+    """Issue 11 item 8, in the browser: one chip at most, a refused file and its error do not
+    linger, "Back to the shipped article" empties the box, the chat marks where the document
+    changed, and the ⊗ of the uploaded file returns to the article."""
+    good = tmp_path / "lighthouse.md"
+    good.write_text(LIGHTHOUSE, encoding="utf-8")
+    bad = tmp_path / "x.txt"
+    bad.write_bytes(b"\x00\x01\x02binary\x00" * 20)
+    page = _open(browser, server)
+    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    chips = page.locator('[data-testid="stSidebar"] [data-testid="stFileChip"]')
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+
+    dropzone.set_input_files(str(good))
+    page.wait_for_selector("text=Indexed lighthouse.md", timeout=60_000)
+    assert chips.count() == 1
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stChatInputTextArea\"]')"
+        ".placeholder.includes('lighthouse.md')",
+        timeout=20_000,
+    )
+    page.get_by_text("Asking about: The lighthouse of Kermor (lighthouse.md)").wait_for()
+
+    # Refused: the box empties. (Which document stays depends on whether the browser sent
+    # "no file" between the two files, as a ⊗ would: either way the sidebar names it.)
+    dropzone.set_input_files(str(bad))
+    try:
+        page.wait_for_selector("text=binary file", timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "refused.png"))
+        print(page.locator('[data-testid="stSidebar"]').inner_text(), tmp_path)
+        raise
+    page.wait_for_function(
+        '() => document.querySelectorAll(\'[data-testid="stSidebar"] '
+        '[data-testid="stFileChip"]\').length === 0',
+        timeout=20_000,
+    )
+    dropzone.set_input_files(str(good))  # the next upload clears the stale error
+    page.wait_for_selector("text=Indexed lighthouse.md", timeout=60_000)
+    assert page.get_by_text("binary file").count() == 0
+    assert chips.count() == 1
+
+    _ask(page, "When was the lighthouse built?")
+    page.get_by_role("button", name="Back to the shipped article").click()
+    page.get_by_text("Now asking about: India and Japan").first.wait_for(timeout=20_000)
+    assert chips.count() == 0  # the box no longer shows the page
+    assert "the article" in (box.get_attribute("placeholder") or "")
+
+    dropzone.set_input_files(str(good))
+    page.wait_for_selector("text=Indexed lighthouse.md", timeout=60_000)
+    chips.first.locator('[data-testid="stFileChipDeleteBtn"] button, '
+                        'button[data-testid="stFileChipDeleteBtn"]').first.click()  # fmt: skip
+    page.get_by_text("Asking about: India and Japan").first.wait_for(timeout=20_000)
+    assert page.get_by_role("button", name="Back to the shipped article").count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(tmp_path / "document-state.png"))
+    page.close()
