@@ -65,6 +65,9 @@ def main() -> None:
         prompt = st.chat_input(
             _placeholder(side.indexing, S.get(S.UPLOAD)),
             max_chars=2000,
+            # A key makes the box one widget whatever its placeholder says: without it, a
+            # new placeholder is a new widget and a question sent to the old one is lost.
+            key="dq_chat",
             # Never disabled: Streamlit discards what is sent to a disabled widget, and a
             # question typed just before indexing began would be lost without a word.
             # A question sent while indexing is kept and refused instead (below).

@@ -343,3 +343,33 @@ def test_the_page_always_says_which_document_is_asked_about(
     assert page.locator('[data-testid="stException"]').count() == 0
     page.screenshot(path=str(tmp_path / "document-state.png"))
     page.close()
+
+
+def test_a_question_sent_while_indexing_is_kept_and_refused(
+    server: str, browser, tmp_path: Path
+) -> None:
+    """Issue 11 item 9, in the browser: a question typed while an upload is being indexed is
+    kept with a message, never answered from the document that was there before; the upload
+    is indexed all the same and answers afterwards."""
+    big = tmp_path / "register.txt"
+    big.write_text(
+        "\n\n".join(
+            f"Entry {i} of the harbour register was written in {1800 + i % 200} by clerk "
+            f"number {i}. The ship of entry {i} carried {i % 97} barrels of salt."
+            for i in range(1200)
+        ),
+        encoding="utf-8",
+    )
+    page = _open(browser, server)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(big))
+    page.get_by_text("Embedding sentences").first.wait_for(timeout=60_000)
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill("How much has Japan invested in India?")
+    box.press("Enter")
+    page.get_by_text("register.txt was still being indexed").first.wait_for(timeout=60_000)
+    assert page.locator(".dq-answer").count() == 0  # not answered from the article
+    page.wait_for_selector("text=Indexed register.txt", timeout=240_000)
+    page.get_by_text("register.txt was still being indexed").first.wait_for(timeout=20_000)
+    assert "register.txt" in (box.get_attribute("placeholder") or "")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()
