@@ -248,7 +248,9 @@ def _rgb(css: str) -> str:
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_badges_jump_to_their_source_and_read_well(server: str, browser, scheme: str) -> None:
+def test_badges_jump_to_their_source_and_read_well(
+    server: str, browser, scheme: str, tmp_path: Path
+) -> None:
     """Issue 11 item 10, in the browser: each badge links to a source card on the page, a click
     goes there, and the badge's text contrast is WCAG AA in the light and the dark scheme."""
     from tests.test_app_render import contrast
@@ -272,6 +274,7 @@ def test_badges_jump_to_their_source_and_read_well(server: str, browser, scheme:
     assert page.evaluate("() => location.hash") == href
     card = page.locator(f'[id="{href[1:]}"]')
     assert card.is_visible()
+    page.screenshot(path=str(tmp_path / f"badges-{scheme}.png"))
     page.close()
 
 
