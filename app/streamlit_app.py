@@ -33,6 +33,9 @@ def main() -> None:
     from core.errors import DocqaError
 
     S.restore()
+    # Set while an upload is indexed, and left set when that run is cut short by a question:
+    # such a question must not be answered from the document that was there before.
+    indexing_before = S.get(S.INDEXING)
     try:
         base: Settings = st.session_state.get("dq_settings") or load_settings()
         st.session_state["dq_settings"] = base
@@ -45,27 +48,46 @@ def main() -> None:
     docs = side.pipeline.index.documents
 
     st.markdown("## :material/menu_book: docqa")
-    about = R.doc_name(docs[0]) if len(docs) == 1 else f"{len(docs)} documents"
     st.caption(
-        R.md_escape(f"Ask about “{about}”.")
+        R.md_escape(f"Ask about “{side.about}”.")
         + " Every answer cites the text it comes from, and every citation can be checked."
     )
     chat, article, check, evaluate = st.tabs(S.TABS, key=S.TAB, on_change="rerun")
 
     # Examples come from a file beside the document (data/ ships one for the default article).
     example = ui_resources.examples(docs[0].source) if len(docs) == 1 else {}
-    ctx = ui_chat.AskContext(side.pipeline, side.backend, side.k, side.show_passages, side.notes)
+    ctx = ui_chat.AskContext(
+        side.pipeline, side.backend, side.k, side.show_passages, side.notes, side.about
+    )
     # Only the open tab is computed; the chat box is pinned under the chat tab alone.
     prompt = None
     if chat.open is not False:
-        prompt = st.chat_input("Ask a question about the article…", max_chars=2000)
+        prompt = st.chat_input(
+            _placeholder(side.indexing, S.get(S.UPLOAD)),
+            max_chars=2000,
+            # A key makes the box one widget whatever its placeholder says: without it, a
+            # new placeholder is a new widget and a question sent to the old one is lost.
+            key="dq_chat",
+            # Never disabled: Streamlit discards what is sent to a disabled widget, and a
+            # question typed just before indexing began would be lost without a word.
+            # A question sent while indexing is kept and refused instead (below).
+        )
     with chat:
         if chat.open is not False:
-            if not S.history() and not prompt:
-                _welcome(example.get("ask"))
-            ui_chat.render_history(ctx)
-            if prompt:
-                ui_chat.answer_question(prompt, ctx)
+            busy = side.indexing or indexing_before
+            starter = S.take_starter()  # a starter chip clicked: asked as if typed
+            prompt = prompt or (starter if not S.history() else None)
+            if prompt and busy:
+                ui_chat.render_history(ctx)
+                ui_chat.refuse_while_indexing(prompt, ctx, busy)
+            else:
+                if not S.history() and not prompt:
+                    _welcome(example.get("ask"), side.about)
+                    _starters(ui_resources.starters(docs[0].source if len(docs) == 1 else None))
+                ui_chat.render_history(ctx)
+                if prompt:
+                    ui_chat.answer_question(prompt, ctx)
+            ui_chat.render_footer(ctx)
     with article:
         if article.open:
             ui_article.render(docs)
@@ -75,12 +97,23 @@ def main() -> None:
     with evaluate:
         if evaluate.open:
             ui_eval.render(side.pipeline, side.backend, side.k, base)
+    if side.finish is not None:
+        side.finish()  # index the new upload now that the page says so; then it reruns
 
 
-def _welcome(example: str | None) -> None:
+def _placeholder(indexing: str, upload: object) -> str:
+    if indexing:
+        return f"Indexing {indexing}… ask when it is done"
+    name = getattr(upload, "name", "")
+    return f"Ask a question about {name}…" if name else "Ask a question about the article…"
+
+
+def _welcome(example: str | None, about: str) -> None:
     lead = (
         f"Ask anything about the article, e.g. *{R.md_escape(example)}*"
         if example
+        else f"Ask anything about {R.md_escape(about)}."
+        if about
         else "Ask anything about the document."
     )
     st.info(
@@ -88,6 +121,23 @@ def _welcome(example: str | None) -> None:
         "can be shown in place in the article.",
         icon=":material/lightbulb:",
     )
+
+
+def _starters(questions: list[str]) -> None:
+    """Starter questions as chips: a click asks it (on the next run, as if typed; while an
+    upload is indexed it is refused like a typed question, never dropped)."""
+    if not questions:
+        return
+    st.caption("Or start with one of these:")
+    cols = st.columns(2)  # two a row: a question is read whole, not cut short
+    for i, q in enumerate(questions):
+        cols[i % 2].button(
+            R.md_escape(q),
+            key=f"starter-{i}",
+            on_click=S.ask_starter,
+            args=(q,),
+            width="stretch",
+        )
 
 
 main()

@@ -37,6 +37,7 @@ class AskContext:
     k: int = 5
     show_passages: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. "llamacpp unavailable, extractive"
+    about: str = ""  # what the page calls the document(s) asked about
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -150,7 +151,8 @@ def _ask(
 def answer_question(question: str, ctx: AskContext) -> None:
     """Ask, stream the answer into a new assistant message, then show it in full."""
     turns = S.history()
-    turn = S.Turn(question, ctx.sources, notes=list(ctx.notes))
+    _divider_if_changed(turns[-1] if turns else None, ctx.sources, ctx.about)
+    turn = S.Turn(question, ctx.sources, notes=list(ctx.notes), about=ctx.about)
     turns.append(turn)  # kept whatever happens next: a question is never lost
     index = len(turns) - 1
     with st.chat_message("user"):
@@ -181,9 +183,38 @@ def rewritten(question: str, standalone: str | None) -> bool:
     return bool(standalone and standalone.strip()) and norm(standalone or "") != norm(question)
 
 
+def refuse_while_indexing(question: str, ctx: AskContext, name: str) -> None:
+    """A question that came in while an upload was being indexed: kept, not answered (the
+    document it would be answered from is not the one the person chose last)."""
+    turns = S.history()
+    _divider_if_changed(turns[-1] if turns else None, ctx.sources, ctx.about)
+    error = (
+        f"Not answered: {name} was still being indexed when this was asked. "
+        "Ask again when it is done."
+    )
+    turn = S.Turn(question, ctx.sources, error=error, about=ctx.about)
+    turns.append(turn)
+    with st.chat_message("user"):
+        st.markdown(R.md_escape(question))
+    with st.chat_message("assistant"):
+        render_reply(len(turns) - 1, turn, ctx, latest=True)
+
+
+def now_asking(about: str) -> str:
+    return f"Now asking about: {about}"
+
+
+def _divider_if_changed(prev: S.Turn | None, sources: tuple[str, ...], about: str) -> None:
+    """A line in the chat where the document asked about changes (none before the first)."""
+    if prev is not None and prev.sources != sources:
+        st.divider()
+        st.caption(R.md_escape(now_asking(about or ", ".join(map(R.short_source, sources)))))
+
+
 def render_history(ctx: AskContext) -> None:
     turns = S.history()
     for i, turn in enumerate(turns):
+        _divider_if_changed(turns[i - 1] if i else None, turn.sources, turn.about)
         with st.chat_message("user"):
             st.markdown(R.md_escape(turn.question))
         with st.chat_message("assistant"):
@@ -202,7 +233,8 @@ def render_reply(
             body.caption("Interrupted before an answer came back: ask again.")
         return
     ans = turn.answer
-    body.html(R.answer_html(ans))
+    prefix = source_prefix(index)
+    body.html(R.answer_html(ans, prefix))
     meta = [ans.backend, f"{ans.timings_ms.get('total', 0):.0f} ms"]
     summary = R.verification_summary(ans)
     if summary:
@@ -217,9 +249,47 @@ def render_reply(
         with st.expander(label, expanded=latest, icon=":material/format_quote:"):
             for c in ans.citations:
                 _source_row(index, turn, c, ctx)
+    with st.expander("Copy the answer", icon=":material/content_copy:"):
+        # st.code has a copy button; the text is shown as code, never as HTML or Markdown.
+        st.code(R.answer_markdown(ans), language=None, wrap_lines=True)
     if ctx.show_passages and ans.passages:
         with st.expander(f"Retrieved passages ({len(ans.passages)}) and their scores"):
             st.html(_passages_html(ans))
+
+
+def source_prefix(index: int) -> str:
+    """The anchor prefix of turn `index`'s source cards (its badges link to them)."""
+    return f"dq-src-{index}"
+
+
+def export_markdown() -> str:
+    """The conversation as Markdown, for the chat's export button."""
+    return R.chat_markdown(
+        [R.Exchange(t.question, t.about, t.answer, t.error) for t in S.history()]
+    )
+
+
+def render_footer(ctx: AskContext) -> None:
+    """Under the conversation: what is asked about, and the export of the chat."""
+    turns = S.history()
+    if turns and turns[-1].sources != ctx.sources:
+        # The next question goes to another document than the last one did.
+        st.divider()
+        st.caption(R.md_escape(now_asking(ctx.about)))
+    left, right = st.columns([3, 1], vertical_alignment="center")
+    left.caption(R.md_escape(f"Asking about: {ctx.about}"))
+    if turns:
+        right.download_button(
+            "Export the chat",
+            data=export_markdown(),
+            file_name="docqa-chat.md",
+            mime="text/markdown",
+            icon=":material/download:",
+            key="dq_export",
+            type="tertiary",
+            help="Markdown: every question with its answer, its [n] markers and its sources "
+            "(file:start-end and the quote).",
+        )
 
 
 def _passage_of(c: Citation, ans: Answer, pipe: Pipeline) -> tuple[str, str, int]:
@@ -236,7 +306,7 @@ def _passage_of(c: Citation, ans: Answer, pipe: Pipeline) -> tuple[str, str, int
 def _source_row(index: int, turn: S.Turn, c: Citation, ctx: AskContext) -> None:
     assert turn.answer is not None
     section, text, start = _passage_of(c, turn.answer, ctx.pipeline)
-    st.html(R.source_card_html(c, section, text, start))
+    st.html(R.source_card_html(c, section, text, start, source_prefix(index)))
     same_doc = c.source in ctx.sources
     st.button(
         "Show in article",

@@ -40,6 +40,30 @@ HEADLINE = (
     ("abstention_recall", "Abstention recall"),
     ("latency_ms_p50", "Latency p50"),
 )
+# One line on each headline figure, shown as the metric's tooltip.
+HELP = {
+    "accuracy": "Share of questions answered right: the answer contains an expected answer, "
+    "or, for a question the document does not answer, the app abstained.",
+    "f1": "Word overlap between the short answer and the best expected answer (SQuAD F1, "
+    "0 to 1), on answerable questions only: partial credit where accuracy is all or nothing.",
+    "retrieval_hit@5": "Share of questions whose evidence is in the 5 passages retrieved first.",
+    "citation_recall": "Share of answer sentences fully supported by what they cite (ALCE).",
+    "citation_precision": "Share of citations that are needed to support their sentence (ALCE).",
+    "abstention_recall": "Share of unanswerable questions on which the app said the document "
+    "does not say.",
+    "latency_ms_p50": "Median time to answer one question.",
+}
+# The failing-questions table: long text columns get room and wrap over a few lines.
+FAILING_COLUMNS = {
+    "id": st.column_config.TextColumn("id", width="small"),
+    "type": st.column_config.TextColumn("type", width="small"),
+    "question": st.column_config.TextColumn("question", width="large"),
+    "what went wrong": st.column_config.TextColumn("what went wrong", width="large"),
+    "answer": st.column_config.TextColumn("answer", width="large"),
+    "expected": st.column_config.TextColumn("expected", width="medium"),
+}
+FAILING_ROW_HEIGHT = 96  # px: about four lines of wrapped text per row
+
 CHART_METRICS = ("accuracy", "f1", "retrieval_hit@5", "citation_recall")
 
 
@@ -121,9 +145,13 @@ def show(result: dict[str, Any]) -> None:
             f"backend {doc.get('backend')}"
         )
     )
+    st.caption(
+        "Accuracy: the answer contains an expected answer (or rightly abstains). "
+        "F1: how many of the expected words the short answer has, partial credit from 0 to 1."
+    )
     cols = st.columns(4)
     for i, (key, label) in enumerate(HEADLINE):
-        cols[i % 4].metric(label, _fmt(key, m.get(key)))
+        cols[i % 4].metric(label, _fmt(key, m.get(key)), help=HELP.get(key))
     if doc.get("skipped"):
         st.caption(f"{len(doc['skipped'])} line(s) of the file were skipped (see the report).")
     by_type = doc.get("by_type") or {}
@@ -153,6 +181,12 @@ def show(result: dict[str, Any]) -> None:
             ),
             hide_index=True,
             width="stretch",
+            column_config=FAILING_COLUMNS,
+            row_height=FAILING_ROW_HEIGHT,
+        )
+        st.caption(
+            "Long cells wrap over a few lines; select a cell and press Enter (or double-click "
+            "it) to read it whole, or download the report below."
         )
     else:
         st.caption("Every question was answered correctly.")

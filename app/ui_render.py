@@ -91,19 +91,28 @@ def highlight(text: str, marks: Iterable[Mark], base: int = 0) -> str:
     return "".join(out)
 
 
-def badge(cid: int, quote: str = "") -> str:
+def source_anchor(prefix: str, cid: int) -> str:
+    """The element id of citation `cid`'s card in the Sources list of the answer `prefix`."""
+    return f"{prefix}-{cid}"
+
+
+def badge(cid: int, quote: str = "", prefix: str = "") -> str:
+    """A citation badge; with `prefix`, a link that jumps to the citation's source card."""
     title = f' title="{esc(quote)}"' if quote else ""
+    if prefix:
+        href = esc("#" + source_anchor(prefix, cid))
+        return f'<a class="dq-badge" href="{href}"{title}>{cid}</a>'
     return f'<span class="dq-badge"{title}>{cid}</span>'
 
 
-def _with_badges(text: str, quotes: dict[int, str]) -> str:
+def _with_badges(text: str, quotes: dict[int, str], prefix: str = "") -> str:
     out: list[str] = []
     pos = 0
     for m in _MARKER.finditer(text):
         ids = [int(n) for n in m.group(1).split(",")]
         out.append(esc(text[pos : m.start()]))
         if all(i in quotes for i in ids):
-            out.append("".join(badge(i, quotes[i]) for i in ids))
+            out.append("".join(badge(i, quotes[i], prefix) for i in ids))
         else:  # a marker pointing at no citation stays visible as plain text
             out.append(esc(m.group(0)))
         pos = m.end()
@@ -124,11 +133,12 @@ def _sentence_spans(text: str, sentences: Sequence[AnswerSentence]) -> list[tupl
     return spans
 
 
-def answer_html(ans: Answer) -> str:
+def answer_html(ans: Answer, prefix: str = "") -> str:
     """The answer with `[n]` markers as badges and each sentence carrying its verification.
 
     Supported sentences look like plain text; partial and unsupported ones get a dotted or wavy
-    underline with a tooltip, so verification is visible without getting in the way.
+    underline with a tooltip, so verification is visible without getting in the way. With
+    `prefix`, each badge links to its card in the Sources list (`source_card_html`'s anchor).
     """
     if ans.abstained:
         return f'<div class="dq-abstain">{esc(ans.answer)}</div>'
@@ -137,14 +147,14 @@ def answer_html(ans: Answer) -> str:
     out: list[str] = []
     pos = 0
     for a, b, support in _sentence_spans(text, ans.sentences):
-        out.append(_with_badges(text[pos:a], quotes))
+        out.append(_with_badges(text[pos:a], quotes, prefix))
         label = esc(SUPPORT_LABEL.get(support, support))
         out.append(
             f'<span class="dq-s dq-{esc(support)}" title="{label}">'
-            f"{_with_badges(text[a:b], quotes)}</span>"
+            f"{_with_badges(text[a:b], quotes, prefix)}</span>"
         )
         pos = b
-    out.append(_with_badges(text[pos:], quotes))
+    out.append(_with_badges(text[pos:], quotes, prefix))
     return f'<div class="dq-answer">{"".join(out)}</div>'
 
 
@@ -252,21 +262,70 @@ def passage_card_html(
     return f'<div class="dq-pcard">{head}<div class="dq-ptext">{body}</div></div>'
 
 
-def source_card_html(cite: Citation, section: str, passage_text: str, passage_start: int) -> str:
-    """A citation in the Sources block: badge, section, location, passage with the quote lit."""
+def source_card_html(
+    cite: Citation, section: str, passage_text: str, passage_start: int, prefix: str = ""
+) -> str:
+    """A citation in the Sources block: badge, section, location, passage with the quote lit.
+    With `prefix`, the card carries the id that the answer's badges link to."""
     a, b = clip_window(passage_text, cite.start - passage_start, cite.end - passage_start, 220)
     snippet = highlight(
         passage_text[a:b], [Mark(cite.start, cite.end, "dq-quote")], base=passage_start + a
     )
     lead = "…" if a > 0 else ""
     tail = "…" if b < len(passage_text) else ""
+    anchor = f' id="{esc(source_anchor(prefix, cite.id))}"' if prefix else ""
     return (
-        f'<div class="dq-src">{badge(cite.id)}'
+        f'<div class="dq-src"{anchor}>{badge(cite.id)}'
         f' <span class="dq-sec">{esc(section or "(lead)")}</span>'
         f' <span class="dq-where">{esc(short_source(cite.source))} · chars {cite.start}–{cite.end}'
         f"</span>"
         f'<div class="dq-ptext">{esc(lead)}{snippet}{esc(tail)}</div></div>'
     )
+
+
+def answer_markdown(ans: Answer) -> str:
+    """An answer as Markdown to copy or export: its text with the `[n]` markers, then each
+    citation as `[n] file:start-end` and its quote. The text is kept as written (a file to
+    read or paste, not shown on the page)."""
+    lines = [ans.answer.strip()]
+    if ans.citations:
+        lines += ["", "Sources:", ""]
+        for c in ans.citations:
+            where = f"{short_source(c.source)}:{c.start}-{c.end}"
+            page = getattr(c, "page", None)
+            lines.append(f"[{c.id}] {where}" + (f" (page {page})" if page else ""))
+            lines += ["> " + line for line in c.quote.splitlines() or [""]]
+            lines.append("")
+    return "\n".join(lines).rstrip() + "\n"
+
+
+@dataclass(frozen=True)
+class Exchange:
+    """One question of a conversation, for the export."""
+
+    question: str
+    about: str
+    answer: Answer | None
+    error: str = ""
+
+
+def chat_markdown(exchanges: Sequence[Exchange], title: str = "docqa conversation") -> str:
+    """The whole conversation as Markdown: each question, the document it was about, the
+    answer with its `[n]` markers and its sources (file:start-end and the quote)."""
+    out = [f"# {title}", ""]
+    about = None
+    for n, x in enumerate(exchanges, 1):
+        if x.about and x.about != about:
+            out += [f"*Asking about: {x.about}*", ""]
+            about = x.about
+        out += [f"## Q{n}. {' '.join(x.question.split())}", ""]
+        if x.answer is not None:
+            out.append(answer_markdown(x.answer))
+        elif x.error:
+            out += [f"*Not answered: {x.error}*", ""]
+        else:
+            out += ["*Not answered.*", ""]
+    return "\n".join(out).rstrip() + "\n"
 
 
 def sentence(problem: str, fix: str = "") -> str:
@@ -303,7 +362,18 @@ def doc_meta_line(doc: Document) -> str:
     return " · ".join(bits)
 
 
-CSS = """
+# The badges' colours (opaque, so their text contrast holds on any page background, whichever
+# theme Streamlit or the system picks); tests/test_app_render.py checks WCAG AA (4.5:1) for both.
+BADGE_COLOURS = {
+    "BADGE_TEXT": "#1e40af",  # blue-800 on blue-100: 7.1:1
+    "BADGE_BG": "#dbeafe",
+    "BADGE_BORDER": "#93c5fd",
+    "BADGE_DARK_TEXT": "#dbeafe",  # blue-100 on blue-900: 8.5:1
+    "BADGE_DARK_BG": "#1e3a8a",
+    "BADGE_DARK_BORDER": "#60a5fa",
+}
+
+_CSS = """
 <style>
 .block-container { max-width: 1180px; padding-top: 2.2rem; }
 .stAppDeployButton, [data-testid="stAppDeployButton"] { display: none; }
@@ -311,8 +381,16 @@ CSS = """
 .dq-badge {
   display: inline-block; min-width: 1.15em; padding: 0 .32em; margin: 0 .08em 0 .18em;
   font-size: .68em; font-weight: 600; line-height: 1.45em; text-align: center;
-  vertical-align: .38em; border-radius: .6em; color: #1d4ed8;
-  background: rgba(37, 99, 235, .12); border: 1px solid rgba(37, 99, 235, .35); cursor: help;
+  vertical-align: .38em; border-radius: .6em; color: BADGE_TEXT;
+  background: BADGE_BG; border: 1px solid BADGE_BORDER; cursor: pointer;
+}
+a.dq-badge, a.dq-badge:visited, a.dq-badge:hover { color: BADGE_TEXT; text-decoration: none; }
+a.dq-badge:hover, a.dq-badge:focus-visible { outline: 2px solid BADGE_BORDER; }
+.dq-src { scroll-margin-top: 4rem; }
+.dq-src:target { background: rgba(250, 204, 21, .16); border-radius: .3rem; }
+@media (prefers-color-scheme: dark) {
+  .dq-badge, a.dq-badge, a.dq-badge:visited, a.dq-badge:hover {
+    color: BADGE_DARK_TEXT; background: BADGE_DARK_BG; border-color: BADGE_DARK_BORDER; }
 }
 .dq-s.dq-partial { text-decoration: underline dotted rgba(217, 119, 6, .9);
   text-underline-offset: .22em; }
@@ -341,3 +419,13 @@ CSS = """
 .dq-meta { opacity: .7; font-size: .9em; }
 </style>
 """
+
+
+def _css() -> str:
+    out = _CSS
+    for name in sorted(BADGE_COLOURS, key=len, reverse=True):  # BADGE_DARK_* before BADGE_*
+        out = out.replace(name, BADGE_COLOURS[name])
+    return out
+
+
+CSS = _css()

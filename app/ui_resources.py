@@ -68,6 +68,34 @@ def examples(source: str) -> dict[str, str]:
     return {k: v for k, v in data.items() if isinstance(v, str) and v.strip()}
 
 
+# Starter questions for a document that ships none (an upload): the kinds the reader answers
+# about any document (the overview and the byline).
+GENERIC_STARTERS = ("What is this document about?", "Who wrote it?", "When was it published?")
+MAX_STARTERS = 4
+
+
+@st.cache_data(show_spinner=False)
+def _starter_list(source: str) -> list[str]:
+    try:
+        data = json.loads(Path(source).with_suffix(".questions.json").read_text("utf-8"))
+    except (OSError, ValueError):
+        return []
+    items = data.get("starters") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        return []
+    return [q.strip() for q in items if isinstance(q, str) and q.strip()]
+
+
+def starters(source: str | None) -> list[str]:
+    """Questions to offer on an empty chat: the document's own (its NAME.questions.json, the
+    "starters" list, else its example question), else generic ones."""
+    if source:
+        own = _starter_list(source) or [q for q in [examples(source).get("ask")] if q]
+        if own:
+            return list(dict.fromkeys(own))[:MAX_STARTERS]
+    return list(GENERIC_STARTERS)
+
+
 def _freeze_heap() -> None:
     """Keep the model's half a million long-lived objects out of every garbage collection.
 

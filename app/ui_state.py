@@ -31,6 +31,10 @@ UPLOAD = "dq_upload"  # the session's own document (an `Upload`), or absent
 UPLOAD_SEEN = "dq_upload_seen"  # file id of the last upload handled, so a rerun does not redo it
 UPLOAD_ERROR = "dq_upload_error"
 UPLOAD_NOTICE = "dq_upload_notice"
+UPLOAD_FILE = "dq_upload_file"  # file id of the uploader's file that the current upload came from
+UPLOADER_ROUND = "dq_uploader_round"  # bumped to give the uploader a fresh, empty box
+INDEXING = "dq_indexing"  # name of the upload being indexed; set until indexing ends
+STARTER = "dq_starter"  # a starter question clicked on an empty chat, asked on this run
 FOCUS = "dq_focus"  # (turn index, citation id) chosen with "show in article"
 TAB = "dq_tab"
 BACKEND_ERROR = "dq_backend_error"
@@ -53,6 +57,7 @@ class Turn:
     question: str
     sources: tuple[str, ...]  # the documents asked about (citations point into them)
     answer: Answer | None = None
+    about: str = ""  # what those documents are called on the page ("lighthouse.md", a title)
     error: str = ""
     notes: list[str] = field(default_factory=list)  # fallbacks and the like, shown small
 
@@ -125,6 +130,15 @@ def show_in_article(turn_index: int, cid: int) -> None:
     """Button callback: focus a citation and switch to the article tab (before it renders)."""
     st.session_state[FOCUS] = (turn_index, cid)
     st.session_state[TAB] = TAB_ARTICLE
+
+
+def ask_starter(question: str) -> None:
+    """Button callback: a starter question is asked as if it had been typed."""
+    st.session_state[STARTER] = question
+
+
+def take_starter() -> str | None:
+    return st.session_state.pop(STARTER, None)
 
 
 def clear_conversation() -> None:

@@ -6,6 +6,7 @@ only pays for its own reruns.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
@@ -324,6 +325,13 @@ def test_evaluate_tab_runs_a_qa_file() -> None:
     assert at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")  # the per-type chart
     assert any("Failing questions" in m.value for m in at.markdown)
     assert len(at.get("download_button")) == 2
+    helps = {m.label: m.help for m in at.metric}
+    assert "contains an expected answer" in helps["Accuracy"]
+    assert "partial credit" in helps["F1"]
+    [table] = at.dataframe
+    config = json.loads(table.proto.columns)  # the long columns are wide, the rows tall
+    assert config["question"]["width"] == "large" and config["answer"]["width"] == "large"
+    assert table.proto.row_height >= 72
 
 
 def test_sessions_share_one_model_and_index(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -554,3 +562,145 @@ def test_extractive_answers_each_question_alone(monkeypatch: pytest.MonkeyPatch)
     assert calls == []  # no history, no LLM stream: asked as typed
     assert all(t.answer is not None and t.answer.standalone_question is None for t in turns(at))
     assert not [c for c in at.caption if "Understood as" in c.value]
+
+
+# ---- issue 11, items 8-12: what is asked about, indexing, citations, starters --------------
+
+
+TITLE = "India and Japan: A Strategic Partnership in an Era of Global Change"
+
+
+def uploader(at: AppTest):  # type: ignore[no-untyped-def]
+    return at.sidebar.get("file_uploader")[0]
+
+
+def captions(at: AppTest) -> list[str]:
+    return [plain(c.value) for c in at.main.caption]
+
+
+def test_back_to_the_article_empties_the_box_and_the_chat_says_where_it_changed() -> None:
+    at = upload(new_app(), "lighthouse.md", GOOD_MD.encode(), "text/markdown")
+    assert "Asking about: The lighthouse of Kermor (lighthouse.md)" in captions(at)
+    assert at.chat_input[0].placeholder == "Ask a question about lighthouse.md…"
+    ask(at, "When was the lighthouse built?")
+    at.sidebar.button[0].click().run()  # "Back to the shipped article"
+    assert S.UPLOAD not in at.session_state
+    assert uploader(at).value is None  # the box no longer shows the page
+    assert at.chat_input[0].placeholder == "Ask a question about the article…"
+    title = TITLE
+    assert f"Asking about: {title}" in captions(at)
+    assert f"Now asking about: {title}" in captions(at)  # before the next question
+    ask(at, "How much has Japan invested in India?")
+    first, second = turns(at)
+    assert first.about == "The lighthouse of Kermor (lighthouse.md)" and second.about == title
+    assert first.sources != second.sources
+    assert captions(at).count(f"Now asking about: {title}") == 1  # one divider, at the change
+    assert "35 billion" in answers(at)[1] and "1887" in answers(at)[0]
+
+
+def test_removing_the_file_with_its_cross_returns_to_the_article() -> None:
+    at = upload(new_app(), "lighthouse.md", GOOD_MD.encode(), "text/markdown")
+    up = at.session_state[S.UPLOAD]
+    uploader(at).set_value(None).run()
+    assert not at.exception, at.exception
+    assert S.UPLOAD not in at.session_state
+    assert not up.folder.exists()
+    assert any(m.value.startswith("**India and Japan") for m in at.sidebar.markdown)
+    ask(at, "How much has Japan invested in India?")
+    assert "35 billion" in answers(at)[0]
+
+
+def test_a_refused_upload_leaves_the_box_and_its_error_goes_with_the_next_upload() -> None:
+    at = upload(new_app(), "x.txt", b"\x00\x01\x02binary\x00" * 20)
+    assert any("binary" in e for e in sidebar_errors(at))
+    assert uploader(at).value is None  # the refused file does not stay in the box
+    upload(at, "lighthouse.md", GOOD_MD.encode(), "text/markdown")
+    assert not at.sidebar.error  # the stale error is gone
+    assert any("Indexed lighthouse.md" in plain(s.value) for s in at.sidebar.success)
+    [box] = at.sidebar.get("file_uploader")  # one box, one file: nothing accumulates
+    assert box.value is not None and box.value.name == "lighthouse.md"
+
+
+def test_a_question_asked_while_indexing_is_kept_and_refused(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import streamlit as st
+
+    from app import ui_resources
+
+    def cut_short(*args: object, **kwargs: object) -> None:
+        st.stop()  # as when a click reruns the page in the middle of indexing
+
+    at = new_app()
+    with monkeypatch.context() as m:
+        m.setattr(ui_resources, "index_upload", cut_short)
+        upload(at, "lighthouse.md", GOOD_MD.encode(), "text/markdown")
+        assert at.session_state[S.INDEXING] == "lighthouse.md"
+        # The box stays usable (Streamlit drops what is sent to a disabled widget) and
+        # says what is going on.
+        assert "Indexing lighthouse.md" in at.chat_input[0].placeholder
+        ask(at, "How much has Japan invested in India?")
+    [turn] = turns(at)
+    assert turn.question == "How much has Japan invested in India?"  # kept, never dropped
+    assert turn.answer is None  # not answered from the article the person moved away from
+    assert "lighthouse.md was still being indexed" in turn.error
+    assert any("Ask again when it is done" in plain(e.value) for e in at.main.error)
+    at.run()  # the indexing goes on and completes
+    assert S.INDEXING not in at.session_state
+    assert at.session_state[S.UPLOAD].name == "lighthouse.md"
+    assert at.chat_input[0].placeholder == "Ask a question about lighthouse.md…"
+    ask(at, "When was the lighthouse built?")
+    assert "1887" in turns(at)[1].answer.answer
+    assert len(at.chat_message) == 4  # the refused question is still on the page
+
+
+def test_starter_chips_ask_on_click() -> None:
+    at = new_app()
+    labels = [plain(b.label) for b in at.main.button if b.key.startswith("starter-")]
+    assert labels[0] == "How much has Japan invested in India?"
+    assert len(labels) >= 3
+    at.button(key="starter-0").click().run()
+    assert not at.exception, at.exception
+    assert [t.question for t in turns(at)] == [labels[0]]
+    assert "35 billion" in answers(at)[0]
+    assert not [b for b in at.main.button if b.key.startswith("starter-")]  # chat not empty
+
+
+def test_an_upload_gets_generic_starters() -> None:
+    at = upload(new_app(), "lighthouse.md", GOOD_MD.encode(), "text/markdown")
+    labels = [plain(b.label) for b in at.main.button if b.key.startswith("starter-")]
+    assert "What is this document about?" in labels and "Who wrote it?" in labels
+    at.button(key=f"starter-{labels.index('Who wrote it?')}").click().run()
+    ans = turns(at)[0].answer
+    assert ans is not None and "Anne Le Goff" in ans.answer
+
+
+def test_badges_jump_to_their_sources_and_the_answer_can_be_copied_and_exported() -> None:
+    from app import ui_render as R
+
+    at = ask(new_app(), "How much has Japan invested in India?")
+    ask(at, "When did India and Japan establish diplomatic relations?")
+    for i, turn in enumerate(turns(at)):
+        ans = turn.answer
+        assert ans is not None and ans.citations
+        for c in ans.citations:  # each badge is a link to its card in the Sources list
+            assert f'href="#dq-src-{i}-{c.id}"' in answers(at)[i]
+            assert any(f'id="dq-src-{i}-{c.id}"' in h for h in htmls(at) if "dq-src" in h)
+    # Copy: the answer's Markdown in a code block (which has a copy button).
+    codes = [c.value for c in at.code]
+    assert codes == [R.answer_markdown(t.answer).rstrip("\n") for t in turns(at)]
+    # Export: the whole chat as Markdown, with each answer's markers and sources.
+    [export] = [b for b in at.main.get("download_button") if b.proto.label == "Export the chat"]
+    md = R.chat_markdown([R.Exchange(t.question, t.about, t.answer, t.error) for t in turns(at)])
+    title = TITLE
+    assert md.startswith("# docqa conversation\n")
+    assert md.count(f"*Asking about: {title}*") == 1
+    assert "## Q1. How much has Japan invested in India?" in md
+    assert "## Q2. When did India and Japan establish diplomatic relations?" in md
+    for t in turns(at):
+        assert t.answer.answer.strip() in md  # with its [n] markers
+        for c in t.answer.citations:
+            assert f"[{c.id}] india-japan-strategic-partnership.txt:{c.start}-{c.end}" in md
+            assert f"> {c.quote.splitlines()[0]}" in md
+            assert ARTICLE[c.start : c.end] == c.quote
+    assert export.proto.label == "Export the chat"

@@ -144,3 +144,64 @@ def test_human_bytes() -> None:
     assert R.human_bytes(5_000_000) == "5 MB"
     assert R.human_bytes(50_000) == "50 kB"
     assert R.human_bytes(12) == "12 bytes"
+
+
+def _luminance(colour: str) -> float:
+    r, g, b = (int(colour[i : i + 2], 16) / 255 for i in (1, 3, 5))
+
+    def lin(c: float) -> float:
+        return c / 12.92 if c <= 0.03928 else ((c + 0.055) / 1.055) ** 2.4
+
+    return 0.2126 * lin(r) + 0.7152 * lin(g) + 0.0722 * lin(b)
+
+
+def contrast(a: str, b: str) -> float:
+    hi, lo = sorted((_luminance(a), _luminance(b)), reverse=True)
+    return (hi + 0.05) / (lo + 0.05)
+
+
+def _badge_colours(css: str) -> tuple[str, str]:
+    rule = re.search(r"\.dq-badge[^{]*\{([^}]*)\}", css)
+    assert rule, css
+    body = rule.group(1)
+    text = re.search(r"(?<![-\w])color:\s*(#[0-9a-f]{6})", body)
+    back = re.search(r"background:\s*(#[0-9a-f]{6})", body)
+    assert text and back, body  # opaque hex colours: the page behind cannot change the ratio
+    return text.group(1), back.group(1)
+
+
+def test_badge_contrast_meets_wcag_aa_in_light_and_dark() -> None:
+    css = R.CSS
+    light = _badge_colours(css)
+    dark_block = css.split("@media (prefers-color-scheme: dark)", 1)[1]
+    dark = _badge_colours(dark_block)
+    assert contrast(*light) >= 4.5, light
+    assert contrast(*dark) >= 4.5, dark
+    assert light != dark
+    # The old colours failed on Streamlit's dark background (#0e1117): 2.8:1.
+    assert contrast("#1d4ed8", "#0e1117") < 4.5
+
+
+def test_badges_link_to_their_source_cards() -> None:
+    cite = Citation(1, "dir/doc.txt", 10, 20, "0123456789", "c")
+    ans = Answer("q", "It grew [1].", False, "extractive", (cite,), ())
+    assert 'href="#dq-src-3-1"' in R.answer_html(ans, "dq-src-3")
+    assert '<span class="dq-badge"' in R.answer_html(ans)  # no prefix: no link
+    card = R.source_card_html(cite, "", "x" * 10 + "0123456789", 0, "dq-src-3")
+    assert 'id="dq-src-3-1"' in card
+
+
+def test_chat_markdown_keeps_markers_sources_and_errors() -> None:
+    cite = Citation(1, "dir/doc.txt", 10, 20, "line one\nline two", "c")
+    ans = Answer("q", "It grew [1].", False, "extractive", (cite,), ())
+    md = R.chat_markdown(
+        [
+            R.Exchange("How much?", "Doc A", ans),
+            R.Exchange("And then?", "Doc A", None, "the index fell over"),
+            R.Exchange("Other?", "Doc B", None),
+        ]
+    )
+    assert "## Q1. How much?\n\nIt grew [1].\n\nSources:\n\n[1] doc.txt:10-20\n" in md
+    assert "> line one\n> line two\n" in md
+    assert md.count("*Asking about: Doc A*") == 1 and "*Asking about: Doc B*" in md
+    assert "*Not answered: the index fell over*" in md

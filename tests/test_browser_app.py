@@ -237,3 +237,142 @@ def test_hostile_document_runs_nothing_in_browser(
     assert page.evaluate("() => window.__pwned === undefined")
     page.screenshot(path=str(tmp_path / "hostile.png"))
     page.close()
+
+
+def _rgb(css: str) -> str:
+    """'rgb(30, 58, 138)' (as getComputedStyle gives it) -> '#1e3a8a'."""
+    import re
+
+    r, g, b = (int(x) for x in re.findall(r"\d+", css)[:3])
+    return f"#{r:02x}{g:02x}{b:02x}"
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_badges_jump_to_their_source_and_read_well(
+    server: str, browser, scheme: str, tmp_path: Path
+) -> None:
+    """Issue 11 item 10, in the browser: each badge links to a source card on the page, a click
+    goes there, and the badge's text contrast is WCAG AA in the light and the dark scheme."""
+    from tests.test_app_render import contrast
+
+    page = browser.new_page(viewport={"width": 1280, "height": 1000}, color_scheme=scheme)
+    page.goto(server, wait_until="domcontentloaded")
+    page.wait_for_selector('[data-testid="stChatInputTextArea"]', timeout=150_000)
+    _ask(page, QUESTIONS[0])
+    badge = page.locator(".dq-answer a.dq-badge").first
+    badge.wait_for(timeout=20_000)
+    href = badge.get_attribute("href") or ""
+    assert href.startswith("#dq-src-"), href
+    assert page.evaluate("(id) => document.getElementById(id) !== null", href[1:])
+    colours = page.evaluate(
+        "(el) => { const s = getComputedStyle(el); return [s.color, s.backgroundColor]; }",
+        badge.element_handle(),
+    )
+    assert contrast(_rgb(colours[0]), _rgb(colours[1])) >= 4.5, colours
+    badge.click()
+    page.wait_for_timeout(300)
+    assert page.evaluate("() => location.hash") == href
+    card = page.locator(f'[id="{href[1:]}"]')
+    assert card.is_visible()
+    page.screenshot(path=str(tmp_path / f"badges-{scheme}.png"))
+    page.close()
+
+
+LIGHTHOUSE = (
+    "# The lighthouse of Kermor\n\n"
+    "Anne Le Goff, 12 March 2021\n\n"
+    "## History\n\n"
+    "The lighthouse of Kermor was built in 1887 by the engineer Paul Riou. It stands 42 metres "
+    "tall on a granite rock. Its lamp was electrified in 1952.\n"
+)
+
+
+def test_the_page_always_says_which_document_is_asked_about(
+    server: str, browser, tmp_path: Path
+) -> None:
+    """Issue 11 item 8, in the browser: one chip at most, a refused file and its error do not
+    linger, "Back to the shipped article" empties the box, the chat marks where the document
+    changed, and the ⊗ of the uploaded file returns to the article."""
+    good = tmp_path / "lighthouse.md"
+    good.write_text(LIGHTHOUSE, encoding="utf-8")
+    bad = tmp_path / "x.txt"
+    bad.write_bytes(b"\x00\x01\x02binary\x00" * 20)
+    page = _open(browser, server)
+    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
+    chips = page.locator('[data-testid="stSidebar"] [data-testid="stFileChip"]')
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+
+    dropzone.set_input_files(str(good))
+    page.wait_for_selector("text=Indexed lighthouse.md", timeout=60_000)
+    assert chips.count() == 1
+    page.wait_for_function(
+        "() => document.querySelector('[data-testid=\"stChatInputTextArea\"]')"
+        ".placeholder.includes('lighthouse.md')",
+        timeout=20_000,
+    )
+    page.get_by_text("Asking about: The lighthouse of Kermor (lighthouse.md)").wait_for()
+
+    # Refused: the box empties. (Which document stays depends on whether the browser sent
+    # "no file" between the two files, as a ⊗ would: either way the sidebar names it.)
+    dropzone.set_input_files(str(bad))
+    try:
+        page.wait_for_selector("text=binary file", timeout=60_000)
+    except Exception:
+        page.screenshot(path=str(tmp_path / "refused.png"))
+        print(page.locator('[data-testid="stSidebar"]').inner_text(), tmp_path)
+        raise
+    page.wait_for_function(
+        '() => document.querySelectorAll(\'[data-testid="stSidebar"] '
+        '[data-testid="stFileChip"]\').length === 0',
+        timeout=20_000,
+    )
+    dropzone.set_input_files(str(good))  # the next upload clears the stale error
+    page.wait_for_selector("text=Indexed lighthouse.md", timeout=60_000)
+    assert page.get_by_text("binary file").count() == 0
+    assert chips.count() == 1
+
+    _ask(page, "When was the lighthouse built?")
+    page.get_by_role("button", name="Back to the shipped article").click()
+    page.get_by_text("Now asking about: India and Japan").first.wait_for(timeout=20_000)
+    assert chips.count() == 0  # the box no longer shows the page
+    assert "the article" in (box.get_attribute("placeholder") or "")
+
+    dropzone.set_input_files(str(good))
+    page.wait_for_selector("text=Indexed lighthouse.md", timeout=60_000)
+    chips.first.locator('[data-testid="stFileChipDeleteBtn"] button, '
+                        'button[data-testid="stFileChipDeleteBtn"]').first.click()  # fmt: skip
+    page.get_by_text("Asking about: India and Japan").first.wait_for(timeout=20_000)
+    assert page.get_by_role("button", name="Back to the shipped article").count() == 0
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.screenshot(path=str(tmp_path / "document-state.png"))
+    page.close()
+
+
+def test_a_question_sent_while_indexing_is_kept_and_refused(
+    server: str, browser, tmp_path: Path
+) -> None:
+    """Issue 11 item 9, in the browser: a question typed while an upload is being indexed is
+    kept with a message, never answered from the document that was there before; the upload
+    is indexed all the same and answers afterwards."""
+    big = tmp_path / "register.txt"
+    big.write_text(
+        "\n\n".join(
+            f"Entry {i} of the harbour register was written in {1800 + i % 200} by clerk "
+            f"number {i}. The ship of entry {i} carried {i % 97} barrels of salt."
+            for i in range(1200)
+        ),
+        encoding="utf-8",
+    )
+    page = _open(browser, server)
+    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(big))
+    page.get_by_text("Embedding sentences").first.wait_for(timeout=60_000)
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill("How much has Japan invested in India?")
+    box.press("Enter")
+    page.get_by_text("register.txt was still being indexed").first.wait_for(timeout=60_000)
+    assert page.locator(".dq-answer").count() == 0  # not answered from the article
+    page.wait_for_selector("text=Indexed register.txt", timeout=240_000)
+    page.get_by_text("register.txt was still being indexed").first.wait_for(timeout=20_000)
+    assert "register.txt" in (box.get_attribute("placeholder") or "")
+    assert page.locator('[data-testid="stException"]').count() == 0
+    page.close()

@@ -103,6 +103,11 @@ CHANGED = [
      "relation"),
     ("relation", "Japan's legal restrictions led to the India-Japan-Bangladesh trilateral "
      "cooperation being shaken.", "relation"),
+    # A relation between two parties (ally, enemy, rival...) must be stated, not inferred from
+    # a passage that names both of them (issue 11: "closest ally" against border disputes).
+    ("relation noun", "China is India's closest ally.", "relation"),
+    ("relation noun", "China is Japan's main enemy.", "relation"),
+    ("relation noun", "Japan and India are rivals in the Indo-Pacific region.", "relation"),
     ("absent", "India and Japan launched a joint lunar rover mission with Russia in 2019.", ""),
     ("absent", "Japanese carmakers such as Toyota run large factories in Chennai.", ""),
 ]  # fmt: skip
@@ -145,6 +150,26 @@ def test_paraphrases_stay_supported(checker: Checker, index: DocIndex, claim: st
     assert v.support == "supported", v
     assert v.evidence
     assert_offsets(index, v.evidence)
+
+
+def test_an_unstated_alliance_is_refused_against_the_border_dispute_passage(
+    checker: Checker, index: DocIndex
+) -> None:
+    """The issue's case, checked against the very passage it was wrongly supported by."""
+    passage = (
+        "In the geopolitical dimension, both India and Japan have border or political disputes "
+        "with China, and countering China’s growing influence in the Indo-Pacific region has "
+        "brought India and Japan closer together."
+    )
+    ev = span_of(index, passage)
+    report = checker.check_cited("China is India's closest ally [1].", {1: ev})
+    [s] = report.sentences
+    assert s.verdict.support == "unsupported", s.verdict
+    assert any("'alliance' relation" in r for r in s.verdict.reasons), s.verdict.reasons
+    # The same relation stated in the evidence still passes.
+    stated = span_of(index, "Japan’s position as India’s main partner")
+    ok = checker.check_cited("Japan could be India's main partner [1].", {1: stated})
+    assert ok.sentences[0].verdict.support != "unsupported", ok.sentences[0].verdict
 
 
 def test_straight_and_curly_quotes_match(checker: Checker) -> None:
