@@ -239,6 +239,10 @@ def test_ingest_killed_at_the_switch_keeps_the_old_document(
     other.write_text("Other\n\nThe ferry leaves at noon.\n")
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
            "DOCQA_INDEX_DIR": str(idx), "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    # The ONNX export's sidecar is rewritten (one rename) when another install used the cache
+    # last; refresh it in this environment first, so that the kill lands on the save's switch.
+    warm = "from retrieval.embed import Embedder; Embedder().encode(['warm up'])"
+    subprocess.run([sys.executable, "-c", warm], env=env, cwd=tmp_path, check=True, timeout=300)
     cmd = ["strace", "-qq", "-o", "/dev/null", "-e", "trace=rename",
            "-e", "inject=rename:signal=SIGKILL:when=2", sys.executable, "-m", "app", "ingest",
            str(other)]  # fmt: skip
