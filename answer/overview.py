@@ -61,15 +61,6 @@ def _quote(s: Sentence, c: Chunk) -> Quote:
     return Quote(s, Passage(c, 1.0, 1))
 
 
-def lead(index: DocIndex) -> Choice | None:
-    """The first sentence of the first document's body: what a text says it is about."""
-    for doc in index.documents:
-        for s, c in _doc_sentences(index, doc):
-            if not _is_front(doc, s):
-                return Choice((_quote(s, c),))
-    return None
-
-
 def overview(index: DocIndex, question: str) -> Choice | None:
     """For "what is this about?" / "summarize …": the title, the lead and the first sentence
     of the first sections; for "summarize the challenges", the opening of the section whose
@@ -78,7 +69,8 @@ def overview(index: DocIndex, question: str) -> Choice | None:
     if not index.documents:
         return None
     doc = index.documents[0]
-    sents = [(s, c) for s, c in _doc_sentences(index, doc) if not _is_front(doc, s)]
+    every = _doc_sentences(index, doc)
+    sents = [(s, c) for s, c in every if not _is_front(doc, s)]
     if not sents:
         return None
     topic = whole_topic(question)
@@ -91,18 +83,12 @@ def overview(index: DocIndex, question: str) -> Choice | None:
         first = next((sc for sc in sents if sec.start <= sc[0].start < sec.end), None)
         if first is not None and all(q.sentence.start != first[0].start for q in quotes):
             quotes.append(_quote(*first))
-    title = _title_quote(index, doc)
+    title = next((_quote(s, c) for s, c in every if doc.title and s.text == doc.title), None)
     return Choice(((title,) if title else ()) + tuple(sorted(quotes, key=_start)))
 
 
 def _start(q: Quote) -> int:
     return q.sentence.start
-
-
-def _title_quote(index: DocIndex, doc: Document) -> Quote | None:
-    if not doc.title:
-        return None
-    return next((_quote(s, c) for s, c in _doc_sentences(index, doc) if s.text == doc.title), None)
 
 
 def _section_opening(
