@@ -48,6 +48,53 @@ def article_index(article: Article, embedder: Embedder, cache: Path = CACHE) -> 
     return index
 
 
+def _cached(out: Path, stamp: str) -> tuple[list[dict], np.ndarray] | None:
+    if not (out / "stamp").exists() or (out / "stamp").read_text() != stamp:
+        return None
+    recs = [json.loads(x) for x in (out / "records.jsonl").read_text(encoding="utf-8").splitlines()]
+    return recs, np.load(out / "qvecs.npy", allow_pickle=False)
+
+
+def _store(out: Path, stamp: str, recs: list[dict], vecs: list[np.ndarray]) -> np.ndarray:
+    """Records and vectors written atomically, the stamp last (it says both are complete)."""
+    out.mkdir(parents=True, exist_ok=True)
+    rec_path, vec_path = out / "records.jsonl", out / "qvecs.npy"
+    tmp = rec_path.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(x) + "\n" for x in recs), encoding="utf-8")
+    tmp.replace(rec_path)
+    mat = np.stack(vecs).astype(np.float32)
+    with open(vec_path.with_suffix(".tmp"), "wb") as f:
+        np.save(f, mat, allow_pickle=False)
+    vec_path.with_suffix(".tmp").replace(vec_path)
+    (out / "stamp").write_text(stamp)
+    return mat
+
+
+def _asked(
+    index: DocIndex, embedder: Embedder, question: str, golds: list[tuple[int, int]]
+) -> tuple[dict, np.ndarray]:
+    """What the reader gets for one question, as `ask` retrieves it: the record's retrieval
+    part, each candidate labelled by whether it holds a gold span; and the question vector."""
+    r = search(index, embedder, question, K, SearchSettings())
+    terms = question_terms(index, question)
+    cands = gather(index, r, terms, LIMIT)
+    part = {
+        "unseen_share": terms.unseen_share,
+        "passage_spans": [(p.chunk.start, p.chunk.end) for p in r.passages],
+        "cands": [
+            {
+                "start": c.sentence.start,
+                "end": c.sentence.end,
+                "text": c.sentence.text,
+                "stats": asdict(c.stats),
+                "label": any(c.sentence.start <= s and e <= c.sentence.end for s, e in golds),
+            }
+            for c in cands
+        ],
+    }
+    return part, r.query_vec
+
+
 def collect(
     article: Article, embedder: Embedder, cache: Path = CACHE, log: Callable[[str], None] = print
 ) -> tuple[list[dict], np.ndarray]:
@@ -55,18 +102,15 @@ def collect(
     out = cache / "data" / article.name
     digest = sha256_bytes((article.text + json.dumps([asdict(q) for q in article.questions]))
                           .encode("utf-8"))  # fmt: skip
-    rec_path, vec_path, stamp = out / "records.jsonl", out / "qvecs.npy", out / "stamp"
-    if stamp.exists() and stamp.read_text() == f"{digest} {LIMIT} {K}":
-        recs = [json.loads(x) for x in rec_path.read_text(encoding="utf-8").splitlines()]
-        return recs, np.load(vec_path, allow_pickle=False)
+    stamp = f"{digest} {LIMIT} {K}"
+    if (hit := _cached(out, stamp)) is not None:
+        return hit
     index = article_index(article, embedder, cache)
     recs: list[dict] = []
     vecs: list[np.ndarray] = []
     for q in article.questions:
-        r = search(index, embedder, q.question, K, SearchSettings())
-        terms = question_terms(index, q.question)
-        cands = gather(index, r, terms, LIMIT)
         golds = [(g.start, g.end) for g in q.golds]
+        part, vec = _asked(index, embedder, q.question, golds)
         recs.append(
             {
                 "article": article.name,
@@ -76,31 +120,11 @@ def collect(
                 "answerable": q.answerable,
                 "golds": [g.text for g in q.golds],
                 "gold_spans": golds,
-                "unseen_share": terms.unseen_share,
-                "passage_spans": [(p.chunk.start, p.chunk.end) for p in r.passages],
-                "cands": [
-                    {
-                        "start": c.sentence.start,
-                        "end": c.sentence.end,
-                        "text": c.sentence.text,
-                        "stats": asdict(c.stats),
-                        "label": any(c.sentence.start <= s and e <= c.sentence.end
-                                     for s, e in golds),
-                    }
-                    for c in cands
-                ],
+                **part,
             }
-        )  # fmt: skip
-        vecs.append(r.query_vec)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = rec_path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(x) + "\n" for x in recs), encoding="utf-8")
-    tmp.replace(rec_path)
-    mat = np.stack(vecs).astype(np.float32)
-    with open(vec_path.with_suffix(".tmp"), "wb") as f:
-        np.save(f, mat, allow_pickle=False)
-    vec_path.with_suffix(".tmp").replace(vec_path)
-    stamp.write_text(f"{digest} {LIMIT} {K}")
+        )
+        vecs.append(vec)
+    mat = _store(out, stamp, recs, vecs)
     log(f"{article.name}: {len(recs)} questions collected")
     return recs, mat
 
@@ -122,37 +146,22 @@ def collect_foreign(
     out = cache / "foreign" / article.name
     digest = sha256_bytes((article.text + json.dumps([(n, q.id) for n, q in picked]))
                           .encode("utf-8"))  # fmt: skip
-    rec_path, vec_path, stamp = out / "records.jsonl", out / "qvecs.npy", out / "stamp"
-    if stamp.exists() and stamp.read_text() == f"{digest} {LIMIT} {K}":
-        recs = [json.loads(x) for x in rec_path.read_text(encoding="utf-8").splitlines()]
-        return recs, np.load(vec_path, allow_pickle=False)
+    stamp = f"{digest} {LIMIT} {K}"
+    if (hit := _cached(out, stamp)) is not None:
+        return hit
     index = article_index(article, embedder, cache)
-    recs, vecs = [], []
+    recs: list[dict] = []
+    vecs: list[np.ndarray] = []
     for name, q in picked:
-        r = search(index, embedder, q.question, K, SearchSettings())
-        terms = question_terms(index, q.question)
-        cands = gather(index, r, terms, LIMIT)
+        part, vec = _asked(index, embedder, q.question, [])
         recs.append(
             {
                 "article": article.name, "split": "foreign", "asked_from": name,
                 "id": f"{article.name}/{q.id}", "question": q.question, "answerable": False,
-                "golds": [], "gold_spans": [], "unseen_share": terms.unseen_share,
-                "passage_spans": [(p.chunk.start, p.chunk.end) for p in r.passages],
-                "cands": [
-                    {"start": c.sentence.start, "end": c.sentence.end, "text": c.sentence.text,
-                     "stats": asdict(c.stats), "label": False}
-                    for c in cands
-                ],
+                "golds": [], "gold_spans": [], **part,
             }
         )  # fmt: skip
-        vecs.append(r.query_vec)
-    out.mkdir(parents=True, exist_ok=True)
-    tmp = rec_path.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(x) + "\n" for x in recs), encoding="utf-8")
-    tmp.replace(rec_path)
-    with open(vec_path.with_suffix(".tmp"), "wb") as f:
-        np.save(f, np.stack(vecs).astype(np.float32), allow_pickle=False)
-    vec_path.with_suffix(".tmp").replace(vec_path)
-    stamp.write_text(f"{digest} {LIMIT} {K}")
+        vecs.append(vec)
+    mat = _store(out, stamp, recs, vecs)
     log(f"{article.name}: {len(recs)} foreign questions collected")
-    return recs, np.stack(vecs).astype(np.float32)
+    return recs, mat
