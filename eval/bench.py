@@ -33,6 +33,7 @@ from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
 from eval.bench_reader import project_report, squad_report
+from eval.metrics import nearest_rank
 from eval.qa import QAItem, read_qa
 from eval.retrieval_metrics import hit_at_k, locate, reciprocal_rank
 from retrieval.embed import Embedder
@@ -46,13 +47,6 @@ Span = tuple[int, int]
 # (index, embedder, backends=...) -> Pipeline: app/engine.py's factory, so the bench measures the
 # pipeline the app builds.
 PipelineFactory = Callable[..., Pipeline]
-
-
-def pct(values: list[float], q: float) -> float:
-    if not values:
-        return float("nan")
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))]
 
 
 def retrieval_scores(runs: list[tuple[list[Span], list[Span]]]) -> dict[str, float]:
@@ -162,9 +156,9 @@ def bench(
     for _ in range(2):  # more samples for the percentiles
         for it in items:
             lat.append(pipe.ask(it.question, k=5).timings_ms["total"])
-    p50, p95 = pct(lat, 0.5), pct(lat, 0.95)
+    p50, p95 = nearest_rank(lat, 0.5), nearest_rank(lat, 0.95)
     s50 = statistics.median(stock_lat)
-    yield (f"warm ask (extractive) p50 {p50:.1f} ms, p95 {pct(lat, 0.95):.1f} ms "
+    yield (f"warm ask (extractive) p50 {p50:.1f} ms, p95 {p95:.1f} ms "
            f"over {len(lat)} asks")  # fmt: skip
     yield (f"baseline: stock LangChain similarity_search p50 {s50:.1f} ms; "
            f"ratio ask/stock-retrieval {p50 / s50:.2f}x (p95 {p95:.1f} ms)")  # fmt: skip

@@ -29,6 +29,7 @@ from pathlib import Path
 from answer.pipeline import Pipeline
 from data import DEFAULT_ARTICLE
 from eval import bench_ui
+from eval.metrics import nearest_rank
 from eval.qa import read_qa
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build
@@ -51,11 +52,6 @@ docs = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200).create
 store = FAISS.from_documents(docs, emb)
 print(store.similarity_search(sys.argv[3], k=5)[0].page_content[:40])
 """
-
-
-def pct(values: list[float], q: float) -> float:
-    s = sorted(values)
-    return s[min(len(s) - 1, round(q * (len(s) - 1)))] if s else float("nan")
 
 
 def _timed_child(cmd: list[str], env: dict[str, str]) -> tuple[float, float, float]:
@@ -162,9 +158,9 @@ def bench_embed(
     for name in embedders:
         w, c, m = shot[name]  # type: ignore[misc]
         yield (f"{name:<11} {w:>6.2f} s ({c:>5.2f} s) {m:>7.0f} MiB   "
-               f"{pct(enc[name], 0.5):>6.2f} / "
-               f"{pct(enc[name], 0.95):<6.2f}     {pct(ask[name], 0.5):>6.1f} / "
-            f"{pct(ask[name], 0.95):.1f}")  # fmt: skip
+               f"{nearest_rank(enc[name], 0.5):>6.2f} / "
+               f"{nearest_rank(enc[name], 0.95):<6.2f}     {nearest_rank(ask[name], 0.5):>6.1f} / "
+            f"{nearest_rank(ask[name], 0.95):.1f}")  # fmt: skip
     if stock is None:
         yield (f"LangChain stock recipe: skipped ({why})")
     else:
@@ -174,8 +170,8 @@ def bench_embed(
     ratios = f"one-shot torch/onnx {t / o:.1f}x wall, {tc / oc:.1f}x cpu"
     if stock:
         ratios += f"; LangChain/onnx {stock[0] / o:.1f}x wall, {stock[1] / oc:.1f}x cpu"
-    ask_r = pct(ask["torch"], 0.5) / pct(ask["onnx"], 0.5)
-    enc_r = pct(enc["torch"], 0.5) / pct(enc["onnx"], 0.5)
+    ask_r = nearest_rank(ask["torch"], 0.5) / nearest_rank(ask["onnx"], 0.5)
+    enc_r = nearest_rank(enc["torch"], 0.5) / nearest_rank(enc["onnx"], 0.5)
     ratios += f"; warm ask torch/onnx p50 {ask_r:.2f}x; query encode torch/onnx p50 {enc_r:.1f}x"
     yield (ratios)
 

@@ -112,6 +112,13 @@ def percentile(values: Sequence[float], q: float) -> float | None:
     return xs[lo] + (xs[hi] - xs[lo]) * (pos - lo)
 
 
+def nearest_rank(values: Sequence[float], q: float) -> float:
+    """The value at quantile q (0..1) by nearest rank, as the bench reports latencies; nan if
+    empty."""
+    xs = sorted(values)
+    return xs[min(len(xs) - 1, round(q * (len(xs) - 1)))] if xs else float("nan")
+
+
 def mean(values: Iterable[float | None]) -> float | None:
     """Mean of the values that are not None; None when there are none."""
     xs = [v for v in values if v is not None]
