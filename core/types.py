@@ -6,6 +6,7 @@ Offsets everywhere are Python string indices into the source text, end exclusive
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import asdict, dataclass, field
 from typing import Any, Literal
 
@@ -46,6 +47,17 @@ class Document:
     excluded: tuple[Span, ...] = ()  # page furniture, never indexed
     sections: tuple[Section, ...] = ()
     sentences: tuple[Sentence, ...] = ()
+    # Paged formats (PDF): the offset where each page starts, page 1 first; () otherwise.
+    pages: tuple[int, ...] = ()
+    # Identifies the document within its collection; "" until a collection names it.
+    doc_id: str = ""
+
+
+def page_at(pages: tuple[int, ...], offset: int) -> int | None:
+    """The 1-based page holding `offset`, or None for a document without pages."""
+    if not pages:
+        return None
+    return max(1, bisect_right(pages, offset))
 
 
 @dataclass(frozen=True)
@@ -58,6 +70,9 @@ class Chunk:
     section: str
     n_tokens: int
     sentences: tuple[Sentence, ...] = ()
+    doc_id: str = ""
+    title: str = ""
+    page: int | None = None  # the page the chunk starts on (paged formats only)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -88,6 +103,9 @@ class Passage:
             "text": c.text,
             "score": round(float(self.score), 6),
             "section": c.section,
+            "doc_id": c.doc_id,
+            "title": c.title,
+            "page": c.page,
         }
 
 
@@ -99,6 +117,9 @@ class Citation:
     end: int
     quote: str
     chunk_id: str
+    doc_id: str = ""
+    title: str = ""
+    page: int | None = None  # the page the quote starts on (paged formats only)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
