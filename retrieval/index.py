@@ -105,6 +105,16 @@ class DocIndex:
             np.array([self._sentence_row[(c.source, s.start, s.end)] for s in c.sentences])
             for c in chunks
         ]
+        # The same rows flattened, with where each chunk's run starts: a chunk's best sentence
+        # for every chunk is then one np.maximum.reduceat, not a Python loop over 100k chunks.
+        sizes = np.array([len(r) for r in self.chunk_rows], dtype=np.int64)
+        self.chunk_rows_flat = (
+            np.concatenate(self.chunk_rows).astype(np.int64)
+            if len(chunks)
+            else np.zeros(0, np.int64)
+        )
+        self.chunk_row_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
+        self.chunk_row_sizes = sizes
 
     def sentence_row(self, source: str, sent: Sentence) -> int | None:
         return self._sentence_row.get((source, sent.start, sent.end))

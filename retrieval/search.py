@@ -66,10 +66,18 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 
 
 def _best_per_chunk(index: DocIndex, sentence_scores: np.ndarray) -> np.ndarray:
-    return np.array(
-        [float(sentence_scores[rows].max()) if len(rows) else 0.0 for rows in index.chunk_rows],
-        dtype=np.float32,
-    )
+    """Each chunk's best sentence score (0 for a chunk without sentences)."""
+    sizes = index.chunk_row_sizes
+    if not len(sizes):
+        return np.zeros(0, dtype=np.float32)
+    scores = np.asarray(sentence_scores, dtype=np.float32)
+    # One -inf padding element at the end keeps every start a valid index (a trailing chunk without
+    # sentences starts there); reduceat gives an empty run the element at its start, so those
+    # chunks are set to 0 after.
+    flat = np.append(scores[index.chunk_rows_flat], np.float32(-np.inf))
+    best = np.maximum.reduceat(flat, index.chunk_row_starts)
+    best[sizes == 0] = 0.0
+    return best.astype(np.float32, copy=False)
 
 
 def dense_scores(
