@@ -61,14 +61,14 @@ def _quote(s: Sentence, c: Chunk) -> Quote:
     return Quote(s, Passage(c, 1.0, 1))
 
 
-def overview(index: DocIndex, question: str) -> Choice | None:
+def overview(index: DocIndex, question: str, doc: Document | None = None) -> Choice | None:
     """For "what is this about?" / "summarize …": the title, the lead and the first sentence
     of the first sections; for "summarize the challenges", the opening of the section whose
     heading shares the most words with "the challenges" (None when no heading does, so the
-    reader answers from the passages instead)."""
+    reader answers from the passages instead). `doc`: the document asked about (the first)."""
     if not index.documents:
         return None
-    doc = index.documents[0]
+    doc = doc or index.documents[0]
     every = _doc_sentences(index, doc)
     sents = [(s, c) for s, c in every if not _is_front(doc, s)]
     if not sents:

@@ -124,6 +124,14 @@ class DocIndex:
     def _by_source(self) -> dict[str, Document]:
         return {d.source: d for d in self.documents}
 
+    @cached_property
+    def titles(self) -> dict[str, str]:
+        """What citations call each document, by source (the title its chunks carry)."""
+        out: dict[str, str] = {}
+        for c in self.chunks:
+            out.setdefault(c.source, c.title)
+        return out
+
     def chunk_mask(self, doc_ids: frozenset[str]) -> np.ndarray:
         """True for each chunk of the documents `doc_ids`."""
         return np.array([c.doc_id in doc_ids for c in self.chunks], dtype=bool)

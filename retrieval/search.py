@@ -9,7 +9,7 @@ import numpy as np
 
 from core.errors import BadInput
 from core.text import fold
-from core.types import Passage
+from core.types import Document, Passage
 from retrieval.embed import MAX_CHARS, Embedder
 from retrieval.index import DocIndex
 
@@ -44,6 +44,8 @@ class Retrieval:
     query_vec: np.ndarray  # normalised embedding of the question, reused by the answerer
     passages: tuple[Passage, ...]
     sentence_scores: np.ndarray  # cosine of the question with every indexed sentence
+    # The doc_ids the search was restricted to (`--doc`); None: the whole collection.
+    scope: frozenset[str] | None = None
 
 
 def query_text(question: str) -> str:
@@ -114,15 +116,19 @@ def search(
     *,
     front_matter: bool = False,
     with_authors: bool = False,
+    docs: frozenset[str] | None = None,
 ) -> Retrieval:
     """The top k passages for `question`. `front_matter` puts each document's first chunk (its
     title and byline) first; `with_authors` searches with the documents' author names too.
-    Whether a question asks for either is the caller's decision (answer/routing.py)."""
+    Whether a question asks for either is the caller's decision (answer/routing.py).
+    `docs` (doc_ids) restricts the passages to those documents: the whole collection is scored,
+    then masked, so scores mean the same with or without it."""
     if k < 1:
         raise BadInput(f"k must be at least 1, got {k}", "ask for 1 or more passages")
     q = query_text(question)
+    allowed = index.chunk_mask(docs) if docs else None
     if with_authors:
-        names = sorted({d.author for d in index.documents if d.author})
+        names = sorted({d.author for d in index.documents if d.author and in_scope(d, docs)})
         q = f"{q} ({', '.join(names)})" if names else q
     qvec = embedder.encode([q])[0]
     sent_scores = index.sentence_vecs @ qvec if len(index.sentences) else np.zeros(0)
@@ -138,6 +144,9 @@ def search(
         fused = 1.0 / (settings.rrf_k + _ranks(dense)) + 1.0 / (settings.rrf_k + _ranks(lexical))
     if front_matter:
         fused = fused + _front_matter_mask(index) * (float(np.abs(fused).max()) + 1.0)
+    if allowed is not None:
+        fused = np.where(allowed, fused, -np.inf)
+        k = min(k, int(allowed.sum()))
     order = np.argsort(-fused, kind="stable")[:k]
     passages = tuple(
         Passage(
@@ -149,4 +158,13 @@ def search(
         )
         for r, i in enumerate(order)
     )
-    return Retrieval(question, qvec, passages, sent_scores)
+    return Retrieval(question, qvec, passages, sent_scores, docs or None)
+
+
+def in_scope(doc: Document, docs: frozenset[str] | None) -> bool:
+    return not docs or doc.doc_id in docs
+
+
+def scope_documents(index: DocIndex, docs: frozenset[str] | None) -> list[Document]:
+    """The documents a search over `docs` (None: all) can return."""
+    return [d for d in index.documents if in_scope(d, docs)]

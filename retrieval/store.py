@@ -387,3 +387,24 @@ def _document_from_meta(m: dict[str, Any], folder: Path) -> Document:
         sections=tuple(Section(h, a, b) for h, a, b in m.get("sections", [])),
         doc_id=m.get("doc_id", ""),
     )
+
+
+def remove_index(index_dir: Path) -> None:
+    """Empty `index_dir` of its index (a collection whose last document was removed). CURRENT
+    goes first, while the live version still opens without it; the version folder, renamed to
+    a leftover, goes next: killed at any point, either the whole index or none is left."""
+    if not index_dir.is_dir():
+        return
+    with _lock(index_dir, wait=True) as locked:
+        if not locked:
+            raise not_writable(index_dir, PermissionError(errno.EACCES, "cannot lock it"))
+        live = live_folder(index_dir)
+        _clean(index_dir, live)  # one version left, so that no older one takes its place
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(index_dir / POINTER)
+        _fsync_dir(index_dir)
+        if live is not None and live != index_dir:
+            doomed = index_dir / f".tmp-{live.name}"
+            os.rename(live, doomed)
+            _fsync_dir(index_dir)
+            _remove(doomed)
