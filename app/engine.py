@@ -274,6 +274,12 @@ def _refuse_gone(paths: list[Path], index_dir: Path, instead: str = "") -> None:
         )
 
 
+def resolve_docs(pipe: Pipeline, docs: list[str] | None) -> frozenset[str] | None:
+    """The doc_ids `--doc` names (doc_id, file name or path), or None for the whole collection;
+    an unknown one is a one-line BadInput listing what the collection holds."""
+    return coll.match_documents(pipe.index, docs) if docs else None
+
+
 def open_pipeline(
     s: Settings,
     sources: list[Path] | None = None,
