@@ -84,6 +84,11 @@ def test_folder_is_walked_and_what_is_left_out_is_said(
     assert skipped == {".cache", ".draft.txt", "picture.png"}
     assert "skipped" in r.err and "picture.png" in r.err  # said on stderr too
     assert r.out.count("\n") == 1  # no progress on stdout
+    again = tmp_path / "again"
+    r = _run(["ingest", "--json", "--progress", str(folder)], monkeypatch, capsys, embedder,
+             tmp_path, again)  # fmt: skip
+    assert r.code == 0 and json.loads(r.out)["sources"]  # stdout still one JSON document
+    assert "embedding" in r.err and "reading documents" in r.err  # the bar, on stderr
 
 
 def test_adding_embeds_only_new_and_changed_documents(
@@ -148,7 +153,9 @@ def test_docs_list_remove_and_doc_restriction(
     assert all(c["doc_id"] == h["doc_id"] for c in json.loads(r.out)["citations"])
     claim = "The railway carried 9 million passengers in 2022."
     r = _run(["check", "--json", claim], monkeypatch, capsys, embedder, tmp_path)
-    assert json.loads(r.out)["sentences"][0]["support"] == "supported"
+    sent = json.loads(r.out)["sentences"][0]
+    assert sent["support"] == "supported"
+    assert {(e["doc_id"], e["page"]) for e in sent["evidence"]} == {(rail["doc_id"], None)}
     r = _run(["check", "--json", claim, "--doc", "harbour.txt"], monkeypatch, capsys, embedder,
              tmp_path)  # fmt: skip
     assert json.loads(r.out)["sentences"][0]["support"] != "supported"
