@@ -47,7 +47,8 @@ def evaluate(
     """
     workers = effective_concurrency(backend, concurrency)
     scorer = make_scorer(pipe.checker)
-    spans = SourceSpans(pipe.index.documents, pipe.index.chunks)
+    names = {m["source"]: Path(m["path"]).name for m in pipe.index.manifest["sources"]}
+    spans = SourceSpans(pipe.index.documents, pipe.index.chunks, names)
     # The embedding model loads on first use (seconds): paid here, so that the latency
     # percentiles measure answering; the load time is reported on its own.
     t_warm = time.perf_counter()

@@ -251,3 +251,33 @@ def test_a_failed_or_cancelled_add_changes_nothing(folder, embedder, tmp_path) -
     assert ("read", 0, 2) in seen and ("read", 2, 2) in seen  # one kept, one new
     done = engine.add_documents(s, [folder / "rail"], embedder=embedder, progress=lambda *a: None)
     assert len(done.index.documents) == 2 and done.unchanged
+
+
+def test_eval_over_a_collection_with_doc_and_source(
+    folder, embedder, monkeypatch, capsys, tmp_path
+) -> None:
+    assert _run(["ingest", str(folder)], monkeypatch, capsys, embedder, tmp_path).code == 0
+    qa = tmp_path / "qa.jsonl"
+    rows = [
+        {"id": "h", "question": "How many containers did the harbour handle?",
+         "answers": ["3.1 million"], "evidence": ["3.1 million containers"],
+         "source": "harbour.txt"},
+        {"id": "r", "question": "How many passengers did the railway carry?",
+         "answers": ["9 million"], "evidence": ["9 million passengers"], "source": "rail.md"},
+    ]  # fmt: skip
+    qa.write_text("".join(json.dumps(r) + "\n" for r in rows), encoding="utf-8")
+    out = tmp_path / "report"
+    args = ["eval", "--json", "--no-progress", str(qa), "--out", str(out)]
+    r = _run(args, monkeypatch, capsys, embedder, tmp_path)
+    assert r.code == 0, r.err
+    report = json.loads((out / "report.json").read_text())
+    assert report["metrics"]["retrieval_hit@3"] == 1.0
+    by_id = {q["id"]: q for q in report["questions"]}
+    assert {c["title"] for c in by_id["r"]["citations"]} == {"Rail report"}
+    assert all(p["doc_id"] for p in by_id["h"]["passages"])
+    r = _run([*args, "--doc", "rail.md"], monkeypatch, capsys, embedder, tmp_path)
+    report = json.loads((out / "report.json").read_text())
+    by_id = {q["id"]: q for q in report["questions"]}
+    assert {p["title"] for q in report["questions"] for p in q["passages"]} == {"Rail report"}
+    assert report["metrics"]["retrieval_hit@3"] == 0.5  # the harbour's evidence is out of scope
+    assert "3.1" not in by_id["h"]["answer"]
