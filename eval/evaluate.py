@@ -53,7 +53,7 @@ def evaluate(
     # percentiles measure answering; the load time is reported on its own.
     t_warm = time.perf_counter()
     if items:
-        pipe.retrieve(items[0].question, k, docs)
+        pipe.retrieve(items[0].question, k, *([docs] if docs else []))
     warmup = time.perf_counter() - t_warm
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.perf_counter()

@@ -29,9 +29,9 @@ ABORT_AFTER = 3
 class Asker(Protocol):
     """What the runner needs of a pipeline (`answer.pipeline.Pipeline` is one)."""
 
-    def ask(
-        self, question: str, k: int = 5, backend: str = "extractive", *, docs: Scope = None
-    ) -> Answer: ...
+    def ask(self, question: str, k: int = 5, backend: str = "extractive") -> Answer:
+        """(`Pipeline.ask` also takes `docs=`, passed when a run is restricted.)"""
+        ...
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,9 @@ def effective_concurrency(backend: str, requested: int) -> int:
 def _ask_one(pipe: Asker, item: QAItem, k: int, backend: str, docs: Scope = None) -> Outcome:
     t0 = time.perf_counter()
     try:
-        ans = pipe.ask(item.question, k=k, backend=backend, docs=docs)
+        # `docs` only when restricted: an Asker need not know about collections.
+        scoped = {"docs": docs} if docs else {}
+        ans = pipe.ask(item.question, k=k, backend=backend, **scoped)
     except BadInput:
         raise  # the same for every question (unknown backend, bad k): fatal, exit 2
     except Exception as e:  # one question failing must not lose the other answers
