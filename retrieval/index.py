@@ -114,6 +114,16 @@ class DocIndex:
             for c in chunks
         ]
 
+    @cached_property
+    def chunk_row_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`chunk_rows` flattened for `np.maximum.reduceat`: the rows, where each chunk's run
+        starts, and which chunks have any sentence (only those have a run)."""
+        lens = np.array([len(r) for r in self.chunk_rows], dtype=np.int64)
+        has = lens > 0
+        flat = np.concatenate(self.chunk_rows).astype(np.int64) if has.any() else np.zeros(0, int)
+        starts = (np.cumsum(lens) - lens)[has]
+        return flat, starts, has
+
     def sentence_row(self, source: str, sent: Sentence) -> int | None:
         return self._sentence_row.get((source, sent.start, sent.end))
 
@@ -134,7 +144,12 @@ class DocIndex:
 
     def chunk_mask(self, doc_ids: frozenset[str]) -> np.ndarray:
         """True for each chunk of the documents `doc_ids`."""
-        return np.array([c.doc_id in doc_ids for c in self.chunks], dtype=bool)
+        ids = sorted(doc_ids)
+        return np.isin(self._chunk_docs, np.array(ids, dtype=np.str_))
+
+    @cached_property
+    def _chunk_docs(self) -> np.ndarray:
+        return np.array([c.doc_id for c in self.chunks], dtype=np.str_)
 
     @cached_property
     def folded_text(self) -> str:

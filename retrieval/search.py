@@ -68,10 +68,13 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 
 
 def _best_per_chunk(index: DocIndex, sentence_scores: np.ndarray) -> np.ndarray:
-    return np.array(
-        [float(sentence_scores[rows].max()) if len(rows) else 0.0 for rows in index.chunk_rows],
-        dtype=np.float32,
-    )
+    """Each chunk's best sentence score, in one vectorised pass (a Python loop over 100,000
+    chunks costs more than the whole rest of a search)."""
+    flat, starts, has = index.chunk_row_runs
+    out = np.zeros(len(index.chunks), dtype=np.float32)
+    if len(flat):
+        out[has] = np.maximum.reduceat(sentence_scores[flat], starts)
+    return out
 
 
 def dense_scores(
