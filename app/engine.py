@@ -158,6 +158,7 @@ def add_documents(
     found = discover(paths)
     emb = embedder or make_embedder(s, log)
     prev = _try_load(d, log)
+    expect = store.current_version(d)  # what this add builds on
     if prev is None and not replace and store.has_index(d):
         recorded = store.recorded_sources(d)
         if recorded is None:
@@ -176,7 +177,7 @@ def add_documents(
     idx = index_mod.build(
         wanted, d, emb, index_settings(s), previous=prev, progress=progress, cancelled=cancelled
     )
-    store.save(idx, d)
+    store.save(idx, d, expect=expect)
     before = {m["doc_id"]: m["sha256"] for m in prev.manifest["sources"]} if prev else {}
     now = {m["doc_id"]: m["sha256"] for m in idx.manifest["sources"]}
     return Ingested(
@@ -216,6 +217,7 @@ def remove_documents(
     d = collection_dir(s, name)
     store.check_dir(d)
     try:
+        expect = store.current_version(d)
         idx = store.load(d)
     except IndexProblem:
         raise BadInput(
@@ -232,7 +234,7 @@ def remove_documents(
                     p.unlink() if p.is_file() else p.rmdir()
         return None
     left = index_mod.subset(idx, keep, d)
-    store.save(left, d)
+    store.save(left, d, expect=expect)
     return left
 
 

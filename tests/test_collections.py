@@ -281,3 +281,19 @@ def test_eval_over_a_collection_with_doc_and_source(
     assert {p["title"] for q in report["questions"] for p in q["passages"]} == {"Rail report"}
     assert report["metrics"]["retrieval_hit@3"] == 0.5  # the harbour's evidence is out of scope
     assert "3.1" not in by_id["h"]["answer"]
+
+
+def test_an_add_that_raced_another_save_is_refused_not_lost(folder, embedder, tmp_path) -> None:
+    s = load_settings(index_dir=tmp_path / "index")
+    engine.add_documents(s, [folder / "harbour.txt"], embedder=embedder)
+    ferry = tmp_path / "ferry.txt"
+    ferry.write_text(FERRY, encoding="utf-8")
+
+    def meanwhile(stage: str, done: int, total: int) -> None:
+        if stage == "embed" and done == 0:  # another ingest finishes while this one embeds
+            engine.add_documents(s, [ferry], embedder=embedder)
+
+    with pytest.raises(BadInput, match="changed while"):
+        engine.add_documents(s, [folder / "rail"], embedder=embedder, progress=meanwhile)
+    names = [Path(m["path"]).name for m in load(tmp_path / "index").manifest["sources"]]
+    assert names == ["harbour.txt", "ferry.txt"]  # the other ingest's document is kept
