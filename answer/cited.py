@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from answer.prompting import defuse, document_title
 from core.types import Answer, Citation, ShortAnswer, page_at
 from retrieval.index import DocIndex
+from retrieval.search import Retrieval, scope_documents
 
 
 def verify_offsets(index: DocIndex, citations: tuple[Citation, ...]) -> list[int]:
@@ -47,3 +49,16 @@ def name_documents(index: DocIndex, answer: Answer) -> Answer:
         title = index.titles.get(c.source) or doc.title
         cites.append(replace(c, doc_id=doc.doc_id, title=title, page=page_at(doc.pages, c.start)))
     return replace(answer, citations=tuple(cites))
+
+
+def prompt_title(index: DocIndex, retrieval: Retrieval) -> str:
+    """The title an LLM prompt names: the document's when the collection is one, else the
+    titles of the documents in scope that the passages come from (never a thousand)."""
+    if len(index.documents) == 1:
+        return document_title(index)
+    docs = scope_documents(index, retrieval.scope)
+    if len(docs) > 1:
+        wanted = {p.chunk.source for p in retrieval.passages}
+        docs = [d for d in docs if d.source in wanted]
+    titles = [t for t in dict.fromkeys(index.titles.get(d.source, d.title) for d in docs) if t]
+    return defuse(" ".join("; ".join(titles).split())) if titles else "(untitled)"

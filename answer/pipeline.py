@@ -29,7 +29,7 @@ from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Protocol
 
-from answer.cited import name_documents, short_answer_problem, verify_offsets
+from answer.cited import name_documents, prompt_title, short_answer_problem, verify_offsets
 from answer.citeparse import cite
 from answer.extractive import ExtractiveBackend
 from answer.llm import (
@@ -46,7 +46,6 @@ from answer.prompting import (
     Unit,
     answer_messages,
     clean_rewrite,
-    document_title,
     fit_units,
     load_prompts,
     passage_units,
@@ -293,7 +292,7 @@ class Pipeline:
         units, whole, fit_notes = self._context(b, retrieval, query, context or opts.context)
         notes.extend(fit_notes)
         messages = answer_messages(
-            prompts, query, document_title(self.index), units, whole, opts.max_sentences
+            prompts, query, self._title(retrieval), units, whole, opts.max_sentences
         )
         if on_stage:
             on_stage("generate")
@@ -342,6 +341,9 @@ class Pipeline:
         mode = "document" if whole else "passages"
         return Outcome(answer, usage, rewrite_usage, mode, tuple(messages))
 
+    def _title(self, retrieval: Retrieval) -> str:
+        return prompt_title(self.index, retrieval)
+
     def document_units(self, scope: Scope = None) -> list[Unit]:
         """Every sentence of the collection, or of the documents in `scope`, numbered."""
         if self._units is None:
@@ -358,7 +360,7 @@ class Pipeline:
         """What the model is shown: (units, whole document?, notes)."""
         opts, model = b.options, b.model
         prompts = load_prompts()
-        title = document_title(self.index)
+        title = self._title(retrieval)
         ctx = model.context_tokens
         budget = ctx - opts.max_tokens - opts.margin_tokens if ctx else None
 
