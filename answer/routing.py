@@ -73,7 +73,9 @@ def single_document(index: DocIndex, docs: frozenset[str] | None) -> Document | 
     """The one document in scope, or None when there are several: questions about "the
     document" (its title, author, what it is about) are routed as such only then; with several,
     they are answered from the passages like any other, each citing its own document."""
-    found = scope_documents(index, docs)
+    if not docs:  # the whole collection: no need to look at each of its documents
+        return index.documents[0] if len(index.documents) == 1 else None
+    found = scope_documents(index, docs) if len(docs) == 1 else []
     return found[0] if len(found) == 1 else None
 
 

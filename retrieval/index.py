@@ -24,6 +24,7 @@ from core.text import fold
 from core.types import Chunk, Document, Sentence
 from ingest.chunk import chunk_document
 from ingest.load import display_path, read_source
+from retrieval.ann import ivf
 from retrieval.bm25 import BM25, QUESTION_STOPWORDS, tokenize
 from retrieval.embed import Embedder
 from retrieval.parts import (
@@ -113,6 +114,11 @@ class DocIndex:
             np.array([self._sentence_row[(c.source, s.start, s.end)] for s in c.sentences])
             for c in chunks
         ]
+
+    @cached_property
+    def chunk_ann(self) -> faiss.Index:
+        """An IVF index of the chunk vectors, for candidate search in large collections."""
+        return ivf(self.chunk_vecs)
 
     @cached_property
     def chunk_row_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -164,3 +164,23 @@ def test_empty_and_huge_questions(article_index, embedder) -> None:
     huge = "What about Japanese investment in India? " * 2500  # 100 000 characters
     r = search(article_index, embedder, huge, 3, SearchSettings())
     assert len(r.passages) == 3
+
+
+@pytest.mark.parametrize("fusion", ["weighted", "rrf", "dense", "bm25"])
+def test_candidate_search_of_large_collections_equals_exact_when_all_are_candidates(
+    article_index, embedder, monkeypatch, fusion
+) -> None:
+    """The large-collection path (IVF and BM25 candidates, retrieval/ann.py), forced on the
+    article: its candidates are then every chunk, so it must rank exactly as the full search."""
+    from retrieval import search as search_mod
+
+    q = "How much has Japan invested in India?"
+    ss = SearchSettings(fusion=fusion)
+    exact = search_mod.search(article_index, embedder, q, 5, ss)
+    monkeypatch.setattr(search_mod, "LARGE", 0)
+    cand = search_mod.search(article_index, embedder, q, 5, ss)
+    assert [p.chunk.chunk_id for p in cand.passages] == [p.chunk.chunk_id for p in exact.passages]
+    assert [round(p.score, 5) for p in cand.passages] == [round(p.score, 5) for p in exact.passages]
+    rows = [article_index.sentence_row(c.source, s) for p in cand.passages for c in [p.chunk]
+            for s in c.sentences]  # fmt: skip
+    assert np.allclose(cand.sentence_scores[rows], exact.sentence_scores[rows], atol=1e-5)
