@@ -8,20 +8,23 @@ author, what it is about) are answered from its front matter and lead.
 
 from __future__ import annotations
 
-from answer.overview import Choice, Quote, front_matter, overview
+from answer.overview import Choice, Quote, collection_overview, front_matter, overview
 from answer.reader.reader import Reader, Reading
-from answer.routing import about_whole, is_about_document
+from answer.routing import about_whole, is_about_document, single_document
 from core.types import Answer, AnswerSentence, Citation, ShortAnswer
 from retrieval.index import DocIndex
-from retrieval.search import Retrieval
+from retrieval.search import Retrieval, scope_documents
 
 
 def choose(index: DocIndex, retrieval: Retrieval, reader: Reader) -> Choice | None:
     """The answer to give, or None to abstain."""
     meta = None
-    if about_whole(retrieval.question):
-        meta = overview(index, retrieval.question)
-    elif is_about_document(retrieval.question):
+    one = single_document(index, retrieval.scope)
+    if one is not None and about_whole(retrieval.question):
+        meta = overview(index, retrieval.question, one)
+    elif about_whole(retrieval.question):
+        meta = collection_overview(index, retrieval, scope_documents(index, retrieval.scope))
+    elif one is not None and is_about_document(retrieval.question):
         meta = front_matter(index, retrieval)
     if meta is not None:
         return meta

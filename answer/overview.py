@@ -61,14 +61,14 @@ def _quote(s: Sentence, c: Chunk) -> Quote:
     return Quote(s, Passage(c, 1.0, 1))
 
 
-def overview(index: DocIndex, question: str) -> Choice | None:
+def overview(index: DocIndex, question: str, doc: Document | None = None) -> Choice | None:
     """For "what is this about?" / "summarize …": the title, the lead and the first sentence
     of the first sections; for "summarize the challenges", the opening of the section whose
     heading shares the most words with "the challenges" (None when no heading does, so the
-    reader answers from the passages instead)."""
+    reader answers from the passages instead). `doc`: the document asked about (the first)."""
     if not index.documents:
         return None
-    doc = index.documents[0]
+    doc = doc or index.documents[0]
     every = _doc_sentences(index, doc)
     sents = [(s, c) for s, c in every if not _is_front(doc, s)]
     if not sents:
@@ -85,6 +85,28 @@ def overview(index: DocIndex, question: str) -> Choice | None:
             quotes.append(_quote(*first))
     title = next((_quote(s, c) for s, c in every if doc.title and s.text == doc.title), None)
     return Choice(((title,) if title else ()) + tuple(sorted(quotes, key=_start)))
+
+
+def collection_overview(
+    index: DocIndex, retrieval: Retrieval, docs: list[Document]
+) -> Choice | None:
+    """For "what is this about?" asked of several documents: the lead sentence of each, those
+    the question retrieved first, at most OVERVIEW_SECTIONS + 1 of them, each citing its own
+    document (a part named, "summarize the challenges", is left to the reader's passages)."""
+    if whole_topic(retrieval.question):
+        return None
+    ranked = list(dict.fromkeys(p.chunk.source for p in retrieval.passages))
+    wanted = {d.source for d in docs}
+    order = [s for s in ranked if s in wanted] + [d.source for d in docs if d.source not in ranked]
+    quotes: list[Quote] = []
+    for source in order[: OVERVIEW_SECTIONS + 1]:
+        doc = index.document(source)
+        if doc is None:
+            continue
+        lead = next((sc for sc in _doc_sentences(index, doc) if not _is_front(doc, sc[0])), None)
+        if lead is not None:
+            quotes.append(_quote(*lead))
+    return Choice(tuple(quotes)) if quotes else None
 
 
 def _start(q: Quote) -> int:

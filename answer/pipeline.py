@@ -26,9 +26,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Protocol
 
+from answer.cited import name_documents, prompt_title, short_answer_problem, verify_offsets
 from answer.citeparse import cite
 from answer.extractive import ExtractiveBackend
 from answer.llm import (
@@ -45,7 +46,6 @@ from answer.prompting import (
     Unit,
     answer_messages,
     clean_rewrite,
-    document_title,
     fit_units,
     load_prompts,
     passage_units,
@@ -75,30 +75,7 @@ class Backend(Protocol):
     def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer: ...
 
 
-def verify_offsets(index: DocIndex, citations: tuple[Citation, ...]) -> list[int]:
-    """Ids of citations whose offsets do not reproduce their quote in the source text."""
-    bad = []
-    for c in citations:
-        doc = index.document(c.source)
-        if doc is None or doc.text[c.start : c.end] != c.quote:
-            bad.append(c.id)
-    return bad
-
-
-def short_answer_problem(
-    index: DocIndex, short: ShortAnswer, citations: tuple[Citation, ...]
-) -> str | None:
-    """What is wrong with a short answer's offsets, or None: it must reproduce its text in the
-    source and lie inside one of the cited quotes."""
-    if not any(
-        c.source == short.source and c.start <= short.start and short.end <= c.end
-        for c in citations
-    ):
-        return "the short answer lies outside its cited quote"
-    doc = index.document(short.source)
-    if doc is None or doc.text[short.start : short.end] != short.text:
-        return "the short answer does not match the source text"
-    return None
+Scope = frozenset[str] | None
 
 
 @dataclass(frozen=True)
@@ -146,10 +123,14 @@ class Pipeline:
                 self._checker = Checker(self.embedder, self.index)
             return self._checker
 
-    def retrieve(self, question: str, k: int = 5) -> Retrieval:
+    def retrieve(self, question: str, k: int = 5, docs: Scope = None) -> Retrieval:
+        """The top k passages; `docs` (doc_ids, see `retrieval.collection.match_documents`)
+        restricts them to those documents of the collection."""
         if not 1 <= k <= MAX_K:
             raise BadInput(f"k must be between 1 and {MAX_K}, got {k}", "use e.g. -k 5")
-        return search_question(self.index, self.embedder, question, k, self.search_settings)
+        return search_question(
+            self.index, self.embedder, question, k, self.search_settings, docs or None
+        )
 
     def ask(
         self,
@@ -160,8 +141,11 @@ class Pipeline:
         *,
         history: Sequence[Exchange] = (),
         context: ContextMode | None = None,
+        docs: Scope = None,
     ) -> Answer:
-        gen = self.generate(question, k, backend, on_stage, history=history, context=context)
+        gen = self.generate(
+            question, k, backend, on_stage, history=history, context=context, docs=docs
+        )
         while True:
             try:
                 next(gen)
@@ -177,13 +161,14 @@ class Pipeline:
         history: Sequence[Exchange] = (),
         context: ContextMode | None = None,
         on_stage: Stage | None = None,
+        docs: Scope = None,
     ) -> Iterator[str | Answer]:
         """Text deltas as they are generated, then the verified `Answer` as the last item.
 
         The deltas are the model's raw text (its own `[n]` numbers); the Answer's text has the
         markers renumbered to its citations, so show the Answer once it arrives."""
         outcome = yield from self.generate(
-            question, k, backend, on_stage, history=history, context=context
+            question, k, backend, on_stage, history=history, context=context, docs=docs
         )
         yield outcome.answer
 
@@ -196,7 +181,9 @@ class Pipeline:
         *,
         history: Sequence[Exchange] = (),
         context: ContextMode | None = None,
+        docs: Scope = None,
     ) -> Generator[str, None, Outcome]:
+        """`docs`: restrict retrieval (and a whole-document context) to these doc_ids."""
         b = self.backends.get(backend)
         if b is None:
             raise BadInput(
@@ -205,17 +192,20 @@ class Pipeline:
             )
         if context is not None and context not in CONTEXT_MODES:
             raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
+        scope = frozenset(docs) if docs else None
         if isinstance(b, LlmBackend):
-            return (yield from self._llm(b, question, k, on_stage, history, context))
-        return (yield from self._extractive(b, question, k, on_stage))
+            outcome = yield from self._llm(b, question, k, on_stage, history, context, scope)
+        else:
+            outcome = yield from self._extractive(b, question, k, on_stage, scope)
+        return replace(outcome, answer=name_documents(self.index, outcome.answer))
 
     # ---- extractive ---------------------------------------------------------------------
 
     def _extractive(
-        self, b: Backend, question: str, k: int, on_stage: Stage | None
+        self, b: Backend, question: str, k: int, on_stage: Stage | None, scope: Scope
     ) -> Generator[str, None, Outcome]:
         t0 = time.perf_counter()
-        retrieval = self.retrieve(question, k)
+        retrieval = self.retrieve(question, k, scope)
         t1 = time.perf_counter()
         if on_stage:
             on_stage("generate")
@@ -271,6 +261,7 @@ class Pipeline:
         on_stage: Stage | None,
         history: Sequence[Exchange],
         context: ContextMode | None,
+        scope: Scope = None,
     ) -> Generator[str, None, Outcome]:
         if not question or not question.strip():
             raise BadInput("the question is empty", "type a question about the document")
@@ -295,13 +286,13 @@ class Pipeline:
         query = standalone or question
 
         t1 = time.perf_counter()
-        retrieval = self.retrieve(query, k)
+        retrieval = self.retrieve(query, k, scope)
         timings["retrieve"] = (time.perf_counter() - t1) * 1000
 
         units, whole, fit_notes = self._context(b, retrieval, query, context or opts.context)
         notes.extend(fit_notes)
         messages = answer_messages(
-            prompts, query, document_title(self.index), units, whole, opts.max_sentences
+            prompts, query, self._title(retrieval), units, whole, opts.max_sentences
         )
         if on_stage:
             on_stage("generate")
@@ -350,10 +341,18 @@ class Pipeline:
         mode = "document" if whole else "passages"
         return Outcome(answer, usage, rewrite_usage, mode, tuple(messages))
 
-    def document_units(self) -> list[Unit]:
+    def _title(self, retrieval: Retrieval) -> str:
+        return prompt_title(self.index, retrieval)
+
+    def document_units(self, scope: Scope = None) -> list[Unit]:
+        """Every sentence of the collection, or of the documents in `scope`, numbered."""
         if self._units is None:
             self._units = sentence_units(self.index)
-        return self._units
+        if not scope:
+            return self._units
+        sources = {d.source for d in self.index.documents if d.doc_id in scope}
+        kept = [u for u in self._units if u.source in sources]
+        return [replace(u, n=i) for i, u in enumerate(kept, start=1)]
 
     def _context(
         self, b: LlmBackend, retrieval: Retrieval, question: str, mode: ContextMode
@@ -361,7 +360,7 @@ class Pipeline:
         """What the model is shown: (units, whole document?, notes)."""
         opts, model = b.options, b.model
         prompts = load_prompts()
-        title = document_title(self.index)
+        title = self._title(retrieval)
         ctx = model.context_tokens
         budget = ctx - opts.max_tokens - opts.margin_tokens if ctx else None
 
@@ -369,9 +368,9 @@ class Pipeline:
             return answer_messages(prompts, question, title, units, whole, opts.max_sentences)
 
         if mode == "document":
-            return self.document_units(), True, []
+            return self.document_units(retrieval.scope), True, []
         if mode == "auto" and budget is not None:
-            units = self.document_units()
+            units = self.document_units(retrieval.scope)
             chars = sum(len(u.text) for u in units)
             fits = units and chars <= budget * MAX_CHARS_PER_TOKEN
             if fits and model.count_tokens(build(units, True)) <= budget:

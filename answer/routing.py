@@ -8,9 +8,10 @@ from __future__ import annotations
 import re
 
 from core.text import fold
+from core.types import Document
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
-from retrieval.search import Retrieval, SearchSettings, query_text, search
+from retrieval.search import Retrieval, SearchSettings, query_text, scope_documents, search
 
 # Questions about the document itself ("who wrote this?") are answered by its front matter
 # (title and byline), which shares no words with the question.
@@ -68,14 +69,32 @@ def wants_title(question: str) -> bool:
     return bool(_TITLE.search(question.lower()))
 
 
+def single_document(index: DocIndex, docs: frozenset[str] | None) -> Document | None:
+    """The one document in scope, or None when there are several: questions about "the
+    document" (its title, author, what it is about) are routed as such only then; with several,
+    they are answered from the passages like any other, each citing its own document."""
+    if not docs:  # the whole collection: no need to look at each of its documents
+        return index.documents[0] if len(index.documents) == 1 else None
+    found = scope_documents(index, docs) if len(docs) == 1 else []
+    return found[0] if len(found) == 1 else None
+
+
 def search_question(
-    index: DocIndex, embedder: Embedder, question: str, k: int, settings: SearchSettings
+    index: DocIndex,
+    embedder: Embedder,
+    question: str,
+    k: int,
+    settings: SearchSettings,
+    docs: frozenset[str] | None = None,
 ) -> Retrieval:
     """`retrieval.search.search`, with the front matter first for questions about the document
-    and the authors' names added to other questions about its author."""
+    and the authors' names added to other questions about its author (one document in scope)."""
     if k < 1:  # the same error, in the same order, as search's own
-        return search(index, embedder, question, k, settings)
+        return search(index, embedder, question, k, settings, docs=docs)
     q = query_text(question)
-    front = bool(_ABOUT_DOCUMENT.search(q))
-    authors = not front and bool(_AUTHOR.search(q))
-    return search(index, embedder, question, k, settings, front_matter=front, with_authors=authors)
+    one = single_document(index, docs) is not None
+    front = one and bool(_ABOUT_DOCUMENT.search(q))
+    authors = one and not front and bool(_AUTHOR.search(q))
+    return search(
+        index, embedder, question, k, settings, front_matter=front, with_authors=authors, docs=docs
+    )

@@ -9,6 +9,11 @@
                                  (eval/bench_embed.py)
     python -m app.bench ingest [--embed]
                                  ingest time against input size (eval/bench_ingest.py)
+    python -m app.bench scale    1,000+ documents: ingest throughput, size, memory, and warm
+                                 retrieve at 100,000+ chunks (eval/bench_scale.py)
+    python -m app.bench collection
+                                 retrieval over one collection of the eight SQuAD dev
+                                 articles against each article alone (eval/bench_collection.py)
 
 The objects are wired here from app/engine.py, so the bench measures what the app runs.
 """
@@ -23,14 +28,17 @@ from app.settings import load_settings
 from data import DEFAULT_ARTICLE
 from eval.bench import bench
 from eval.bench_check import bench_checker, checker_table
+from eval.bench_collection import bench_collection
 from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
+from eval.bench_scale import bench_scale
 from eval.calibrate_checker import calibration
 from retrieval.embed import Embedder
 
 USAGE = (
-    "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | embed | ingest [--embed]]"
+    "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | embed | ingest [--embed] "
+    "| collection | scale]"
 )
 
 
@@ -60,6 +68,10 @@ def main(argv: list[str] | None = None) -> int:
                          s.llamacpp_model, limit))  # fmt: skip
     elif args == ["embed"]:
         _print(bench_embed(by_backend, engine.make_pipeline))
+    elif args == ["scale"]:
+        _print(bench_scale(engine.make_embedder(s), DEFAULT_ARTICLE))
+    elif args == ["collection"]:
+        _print(bench_collection(engine.make_embedder(s), engine.make_pipeline))
     elif args[0] == "ingest" and args[1:] in ([], ["--embed"]):
         _print(ingest_scaling(engine.make_embedder(s) if args[1:] else None))
     else:

@@ -10,10 +10,22 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
+from app import cli_collection
+from app.cli_common import (
+    BackendOpt,
+    CollectionOpt,
+    DocOpt,
+    IndexOpt,
+    JsonFlag,
+    KOpt,
+)
+from app.cli_common import emit as _emit
+from app.cli_common import log as _log
+from app.cli_common import settings as _settings
 from core.errors import BadInput, DocqaError
 from core.types import Answer, Passage
 
@@ -29,25 +41,8 @@ app = typer.Typer(
     rich_markup_mode=None,
     help="Answers questions about a document, with citations you can check to the character.",
 )
-
-JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document on stdout.")]
-KOpt = Annotated[int | None, typer.Option("-k", "--k", help="Number of passages (1-50).")]
-BackendOpt = Annotated[
-    str | None,
-    typer.Option("--backend", help="extractive (default), llamacpp or openai."),
-]
-IndexOpt = Annotated[
-    Path | None, typer.Option("--index-dir", help="Where the index lives (.docqa/index).")
-]
-
-
-def _log(msg: str) -> None:
-    print(f"docqa: {msg}", file=sys.stderr, flush=True)
-
-
-def _emit(doc: dict[str, Any]) -> None:
-    sys.stdout.write(json.dumps(doc, ensure_ascii=False) + "\n")
-    sys.stdout.flush()
+app.command()(cli_collection.ingest)
+app.add_typer(cli_collection.docs_app, name="docs")
 
 
 def _read_arg(value: str | None, what: str) -> str:
@@ -62,12 +57,6 @@ def _read_arg(value: str | None, what: str) -> str:
             f'give a {what} in words, e.g. docqa ask "Who wrote it?"',
         )
     return value
-
-
-def _settings(**flags: Any):
-    from app.settings import load_settings
-
-    return load_settings(**flags)
 
 
 def _print_passages(passages: tuple[Passage, ...] | list[Passage]) -> None:
@@ -104,53 +93,21 @@ def _print_answer(ans: Answer) -> None:
 
 
 @app.command()
-def ingest(
-    paths: Annotated[list[Path] | None, typer.Argument(help="txt, md or html files.")] = None,
-    index_dir: IndexOpt = None,
-    json_out: JsonFlag = False,
-) -> None:
-    """Build or refresh the index (default: the shipped article)."""
-    from app.engine import make_embedder, open_index
-
-    s = _settings(index_dir=index_dir)
-    embedder = make_embedder(s, _log)
-    idx = open_index(s, embedder, sources=paths or list(s.sources), rebuild=True, log=_log)
-    m = idx.manifest
-    if json_out:
-        _emit(
-            {
-                "index_dir": str(s.index_dir),
-                "sources": [
-                    {k: src[k] for k in ("source", "sha256", "title", "author", "date")}
-                    for src in m["sources"]
-                ],
-                "chunks": m["n_chunks"],
-                "sentences": m["n_sentences"],
-                "model": m["model"],
-            }
-        )
-    else:
-        for src in m["sources"]:
-            print(
-                f"{src['source']}: “{src['title']}” by {src['author'] or '?'}, {src['date'] or '?'}"
-            )
-        print(f"{m['n_chunks']} chunks, {m['n_sentences']} sentences in {s.index_dir}")
-
-
-@app.command()
 def retrieve(
     question: Annotated[str | None, typer.Argument(help="The question, or - for stdin.")] = None,
     k: KOpt = None,
     index_dir: IndexOpt = None,
+    collection: CollectionOpt = None,
+    doc: DocOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
     """The top passages for a question."""
     q = _read_arg(question, "question")  # bad usage is told before anything heavy is imported
-    s = _settings(index_dir=index_dir, k=k)
-    from app.engine import open_pipeline
+    s = _settings(index_dir=index_dir, k=k, collection=collection)
+    from app.engine import open_pipeline, resolve_docs
 
     pipe = open_pipeline(s, log=_log)
-    r = pipe.retrieve(q, s.k)
+    r = pipe.retrieve(q, s.k, resolve_docs(pipe, doc))
     if json_out:
         _emit({"question": q, "passages": [p.to_json() for p in r.passages]})
     else:
@@ -185,6 +142,8 @@ def ask(
             "--fallback", help="When the LLM backend fails, give the extractive answer with a note."
         ),
     ] = False,
+    collection: CollectionOpt = None,
+    doc: DocOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
     """A cited answer."""
@@ -196,9 +155,9 @@ def ask(
     q = _read_arg(question, "question")
     if context is not None and context not in CONTEXT_MODES:
         raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
-    s = _settings(index_dir=index_dir, k=k, backend=backend)
+    s = _settings(index_dir=index_dir, k=k, backend=backend, collection=collection)
     from answer.prompting import parse_history
-    from app.engine import open_pipeline
+    from app.engine import open_pipeline, resolve_docs
     from core.errors import BackendError
 
     turns = []
@@ -210,11 +169,14 @@ def ask(
                 f"cannot read the history file {history}: {e}", "give a JSON file"
             ) from None
     pipe = open_pipeline(s, log=_log)
+    scope = resolve_docs(pipe, doc)
     # A person at a terminal sees an LLM's tokens as they come, then the verified answer.
     live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
     try:
         ans = None
-        for ev in pipe.stream(q, k=s.k, backend=s.backend, history=turns, context=context):
+        for ev in pipe.stream(
+            q, k=s.k, backend=s.backend, history=turns, context=context, docs=scope
+        ):
             if isinstance(ev, str):
                 if live:
                     sys.stdout.write(ev)
@@ -228,7 +190,7 @@ def ask(
         if not fallback or s.backend == "extractive":
             raise
         _log(f"error: {e}; answering extractively (--fallback)")
-        ans = pipe.ask(q, k=s.k, backend="extractive")
+        ans = pipe.ask(q, k=s.k, backend="extractive", docs=scope)
         note = f"the {s.backend} backend failed ({e.problem}); this is the extractive answer"
         ans = replace(ans, notes=(*ans.notes, note))
     if json_out:
@@ -241,16 +203,21 @@ def ask(
 def check(
     text: Annotated[str | None, typer.Argument(help="The text to check, or - for stdin.")] = None,
     index_dir: IndexOpt = None,
+    collection: CollectionOpt = None,
+    doc: DocOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Verify each sentence of TEXT against the document."""
     body = _read_arg(text, "text to check")
-    s = _settings(index_dir=index_dir)
-    from app.engine import open_pipeline
+    s = _settings(index_dir=index_dir, collection=collection)
+    from app.engine import open_pipeline, resolve_docs
+    from verify.checker import Checker
     from verify.report import check_report
 
     pipe = open_pipeline(s, log=_log)
-    report = check_report(body, pipe.checker)
+    scope = resolve_docs(pipe, doc)
+    checker = Checker(pipe.embedder, pipe.index, scope=scope) if scope else pipe.checker
+    report = check_report(body, checker)
     if json_out:
         _emit(report)
     else:
@@ -302,6 +269,8 @@ def eval_cmd(
     progress: Annotated[
         bool, typer.Option("--progress/--no-progress", help="Progress bar on stderr.")
     ] = True,
+    collection: CollectionOpt = None,
+    doc: DocOpt = None,
     json_out: JsonFlag = False,
 ) -> None:
     """Batch evaluation of a Q&A set: report.json, report.md and report.html in --out."""
@@ -321,6 +290,8 @@ def eval_cmd(
         compare=compare,
         json_out=json_out,
         progress=progress,
+        collection=collection,
+        docs=tuple(doc or ()),
     )
     code = run_eval_command(opts, _settings, _log)
     # SystemExit, not typer.Exit: under standalone_mode=False click returns an Exit's code

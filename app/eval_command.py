@@ -27,7 +27,7 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 
-from app.engine import open_pipeline
+from app.engine import open_pipeline, resolve_docs
 from core.errors import BadInput
 from eval.compare import compare, render_compare_md
 from eval.evaluate import evaluate
@@ -57,6 +57,8 @@ class EvalOptions:
     compare: tuple[Path, Path] | None = None
     json_out: bool = False
     progress: bool = True
+    collection: str | None = None
+    docs: tuple[str, ...] = ()  # restrict to these documents (--doc)
 
 
 def _emit(doc: dict[str, Any]) -> None:
@@ -98,7 +100,9 @@ def run_eval_command(opts: EvalOptions, settings_factory: SettingsFactory, log: 
     if not items:
         raise BadInput(f"{path}: no question left to run", "check the file and --types/--limit")
 
-    s = settings_factory(index_dir=opts.index_dir, k=opts.k, backend=opts.backend)
+    s = settings_factory(
+        index_dir=opts.index_dir, k=opts.k, backend=opts.backend, collection=opts.collection
+    )
     out = opts.out or default_out(path, s.backend)
     _prepare_out(out)
     return _run(opts, s, items, skipped, gates, out, log)
@@ -119,6 +123,7 @@ def _run(
             "one question at a time")  # fmt: skip
     assert opts.qa_file is not None
     pipe = open_pipeline(s, log=log)
+    scope = resolve_docs(pipe, list(opts.docs))
     with _Progress(len(items), f"eval {opts.qa_file.name}", opts.progress) as bar:
         doc = evaluate(
             pipe,
@@ -130,11 +135,14 @@ def _run(
             settings=settings_json(s),
             concurrency=workers,
             on_outcome=bar.advance,
+            docs=scope,
             run_info={
                 "limit": opts.limit,
                 "types": list(opts.types),
                 "strict": opts.strict,
                 "argv": sys.argv[1:],
+                "collection": s.collection,
+                "docs": sorted(scope or ()),
             },
         )
     wall = doc["run"]["wall_s"]

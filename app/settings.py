@@ -20,6 +20,7 @@ from pydantic_settings import (
 
 from core.errors import BadInput
 from data import DEFAULT_ARTICLE
+from retrieval.collection import check_name
 
 BackendName = Literal["extractive", "llamacpp", "openai"]
 
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
 
     backend: BackendName = "extractive"
     index_dir: Path = Path(".docqa/index")
+    # The collection commands work on: "default" is the index dir itself, any other name a
+    # folder of its own under <index_dir>/collections/ (retrieval/collection.py).
+    collection: str = "default"
     sources: list[Path] = Field(default_factory=lambda: [DEFAULT_ARTICLE])
     k: int = Field(5, ge=1, le=50)
     chunk_tokens: int = Field(200, ge=16, le=2000)
@@ -49,6 +53,11 @@ class Settings(BaseSettings):
     openai_api_key: SecretStr | None = None
     request_timeout_s: float = Field(60.0, gt=0)
     max_retries: int = Field(2, ge=0, le=10)
+
+    @field_validator("collection")
+    @classmethod
+    def _collection(cls, v: str) -> str:
+        return check_name(v)  # its own one-line BadInput, not pydantic's
 
     @field_validator("openai_base_url")
     @classmethod

@@ -26,3 +26,7 @@ class IndexProblem(DocqaError):
 
 class BackendError(DocqaError):
     """An answer backend (local model, remote server) failed."""
+
+
+class Cancelled(DocqaError):
+    """A long task (an ingest) was stopped on request; nothing it would have changed was."""

@@ -37,24 +37,27 @@ def evaluate(
     concurrency: int = 1,
     on_outcome: Callable[[Outcome], None] | None = None,
     run_info: dict[str, Any] | None = None,
+    docs: frozenset[str] | None = None,
 ) -> dict[str, Any]:
     """Runs every item and returns the report document (report.json's content).
 
     `on_outcome` is called after each question (from the calling thread), e.g. to move a
-    progress bar (the app's, or the command line's on stderr).
+    progress bar (the app's, or the command line's on stderr). `docs` (doc_ids) restricts
+    every question to those documents of the collection (`docqa eval --doc`).
     """
     workers = effective_concurrency(backend, concurrency)
     scorer = make_scorer(pipe.checker)
-    spans = SourceSpans(pipe.index.documents, pipe.index.chunks)
+    names = {m["source"]: Path(m["path"]).name for m in pipe.index.manifest["sources"]}
+    spans = SourceSpans(pipe.index.documents, pipe.index.chunks, names)
     # The embedding model loads on first use (seconds): paid here, so that the latency
     # percentiles measure answering; the load time is reported on its own.
     t_warm = time.perf_counter()
     if items:
-        pipe.retrieve(items[0].question, k)
+        pipe.retrieve(items[0].question, k, *([docs] if docs else []))
     warmup = time.perf_counter() - t_warm
     started = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
     t0 = time.perf_counter()
-    outcomes = run_questions(pipe, items, k, backend, workers, on_outcome=on_outcome)
+    outcomes = run_questions(pipe, items, k, backend, workers, on_outcome=on_outcome, docs=docs)
     wall = time.perf_counter() - t0
     t1 = time.perf_counter()
     records = [score_outcome(o, spans, scorer) for o in outcomes]

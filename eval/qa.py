@@ -18,6 +18,8 @@ class QAItem:
     evidence: tuple[str, ...]
     type: str
     line: int
+    # In a collection, the document the evidence is in (file name, doc_id or source); "" for any.
+    source: str = ""
 
     @property
     def answerable(self) -> bool:
@@ -61,6 +63,7 @@ def parse_item(row: dict, line: int) -> QAItem:
         evidence=_as_list(row.get("evidence"), "evidence", line),
         type=str(row.get("type") or ("unanswerable" if not row.get("answers") else "other")),
         line=line,
+        source=str(row.get("source") or ""),
     )
 
 

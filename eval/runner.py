@@ -20,6 +20,7 @@ from core.types import Answer
 from eval.qa import QAItem
 
 REMOTE_BACKENDS = frozenset({"openai"})
+Scope = frozenset[str] | None
 # When the first few questions all fail the same way (server down, model missing), the rest
 # would too: stop instead of waiting out every timeout.
 ABORT_AFTER = 3
@@ -28,7 +29,9 @@ ABORT_AFTER = 3
 class Asker(Protocol):
     """What the runner needs of a pipeline (`answer.pipeline.Pipeline` is one)."""
 
-    def ask(self, question: str, k: int = 5, backend: str = "extractive") -> Answer: ...
+    def ask(self, question: str, k: int = 5, backend: str = "extractive") -> Answer:
+        """(`Pipeline.ask` also takes `docs=`, passed when a run is restricted.)"""
+        ...
 
 
 @dataclass(frozen=True)
@@ -43,10 +46,12 @@ def effective_concurrency(backend: str, requested: int) -> int:
     return max(1, requested) if backend in REMOTE_BACKENDS else 1
 
 
-def _ask_one(pipe: Asker, item: QAItem, k: int, backend: str) -> Outcome:
+def _ask_one(pipe: Asker, item: QAItem, k: int, backend: str, docs: Scope = None) -> Outcome:
     t0 = time.perf_counter()
     try:
-        ans = pipe.ask(item.question, k=k, backend=backend)
+        # `docs` only when restricted: an Asker need not know about collections.
+        scoped = {"docs": docs} if docs else {}
+        ans = pipe.ask(item.question, k=k, backend=backend, **scoped)
     except BadInput:
         raise  # the same for every question (unknown backend, bad k): fatal, exit 2
     except Exception as e:  # one question failing must not lose the other answers
@@ -62,8 +67,9 @@ def run_questions(
     backend: str,
     concurrency: int = 1,
     on_outcome: Callable[[Outcome], None] | None = None,
+    docs: Scope = None,
 ) -> list[Outcome]:
-    """One outcome per item, in the items' order."""
+    """One outcome per item, in the items' order (`docs`: only those documents)."""
     workers = effective_concurrency(backend, concurrency)
     outcomes: dict[int, Outcome] = {}
     n_err = 0
@@ -82,11 +88,12 @@ def run_questions(
 
     if workers == 1:
         for i, item in enumerate(items):
-            record(i, _ask_one(pipe, item, k, backend))
+            record(i, _ask_one(pipe, item, k, backend, docs))
     else:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="eval") as pool:
             pending: dict[Future[Outcome], int] = {
-                pool.submit(_ask_one, pipe, item, k, backend): i for i, item in enumerate(items)
+                pool.submit(_ask_one, pipe, item, k, backend, docs): i
+                for i, item in enumerate(items)
             }
             try:
                 while pending:

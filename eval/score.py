@@ -67,8 +67,15 @@ class SourceSpans:
     `retrieval_metrics` work across several sources without knowing about them.
     """
 
-    def __init__(self, documents: Sequence[Document], chunks: Sequence[Chunk] = ()) -> None:
+    def __init__(
+        self,
+        documents: Sequence[Document],
+        chunks: Sequence[Chunk] = (),
+        names: dict[str, str] | None = None,
+    ) -> None:
         self.documents = list(documents)
+        # Each document's file name as ingested, by source (a Q&A item's `source` names it).
+        self.names = names or {}
         self.base: dict[str, int] = {}
         at = 0
         for d in self.documents:
@@ -77,12 +84,16 @@ class SourceSpans:
         # Every chunk of the index: nDCG's ideal ranking needs all the relevant ones.
         self.chunks = [self.passage_span(c.source, c.start, c.end) for c in chunks]
 
-    def locate(self, evidence: Sequence[str]) -> tuple[list[rm.Span], list[str]]:
-        """Spans of the evidence found (first occurrence, first document) and those not found."""
+    def locate(self, evidence: Sequence[str], source: str = "") -> tuple[list[rm.Span], list[str]]:
+        """Spans of the evidence found (first occurrence, first document; with `source`, in that
+        document only) and those not found."""
         found: list[rm.Span] = []
         missing: list[str] = []
+        docs = self.documents
+        if source:
+            docs = [d for d in docs if source in (d.doc_id, d.source, self.names.get(d.source))]
         for ev in evidence:
-            for d in self.documents:
+            for d in docs:
                 span = rm.locate(d.text, [ev])[0]
                 if span is not None:
                     b = self.base[d.source]
@@ -151,7 +162,7 @@ def score_outcome(o: Outcome, spans: SourceSpans, citations: CitationScorer) -> 
         m["exact_match"] = exact_match(short or prediction, item.answers)
         m["f1"] = token_f1(short or prediction, item.answers)
         m["answer_contained"] = answer_contained(prediction, item.answers)
-    ev_spans, missing = spans.locate(item.evidence)
+    ev_spans, missing = spans.locate(item.evidence, item.source)
     rec["evidence_not_found"] = missing
     verdicts: list[dict[str, Any]] = []
     if a is not None:

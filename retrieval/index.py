@@ -10,7 +10,7 @@ import hashlib
 import math
 import secrets
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field, replace
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -19,16 +19,29 @@ from typing import Any
 import faiss
 import numpy as np
 
-from core.errors import BadInput
+from core.errors import BadInput, IndexProblem
 from core.text import fold
 from core.types import Chunk, Document, Sentence
 from ingest.chunk import chunk_document
 from ingest.load import display_path, read_source
+from retrieval.ann import ivf
 from retrieval.bm25 import BM25, QUESTION_STOPWORDS, tokenize
 from retrieval.embed import Embedder
+from retrieval.parts import (
+    Cancel,
+    Part,
+    Progress,
+    distinct_sentences,
+    doc_id_for,
+    embed_parts,
+    label_chunks,
+    moved,
+    stop_if,
+)
 
 # 2: versioned folders under the index dir, extracted texts named by content, no clause vectors.
-FORMAT = 2
+# 3: collections: each source and chunk carries its doc_id (and chunks their title and page).
+FORMAT = 3
 EXTRACTED = "extracted"
 
 
@@ -61,10 +74,6 @@ def _versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[pkg] = "unknown"
     return out
-
-
-def chunk_embed_text(chunk: Chunk, with_section: bool) -> str:
-    return f"{chunk.section}: {chunk.text}" if with_section and chunk.section else chunk.text
 
 
 class DocIndex:
@@ -105,41 +114,53 @@ class DocIndex:
             np.array([self._sentence_row[(c.source, s.start, s.end)] for s in c.sentences])
             for c in chunks
         ]
-        # The same rows flattened, with where each chunk's run starts: a chunk's best sentence
-        # for every chunk is then one np.maximum.reduceat, not a Python loop over 100k chunks.
-        sizes = np.array([len(r) for r in self.chunk_rows], dtype=np.int64)
-        self.chunk_rows_flat = (
-            np.concatenate(self.chunk_rows).astype(np.int64)
-            if len(chunks)
-            else np.zeros(0, np.int64)
-        )
-        self.chunk_row_starts = np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64)
-        self.chunk_row_sizes = sizes
+
+    @cached_property
+    def chunk_ann(self) -> faiss.Index:
+        """An IVF index of the chunk vectors, for candidate search in large collections."""
+        return ivf(self.chunk_vecs)
+
+    @cached_property
+    def chunk_row_runs(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """`chunk_rows` flattened for `np.maximum.reduceat`: the rows, where each chunk's run
+        starts, and which chunks have any sentence (only those have a run)."""
+        lens = np.array([len(r) for r in self.chunk_rows], dtype=np.int64)
+        has = lens > 0
+        flat = np.concatenate(self.chunk_rows).astype(np.int64) if has.any() else np.zeros(0, int)
+        starts = (np.cumsum(lens) - lens)[has]
+        return flat, starts, has
 
     def sentence_row(self, source: str, sent: Sentence) -> int | None:
         return self._sentence_row.get((source, sent.start, sent.end))
 
     def document(self, source: str) -> Document | None:
-        return next((d for d in self.documents if d.source == source), None)
+        return self._by_source.get(source)
+
+    @cached_property
+    def _by_source(self) -> dict[str, Document]:
+        return {d.source: d for d in self.documents}
+
+    @cached_property
+    def titles(self) -> dict[str, str]:
+        """What citations call each document, by source (the title its chunks carry)."""
+        out: dict[str, str] = {}
+        for c in self.chunks:
+            out.setdefault(c.source, c.title)
+        return out
+
+    def chunk_mask(self, doc_ids: frozenset[str]) -> np.ndarray:
+        """True for each chunk of the documents `doc_ids`."""
+        ids = sorted(doc_ids)
+        return np.isin(self._chunk_docs, np.array(ids, dtype=np.str_))
+
+    @cached_property
+    def _chunk_docs(self) -> np.ndarray:
+        return np.array([c.doc_id for c in self.chunks], dtype=np.str_)
 
     @cached_property
     def folded_text(self) -> str:
         """The indexed sentences, folded and lower-cased (furniture never enters)."""
         return " ".join(fold(s.text).lower() for s in self.sentences)
-
-
-def distinct_sentences(chunks: list[Chunk]) -> tuple[list[Sentence], list[str]]:
-    """Each sentence once (overlapping chunks share one), in order, with its source."""
-    sentences: list[Sentence] = []
-    sources: list[str] = []
-    seen: set[tuple[str, int, int]] = set()
-    for c in chunks:
-        for s in c.sentences:
-            if (c.source, s.start, s.end) not in seen:
-                seen.add((c.source, s.start, s.end))
-                sentences.append(s)
-                sources.append(c.source)
-    return sentences, sources
 
 
 def _idf(docs: list[set[str]]) -> dict[str, float]:
@@ -170,59 +191,185 @@ def new_version() -> str:
 
 
 def build(
-    paths: list[Path], index_dir: Path, embedder: Embedder, settings: IndexSettings
+    paths: list[Path],
+    index_dir: Path,
+    embedder: Embedder,
+    settings: IndexSettings,
+    *,
+    previous: DocIndex | None = None,
+    progress: Progress | None = None,
+    cancelled: Cancel | None = None,
 ) -> DocIndex:
-    """Read, chunk and embed every source; nothing is written (see retrieval/store.py `save`)."""
+    """Read, chunk and embed every source; nothing is written (see retrieval/store.py `save`).
+
+    `previous`: an index of the same collection. A document of it at the same resolved path
+    with the same content hash (and the same model and chunk settings) is not read or embedded
+    again: its chunks and sentence vectors are reused.
+    `progress(stage, done, total)`: called with stage "read" (documents, before each and once
+    at the end) and then "embed" (texts embedded so far, of the new documents' texts).
+    `cancelled()`: polled between documents and between embedding batches; when it returns
+    True, `Cancelled` is raised and nothing has been written.
+    """
     if not paths:
         raise BadInput("no source to index", "give at least one .txt, .md or .html file")
+    once: dict[str, Path] = {}
+    for p in paths:  # a file named twice is one document
+        once.setdefault(str(p.resolve()), p)
+    paths = list(once.values())
     version = new_version()
-    documents: list[Document] = []
-    sources_meta: list[dict[str, Any]] = []
-    chunks: list[Chunk] = []
-    for path in paths:
-        loaded = read_source(path, index_dir / version / EXTRACTED)
-        doc = loaded.doc
-        documents.append(doc)
-        doc_chunks = chunk_document(doc, settings.max_tokens, settings.overlap)
-        if not doc_chunks:
-            raise BadInput(f"{path}: no sentences found to index", "check that it holds prose")
-        chunks.extend(doc_chunks)
-        sources_meta.append(
-            {
-                "path": str(path.resolve()),
-                "source": doc.source,
-                # Where the text the offsets count is stored, inside the version folder, when it
-                # is not the file itself (HTML, UTF-16).
-                "extracted": f"{EXTRACTED}/{loaded.extracted}" if loaded.extracted else "",
-                "sha256": sha256_bytes(loaded.raw),
-                **_doc_meta(doc),
-            }
-        )
+    old = _reusable(previous, embedder.name, settings)
+    parts: list[Part] = []
+    for i, path in enumerate(paths):
+        stop_if(cancelled)
+        if progress:
+            progress("read", i, len(paths))
+        part = _reuse(old, path, index_dir, version)
+        parts.append(part if part is not None else _read(path, index_dir, version, settings))
+    if progress:
+        progress("read", len(paths), len(paths))
+    chunks = label_chunks(parts)
     sentences, sentence_sources = distinct_sentences(chunks)
-    texts = [chunk_embed_text(c, settings.embed_section) for c in chunks] + [
-        s.text for s in sentences
-    ]
-    # Each distinct text is embedded once: a chunk that is one sentence (the pieces of a long
-    # unbroken line) shares its vector, which halves the cost of such a file.
-    distinct = list(dict.fromkeys(texts))
-    row = {t: i for i, t in enumerate(distinct)}
-    vecs = embedder.encode(distinct)[[row[t] for t in texts]]
-    n_c = len(chunks)
+    chunk_vecs, sent_vecs = embed_parts(
+        parts, chunks, embedder, settings.embed_section, progress, cancelled
+    )
     manifest = {
         "format": FORMAT,
         "model": embedder.name,
-        "dim": int(vecs.shape[1]),
+        "dim": int(chunk_vecs.shape[1]),
         "chunking": asdict(settings),
         "tokenizer": "cl100k_base",
-        "sources": sources_meta,
+        "sources": [p.meta for p in parts],
         "versions": _versions(),
         "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "n_chunks": len(chunks),
         "n_sentences": len(sentences),
     }
+    documents = [p.doc for p in parts]
     return DocIndex(
-        documents, chunks, vecs[:n_c], sentences, sentence_sources, vecs[n_c:], manifest, version
+        documents, chunks, chunk_vecs, sentences, sentence_sources, sent_vecs, manifest, version
     )
+
+
+def _read(path: Path, index_dir: Path, version: str, settings: IndexSettings) -> Part:
+    loaded = read_source(path, index_dir / version / EXTRACTED)
+    doc = replace(loaded.doc, doc_id=doc_id_for(path))
+    doc_chunks = chunk_document(doc, settings.max_tokens, settings.overlap)
+    if not doc_chunks:
+        raise BadInput(f"{path}: no sentences found to index", "check that it holds prose")
+    meta = {
+        "path": str(path.resolve()),
+        "source": doc.source,
+        "doc_id": doc.doc_id,
+        # Where the text the offsets count is stored, inside the version folder, when it is
+        # not the file itself (HTML, UTF-16).
+        "extracted": f"{EXTRACTED}/{loaded.extracted}" if loaded.extracted else "",
+        "sha256": sha256_bytes(loaded.raw),
+        "size": len(loaded.raw),
+        **_doc_meta(doc),
+    }
+    return Part(doc, meta, doc_chunks)
+
+
+@dataclass(frozen=True)
+class _Old:
+    """What a previous index offers for reuse: its documents by resolved path, each with its
+    manifest entry and the rows of its chunks."""
+
+    index: DocIndex | None = None
+    by_path: dict[str, tuple[dict[str, Any], Document, list[int]]] = field(default_factory=dict)
+
+
+def _reusable(previous: DocIndex | None, model: str, settings: IndexSettings) -> _Old:
+    """Nothing when the previous vectors cannot be reused (another model or chunking)."""
+    if previous is None:
+        return _Old()
+    m = previous.manifest
+    if m.get("model") != model or m.get("chunking") != asdict(settings):
+        return _Old()
+    rows: dict[str, list[int]] = {}
+    for i, c in enumerate(previous.chunks):
+        rows.setdefault(c.source, []).append(i)
+    by_path = {}
+    for meta, doc in zip(m["sources"], previous.documents, strict=True):
+        if doc.text and rows.get(doc.source):
+            by_path[meta["path"]] = (meta, doc, rows[doc.source])
+    return _Old(previous, by_path)
+
+
+def _reuse(old: _Old, path: Path, index_dir: Path, version: str) -> Part | None:
+    """The previous version's document at `path` when its content is unchanged, moved into
+    `version` (an extracted text's source names its version folder)."""
+    hit = old.by_path.get(str(path.resolve()))
+    if hit is None or old.index is None:
+        return None
+    meta, doc, rows = hit
+    try:
+        if sha256_file(path) != meta["sha256"]:
+            return None
+    except OSError:
+        return None  # read_source says what is wrong with it
+    return _stored(old.index, meta, doc, rows, index_dir, version)
+
+
+def _stored(
+    prev: DocIndex,
+    meta: dict[str, Any],
+    doc: Document,
+    rows: list[int],
+    index_dir: Path,
+    version: str,
+) -> Part | None:
+    """A document of `prev` with its chunks (rows) and their vectors, moved into `version`."""
+    chunks = [prev.chunks[i] for i in rows]
+    sent_vecs = {}
+    for c in chunks:
+        for s in c.sentences:
+            row = prev.sentence_row(c.source, s)
+            if row is None:
+                return None
+            sent_vecs[(s.start, s.end)] = prev.sentence_vecs[row]
+    doc_id = doc_id_for(Path(meta["path"]))
+    doc, meta, chunks = moved(doc, meta, chunks, index_dir, version, doc_id)
+    return Part(doc, meta, chunks, prev.chunk_vecs[rows], sent_vecs)
+
+
+def subset(index: DocIndex, doc_ids: set[str], index_dir: Path) -> DocIndex:
+    """A new version of `index` holding only the documents `doc_ids`, embedding nothing."""
+    version = new_version()
+    rows: dict[str, list[int]] = {}
+    for i, c in enumerate(index.chunks):
+        rows.setdefault(c.source, []).append(i)
+    parts: list[Part] = []
+    for meta, doc in zip(index.manifest["sources"], index.documents, strict=True):
+        if doc.doc_id in doc_ids:
+            part = _stored(index, meta, doc, rows.get(doc.source, []), index_dir, version)
+            if part is None:
+                raise IndexProblem(f"the index of {doc.source} is inconsistent", "rebuild it")
+            parts.append(part)
+    if not parts:
+        raise BadInput("no document would be left", "keep at least one")
+    chunks = label_chunks(parts)
+    sentences, sentence_sources = distinct_sentences(chunks)
+    cvecs, svecs = embed_parts(parts, chunks, _NoEmbedder(), False, None, None)
+    manifest = {
+        **{k: v for k, v in index.manifest.items() if k != "files"},
+        "sources": [p.meta for p in parts],
+        "built_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "n_chunks": len(chunks),
+        "n_sentences": len(sentences),
+    }
+    documents = [p.doc for p in parts]
+    return DocIndex(documents, chunks, cvecs, sentences, sentence_sources, svecs, manifest, version)
+
+
+class _NoEmbedder:
+    """For a subset, where every vector is reused: embedding anything would be a bug."""
+
+    name = ""
+    dim = 0
+
+    def encode(self, texts: list[str]) -> np.ndarray:
+        raise AssertionError(f"a subset embedded {len(texts)} texts")
 
 
 def _doc_meta(doc: Document) -> dict[str, Any]:
@@ -244,7 +391,7 @@ def staleness(index: DocIndex, paths: list[Path], model: str, settings: IndexSet
         return f"index built with model {m.get('model')!r}, not {model!r}"
     if m.get("chunking") != asdict(settings):
         return f"chunk settings changed ({m.get('chunking')} -> {asdict(settings)})"
-    want = [str(p.resolve()) for p in paths]
+    want = list(dict.fromkeys(str(p.resolve()) for p in paths))
     have = [s["path"] for s in m.get("sources", [])]
     if want != have:
         return "a different set of sources was asked for"

@@ -31,7 +31,10 @@ def manifest_problem(m: Any) -> str:
             return "has a source that is not an object"
         if not all(isinstance(s.get(k), str) for k in ("path", "source", "sha256")):
             return "has a source without path, source and hash"
-        if not all(isinstance(s.get(k, ""), str) for k in ("extracted", "title", "author", "date")):
+        if not all(
+            isinstance(s.get(k, ""), str)
+            for k in ("extracted", "title", "author", "date", "doc_id")
+        ):
             return "has a source whose metadata are not text"
         spans = s.get("excluded", [])
         secs = s.get("sections", [])

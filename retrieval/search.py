@@ -9,7 +9,8 @@ import numpy as np
 
 from core.errors import BadInput
 from core.text import fold
-from core.types import Passage
+from core.types import Document, Passage
+from retrieval.ann import CANDIDATES, LARGE, top_rows
 from retrieval.embed import MAX_CHARS, Embedder
 from retrieval.index import DocIndex
 
@@ -44,6 +45,8 @@ class Retrieval:
     query_vec: np.ndarray  # normalised embedding of the question, reused by the answerer
     passages: tuple[Passage, ...]
     sentence_scores: np.ndarray  # cosine of the question with every indexed sentence
+    # The doc_ids the search was restricted to (`--doc`); None: the whole collection.
+    scope: frozenset[str] | None = None
 
 
 def query_text(question: str) -> str:
@@ -66,18 +69,13 @@ def _ranks(scores: np.ndarray) -> np.ndarray:
 
 
 def _best_per_chunk(index: DocIndex, sentence_scores: np.ndarray) -> np.ndarray:
-    """Each chunk's best sentence score (0 for a chunk without sentences)."""
-    sizes = index.chunk_row_sizes
-    if not len(sizes):
-        return np.zeros(0, dtype=np.float32)
-    scores = np.asarray(sentence_scores, dtype=np.float32)
-    # One -inf padding element at the end keeps every start a valid index (a trailing chunk without
-    # sentences starts there); reduceat gives an empty run the element at its start, so those
-    # chunks are set to 0 after.
-    flat = np.append(scores[index.chunk_rows_flat], np.float32(-np.inf))
-    best = np.maximum.reduceat(flat, index.chunk_row_starts)
-    best[sizes == 0] = 0.0
-    return best.astype(np.float32, copy=False)
+    """Each chunk's best sentence score, in one vectorised pass (a Python loop over 100,000
+    chunks costs more than the whole rest of a search)."""
+    flat, starts, has = index.chunk_row_runs
+    out = np.zeros(len(index.chunks), dtype=np.float32)
+    if len(flat):
+        out[has] = np.maximum.reduceat(sentence_scores[flat], starts)
+    return out
 
 
 def dense_scores(
@@ -122,17 +120,27 @@ def search(
     *,
     front_matter: bool = False,
     with_authors: bool = False,
+    docs: frozenset[str] | None = None,
 ) -> Retrieval:
     """The top k passages for `question`. `front_matter` puts each document's first chunk (its
     title and byline) first; `with_authors` searches with the documents' author names too.
-    Whether a question asks for either is the caller's decision (answer/routing.py)."""
+    Whether a question asks for either is the caller's decision (answer/routing.py).
+    `docs` (doc_ids) restricts the passages to those documents: the whole collection is scored,
+    then masked, so scores mean the same with or without it."""
     if k < 1:
         raise BadInput(f"k must be at least 1, got {k}", "ask for 1 or more passages")
     q = query_text(question)
+    allowed = index.chunk_mask(docs) if docs else None
     if with_authors:
-        names = sorted({d.author for d in index.documents if d.author})
+        names = sorted({d.author for d in index.documents if d.author and in_scope(d, docs)})
         q = f"{q} ({', '.join(names)})" if names else q
     qvec = embedder.encode([q])[0]
+    chunk_bm25 = index.bm25.scores(q) if len(index.chunks) > LARGE else None
+    rows = _candidates(index, qvec, chunk_bm25, allowed)
+    if rows is not None and chunk_bm25 is not None:
+        return _search_rows(
+            index, question, q, qvec, rows, chunk_bm25, k, settings, front_matter, docs
+        )
     sent_scores = index.sentence_vecs @ qvec if len(index.sentences) else np.zeros(0)
     dense = dense_scores(index, qvec, sent_scores, settings.sentence_weight)
     lexical = lexical_scores(index, q, settings.lexical_sentence_weight)
@@ -146,6 +154,9 @@ def search(
         fused = 1.0 / (settings.rrf_k + _ranks(dense)) + 1.0 / (settings.rrf_k + _ranks(lexical))
     if front_matter:
         fused = fused + _front_matter_mask(index) * (float(np.abs(fused).max()) + 1.0)
+    if allowed is not None:
+        fused = np.where(allowed, fused, -np.inf)
+        k = min(k, int(allowed.sum()))
     order = np.argsort(-fused, kind="stable")[:k]
     passages = tuple(
         Passage(
@@ -157,4 +168,89 @@ def search(
         )
         for r, i in enumerate(order)
     )
-    return Retrieval(question, qvec, passages, sent_scores)
+    return Retrieval(question, qvec, passages, sent_scores, docs or None)
+
+
+def _candidates(
+    index: DocIndex, qvec: np.ndarray, chunk_bm25: np.ndarray | None, allowed: np.ndarray | None
+) -> np.ndarray | None:
+    """The chunk rows a large collection's search scores (None: all, exactly): those of the
+    documents in scope when they are few enough, else the dense (IVF) and BM25 candidates."""
+    if chunk_bm25 is None:
+        return None
+    if allowed is not None:
+        inside = np.flatnonzero(allowed)
+        if len(inside) <= LARGE:
+            return inside
+    _, ids = index.chunk_ann.search(qvec[None, :].astype(np.float32), CANDIDATES)
+    dense = ids[0][ids[0] >= 0]
+    lexical = top_rows(chunk_bm25, CANDIDATES)
+    rows = np.unique(np.concatenate([dense, lexical]))
+    if allowed is not None:
+        rows = rows[allowed[rows]]
+        if not len(rows):
+            return np.flatnonzero(allowed)
+    return rows
+
+
+def _search_rows(
+    index: DocIndex,
+    question: str,
+    q: str,
+    qvec: np.ndarray,
+    rows: np.ndarray,
+    chunk_bm25: np.ndarray,
+    k: int,
+    settings: SearchSettings,
+    front_matter: bool,
+    docs: frozenset[str] | None,
+) -> Retrieval:
+    """`search` over the chunks `rows` only (a large collection's candidates): the same
+    scores, normalised over the candidates. `sentence_scores` holds the candidates' sentences
+    (0 elsewhere), which are all a reader looks at."""
+    runs = [index.chunk_rows[i] for i in rows]
+    lens = np.array([len(r) for r in runs], dtype=np.int64)
+    has = lens > 0
+    flat = np.concatenate(runs).astype(np.int64) if has.any() else np.zeros(0, dtype=np.int64)
+    starts = (np.cumsum(lens) - lens)[has]
+
+    def best(scores: np.ndarray) -> np.ndarray:
+        out = np.zeros(len(rows), dtype=np.float32)
+        if len(flat):
+            out[has] = np.maximum.reduceat(scores[flat], starts)
+        return out
+
+    sent_scores = np.zeros(len(index.sentences), dtype=np.float32)
+    sent_scores[flat] = index.sentence_vecs[flat] @ qvec
+    w, lw = settings.sentence_weight, settings.lexical_sentence_weight
+    dense = index.chunk_vecs[rows] @ qvec
+    if w:
+        dense = (1 - w) * dense + w * best(sent_scores)
+    lexical = chunk_bm25[rows]
+    if lw:
+        lexical = (1 - lw) * _minmax(lexical) + lw * _minmax(best(index.sentence_bm25.scores(q)))
+    if settings.fusion == "dense":
+        fused = dense
+    elif settings.fusion == "bm25":
+        fused = lexical + 1e-6 * dense
+    elif settings.fusion == "weighted":
+        fused = settings.alpha * _minmax(dense) + (1 - settings.alpha) * _minmax(lexical)
+    else:
+        fused = 1.0 / (settings.rrf_k + _ranks(dense)) + 1.0 / (settings.rrf_k + _ranks(lexical))
+    if front_matter:
+        fused = fused + _front_matter_mask(index)[rows] * (float(np.abs(fused).max()) + 1.0)
+    order = np.argsort(-fused, kind="stable")[:k]
+    passages = tuple(
+        Passage(index.chunks[rows[i]], float(fused[i]), r + 1, float(dense[i]), float(lexical[i]))
+        for r, i in enumerate(order)
+    )
+    return Retrieval(question, qvec, passages, sent_scores, docs or None)
+
+
+def in_scope(doc: Document, docs: frozenset[str] | None) -> bool:
+    return not docs or doc.doc_id in docs
+
+
+def scope_documents(index: DocIndex, docs: frozenset[str] | None) -> list[Document]:
+    """The documents a search over `docs` (None: all) can return."""
+    return [d for d in index.documents if in_scope(d, docs)]

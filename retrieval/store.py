@@ -81,6 +81,11 @@ def _pointer(index_dir: Path) -> str:
     return name if _VERSION.match(name) else ""
 
 
+def current_version(index_dir: Path) -> str:
+    """The name CURRENT holds ("" without one): what `save(..., expect=)` compares."""
+    return _pointer(index_dir)
+
+
 def _versions(index_dir: Path) -> list[Path]:
     """Complete version folders, oldest first (their names sort by time)."""
     try:
@@ -268,14 +273,23 @@ def _write_version(index: DocIndex, folder: Path) -> dict[str, Any]:
     return manifest
 
 
-def save(index: DocIndex, index_dir: Path) -> None:
-    """Write `index` as a new version of `index_dir` and switch CURRENT to it atomically."""
+def save(index: DocIndex, index_dir: Path, expect: str | None = None) -> None:
+    """Write `index` as a new version of `index_dir` and switch CURRENT to it atomically.
+
+    `expect`: the version the index was made from ("" for none); when another save switched
+    CURRENT since, nothing is written and BadInput says so (two ingests into one collection at
+    once would otherwise lose the first one's documents)."""
     check_dir(index_dir)
     try:
         index_dir.mkdir(parents=True, exist_ok=True)
         with _lock(index_dir, wait=True) as locked:
             if not locked:
                 raise PermissionError(errno.EACCES, "cannot create its lock file")
+            if expect is not None and _pointer(index_dir) != expect:
+                raise BadInput(
+                    f"the collection in {index_dir} changed while this ran",
+                    "run the command again",
+                )
             _save_locked(index, index_dir)
     except OSError as e:
         if e.errno in _NOT_WRITABLE:
@@ -385,4 +399,26 @@ def _document_from_meta(m: dict[str, Any], folder: Path) -> Document:
         date=m.get("date", ""),
         excluded=tuple(Span(a, b) for a, b in m.get("excluded", [])),
         sections=tuple(Section(h, a, b) for h, a, b in m.get("sections", [])),
+        doc_id=m.get("doc_id", ""),
     )
+
+
+def remove_index(index_dir: Path) -> None:
+    """Empty `index_dir` of its index (a collection whose last document was removed). CURRENT
+    goes first, while the live version still opens without it; the version folder, renamed to
+    a leftover, goes next: killed at any point, either the whole index or none is left."""
+    if not index_dir.is_dir():
+        return
+    with _lock(index_dir, wait=True) as locked:
+        if not locked:
+            raise not_writable(index_dir, PermissionError(errno.EACCES, "cannot lock it"))
+        live = live_folder(index_dir)
+        _clean(index_dir, live)  # one version left, so that no older one takes its place
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(index_dir / POINTER)
+        _fsync_dir(index_dir)
+        if live is not None and live != index_dir:
+            doomed = index_dir / f".tmp-{live.name}"
+            os.rename(live, doomed)
+            _fsync_dir(index_dir)
+            _remove(doomed)

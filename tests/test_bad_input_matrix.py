@@ -181,7 +181,7 @@ def test_bad_input(
         assert idx.read_text() == "not an index"
         return
     if cmd == "ingest" and r.code == 0:
-        assert recorded_sources(idx) == ingested
+        assert recorded_sources(idx) == mine + ingested  # added to the collection
         if json_out:
             assert json.loads(r.out)["sources"]
     else:

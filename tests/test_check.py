@@ -448,7 +448,9 @@ def test_cli_check_json(index: DocIndex, index_dir: Path) -> None:
     assert [s["support"] for s in out["sentences"]] == ["supported", "unsupported"]
     for s in out["sentences"]:
         assert {"text", "support", "score", "evidence"} <= set(s)
-        assert_offsets(index, [EvidenceSpan(**e) for e in s["evidence"]])
+        spans = [EvidenceSpan(e["source"], e["start"], e["end"], e["quote"]) for e in s["evidence"]]
+        assert_offsets(index, spans)
+        assert all(e["doc_id"] and e["page"] is None for e in s["evidence"])
 
 
 def test_cli_check_empty_input_exits_2(index_dir: Path) -> None:

@@ -64,7 +64,10 @@ def test_ask_json_contract(workdir: Path) -> None:
         with open(ROOT / c["source"], encoding="utf-8", newline="") as f:
             text = f.read()
         assert text[c["start"] : c["end"]] == c.get("quote", c.get("text"))
-    assert set(j["citations"][0]) == {"id", "source", "start", "end", "quote", "chunk_id"}
+    assert set(j["citations"][0]) == {
+        "id", "source", "start", "end", "quote", "chunk_id", "doc_id", "title", "page"
+    }  # fmt: skip
+    assert j["citations"][0]["doc_id"] and j["citations"][0]["page"] is None
     assert j["sentences"][0]["support"] in {"supported", "partial", "unsupported"}
     assert set(j["timings_ms"]) == {"retrieve", "generate", "verify", "total"}
 

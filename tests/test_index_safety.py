@@ -237,6 +237,7 @@ def test_ingest_killed_at_the_switch_keeps_the_old_document(
     version is complete but CURRENT was not replaced, so the user's old document answers."""
     other = tmp_path / "other.txt"
     other.write_text("Other\n\nThe ferry leaves at noon.\n")
+    mine = recorded_sources(idx)
     env = {**os.environ, "PYTHONPATH": str(ROOT), "PYTHONDONTWRITEBYTECODE": "1",
            "DOCQA_INDEX_DIR": str(idx), "HF_HUB_OFFLINE": "1"}  # fmt: skip
     # The ONNX export's sidecar is rewritten (one rename) when another install used the cache
@@ -251,6 +252,7 @@ def test_ingest_killed_at_the_switch_keeps_the_old_document(
     assert any(p.name.startswith("v-") for p in idx.iterdir() if p != live_folder(idx))
     r2 = _ask(idx, monkeypatch, capsys, embedder, tmp_path)
     assert r2.code == 0 and "3.1 million" in json.loads(r2.out)["answer"]
+    assert recorded_sources(idx) == mine  # the add did not happen: the collection is as it was
     assert len([p for p in idx.iterdir() if p.name.startswith(("v-", ".tmp-"))]) == 1
 
 

@@ -166,23 +166,39 @@ def test_empty_and_huge_questions(article_index, embedder) -> None:
     assert len(r.passages) == 3
 
 
+@pytest.mark.parametrize("fusion", ["weighted", "rrf", "dense", "bm25"])
+def test_candidate_search_of_large_collections_equals_exact_when_all_are_candidates(
+    article_index, embedder, monkeypatch, fusion
+) -> None:
+    """The large-collection path (IVF and BM25 candidates, retrieval/ann.py), forced on the
+    article: its candidates are then every chunk, so it must rank exactly as the full search."""
+    from retrieval import search as search_mod
+
+    q = "How much has Japan invested in India?"
+    ss = SearchSettings(fusion=fusion)
+    exact = search_mod.search(article_index, embedder, q, 5, ss)
+    monkeypatch.setattr(search_mod, "LARGE", 0)
+    cand = search_mod.search(article_index, embedder, q, 5, ss)
+    assert [p.chunk.chunk_id for p in cand.passages] == [p.chunk.chunk_id for p in exact.passages]
+    assert [round(p.score, 5) for p in cand.passages] == [round(p.score, 5) for p in exact.passages]
+    rows = [article_index.sentence_row(c.source, s) for p in cand.passages for c in [p.chunk]
+            for s in c.sentences]  # fmt: skip
+    assert np.allclose(cand.sentence_scores[rows], exact.sentence_scores[rows], atol=1e-5)
+
+
 def test_best_sentence_per_chunk_matches_a_plain_loop() -> None:
     """The vectorised best-sentence score equals the obvious per-chunk max, empty chunks and
     all-negative scores included (the reference is the loop it replaced)."""
     from types import SimpleNamespace
 
+    from retrieval.index import DocIndex
     from retrieval.search import _best_per_chunk
 
     rng = np.random.default_rng(0)
     for _ in range(300):
         rows = [rng.integers(0, 50, size=rng.integers(0, 5)) for _ in range(rng.integers(1, 30))]
-        sizes = np.array([len(r) for r in rows], dtype=np.int64)
-        flat = np.concatenate(rows).astype(np.int64)
-        idx = SimpleNamespace(
-            chunk_row_sizes=sizes,
-            chunk_rows_flat=flat,
-            chunk_row_starts=np.concatenate([[0], np.cumsum(sizes)[:-1]]).astype(np.int64),
-        )
+        idx = SimpleNamespace(chunk_rows=rows, chunks=rows)
+        idx.chunk_row_runs = DocIndex.chunk_row_runs.func(idx)
         scores = rng.normal(size=50).astype(np.float32) - rng.uniform(0, 3)
         want = np.array([scores[r].max() if len(r) else 0.0 for r in rows], dtype=np.float32)
         assert np.array_equal(_best_per_chunk(idx, scores), want)

@@ -67,9 +67,16 @@ class Checker:
         index: DocIndex | None = None,
         settings: CheckSettings | None = None,
         nli_model_dir: Path | None = None,
+        scope: frozenset[str] | None = None,
     ) -> None:
         self.embedder = embedder
         self.index = index
+        # doc_ids whose sentences may support a claim (`docqa check --doc`); None: all.
+        self._scope_sources = (
+            frozenset(d.source for d in index.documents if d.doc_id in scope)
+            if scope and index is not None
+            else None
+        )
         self.nli = NliModel(nli_model_dir) if nli_model_dir is not None else None
         self._vecs: Lru = Lru(8192)
         self._verdicts: Lru = Lru(8192)  # uncited verdicts by claim text
@@ -268,6 +275,8 @@ class Checker:
         if self._bylines is None:
             assert self.index is not None
             spans = bylines(self.index)
+            if self._scope_sources is not None:
+                spans = [(sp, t) for sp, t in spans if sp.source in self._scope_sources]
             self._bylines = [Candidate((sp,), t, self._encode([t])[0]) for sp, t in spans]
         return self._bylines
 
@@ -286,8 +295,14 @@ class Checker:
         cvec = claim_vec if claim_vec is not None else self._encode([text])[0]
         sims = idx.sentence_vecs @ cvec
         k = self.settings.candidates
+        lexical = self._lexical_rows(text)
+        if self._scope_sources is not None:
+            inside = np.array([s in self._scope_sources for s in idx.sentence_sources])
+            sims = np.where(inside, sims, -np.inf)
+            lexical = [r for r in lexical if inside[r]]
+            k = min(k, int(inside.sum()))
         dense = np.argsort(-sims)[:k].tolist()
-        rows = list(dict.fromkeys(dense + self._lexical_rows(text)))
+        rows = list(dict.fromkeys(dense + lexical))
         cands: list[Candidate] = []
         for r in rows:
             s = idx.sentences[r]

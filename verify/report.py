@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 
-from core.types import AnswerSentence, Citation, Support
+from core.types import AnswerSentence, Citation, Support, page_at
 from verify.checker import Checker
 from verify.claims import strip_markers
 from verify.types import CheckReport, EvidenceSpan
@@ -42,7 +42,18 @@ def verify_sentences(
 def check_report(
     text: str, checker: Checker, citations: Mapping[int, EvidenceSpan | Citation] | None = None
 ) -> dict:
-    """What `docqa check --json` prints (DESIGN.md): one entry per sentence of `text`."""
+    """What `docqa check --json` prints (DESIGN.md): one entry per sentence of `text`; each
+    evidence span of an indexed document also names it (doc_id, title) and its page."""
     if citations:
-        return check_cited(text, citations, checker).to_json()
-    return checker.check_text(text).to_json()
+        doc = check_cited(text, citations, checker).to_json()
+    else:
+        doc = checker.check_text(text).to_json()
+    index = checker.index
+    for sent in doc.get("sentences", []) if index is not None else []:
+        for ev in sent.get("evidence", []):
+            d = index.document(ev["source"])
+            if d is not None:
+                ev["doc_id"] = d.doc_id
+                ev["title"] = index.titles.get(d.source, d.title)
+                ev["page"] = page_at(d.pages, ev["start"])
+    return doc
