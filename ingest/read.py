@@ -8,17 +8,18 @@ from core.errors import BadInput
 
 TEXT_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
 HTML_SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html"}
+PDF_SUFFIXES = {".pdf": "pdf"}
 DEFAULT_MAX_BYTES = 20_000_000
 
 
 def source_format(path: Path) -> str:
-    """`txt`, `md` or `html`, from the file name; anything else is refused."""
+    """`txt`, `md`, `html` or `pdf`, from the file name; anything else is refused."""
     suffix = path.suffix.lower()
-    fmt = TEXT_SUFFIXES.get(suffix) or HTML_SUFFIXES.get(suffix)
+    fmt = TEXT_SUFFIXES.get(suffix) or HTML_SUFFIXES.get(suffix) or PDF_SUFFIXES.get(suffix)
     if fmt is None:
         raise BadInput(
             f"{path}: unsupported file type {suffix or '(no extension)'!r}",
-            "give a .txt, .md or .html file",
+            "give a .txt, .md, .html or .pdf file",
         )
     return fmt
 

@@ -222,6 +222,7 @@ def _doc_meta(doc: Document) -> dict[str, Any]:
         "date": doc.date,
         "excluded": [[s.start, s.end] for s in doc.excluded],
         "sections": [[s.heading, s.start, s.end] for s in doc.sections],
+        "pages": list(doc.pages),
     }
 
 

@@ -385,4 +385,5 @@ def _document_from_meta(m: dict[str, Any], folder: Path) -> Document:
         date=m.get("date", ""),
         excluded=tuple(Span(a, b) for a, b in m.get("excluded", [])),
         sections=tuple(Section(h, a, b) for h, a, b in m.get("sections", [])),
+        pages=tuple(m.get("pages", ())),
     )
