@@ -20,15 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from ingest.pdf_page import (
-    DEHYPHENATE,
-    PageText,
-    RawPage,
-    line_join,
-    page_keys,
-    page_text,
-    raw_page,
-)
+from ingest.pdf_page import RawPage, page_keys, raw_page
+from ingest.pdf_text import DEHYPHENATE, PageText, line_join, page_text
 
 NEIGHBOURS = (-2, -1, 1, 2)  # running headers repeat on the next page or the one after (odd/even)
 

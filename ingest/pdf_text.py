@@ -1,0 +1,229 @@
+"""A PDF page's words to text in reading order, each character with the box it was drawn in.
+
+The same function runs at ingest and when a quote is placed on its page (ingest/pdf_place.py),
+so a page's text is the same both times, and each of its characters keeps its box.
+
+- De-hyphenation: a line ending in a letter and a hyphen, followed by a line starting with a
+  lower-case letter, is joined without the hyphen ("manu-" + "facturer"); any other dash at a
+  line end is kept and joined without a space ("2018–23–" + "51", "non-" + "U.S.").
+- Paragraphs break at a first-line indent, after a short line ending a sentence, after a line
+  the next line's first word would have fitted on, and between regions; a sentence that runs
+  from the bottom of one column to the top of the next (or the next page) is continued.
+- Small print at the foot of a column (footnotes) follows the page's body text, or comes just
+  before the body's last paragraph when that one runs on to the next page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from ingest.pdf_layout import Box, Leaf, Line, Word, leaves
+from ingest.pdf_page import FOOTNOTE_MARK, RawPage, furniture
+
+HYPHENS = "-\u2010\u00ad"  # hyphen-minus, hyphen, soft hyphen
+DASHES = HYPHENS + "\u2011\u2012\u2013\u2014"
+_TERMINAL = ".!?:;"
+_CLOSERS = "\"'’”)]»"
+# A line filling 70% of its column's width reads as full (ragged right margins vary that
+# much); one under 60% that ends a sentence ends its paragraph.
+FULL, SHORT = 0.7, 0.6
+
+
+@dataclass(frozen=True)
+class PageText:
+    """A page's text and the box of each of its characters (None for a space or break we
+    inserted), with what the next page needs to know to continue a sentence across."""
+
+    text: str
+    boxes: tuple[Box | None, ...]
+    ends_open: bool = False  # the last line runs to the column's edge without ending a sentence
+    ends_hyphen: bool = False  # ... and ends in a letter and a hyphen
+    starts_lower: bool = False
+    starts_indented: bool = False
+
+
+def page_text(raw: RawPage, neighbour_keys: set[str]) -> PageText:
+    """The page's text in reading order, with the boxes of its characters."""
+    drop = furniture(raw, neighbour_keys)
+    words = [w for i, w in enumerate(raw.words) if i not in drop]
+    if not words:
+        return PageText("", ())
+    em = raw.em
+    regions = leaves(words, em)
+    notes = _notes(regions, em)
+    body = [r for r in regions if r not in notes]
+    body_out, notes_out = _Builder(em), _Builder(em)
+    prev: Leaf | None = None
+    for leaf in body:
+        body_out.leaf(leaf, prev)
+        prev = leaf
+    prev = None
+    for leaf in notes:
+        notes_out.leaf(leaf, prev)
+        prev = leaf
+    out = _with_notes(body_out, notes_out, bool(body) and _ends_open(body[-1], em))
+    text = "".join(out.text)
+    last, first = body[-1] if body else notes[-1], (body or notes)[0]
+    open_end = _ends_open(last, em)
+    return PageText(
+        text,
+        tuple(out.boxes),
+        ends_open=open_end,
+        ends_hyphen=open_end and _hyphen_end(text),
+        starts_lower=text[:1].islower(),
+        starts_indented=_indented(first, em),
+    )
+
+
+DEHYPHENATE = "\x00"  # a join that drops the hyphen ending the line
+
+
+def line_join(end: str, start: str) -> str:
+    """The separator between a line ending in `end` (its last two characters) and one starting
+    with `start`: DEHYPHENATE for a letter, a hyphen and a lower-case letter; "" after any other
+    dash that follows a letter or digit (the dash stays); else a space."""
+    if len(end) == 2 and end[1] in HYPHENS and end[0].isalpha() and start[:1].islower():
+        return DEHYPHENATE
+    if len(end) == 2 and end[1] in DASHES and end[0].isalnum():
+        return ""
+    return " "
+
+
+def _notes(regions: list[Leaf], em: float) -> list[Leaf]:
+    """Small print at the foot of a column, under its body text (footnotes): each column's
+    lowest regions, up from the bottom, while they are set smaller than the body."""
+    out: list[Leaf] = []
+    for r in regions:
+        if r.size >= 0.9 * em:
+            continue
+        below = [o for o in regions if o.top >= r.bottom and _x_overlap(o, r)]
+        above = [o for o in regions if o.bottom <= r.top and _x_overlap(o, r)]
+        body_above = any(o.size >= 0.9 * em for o in above)
+        if body_above and all(o.size < 0.9 * em for o in below):
+            out.append(r)
+    return out
+
+
+def _x_overlap(a: Leaf, b: Leaf) -> bool:
+    return min(a.x1, b.x1) > max(a.x0, b.x0)
+
+
+def _with_notes(body: _Builder, notes: _Builder, runs_on: bool) -> _Builder:
+    """The body with the footnotes after it, or, when its last paragraph runs on to the next
+    page, before that paragraph (first, if the body is one paragraph): a sentence broken by a
+    page end stays whole."""
+    if not notes.text or not body.text:
+        return notes if notes.text else body
+    out = _Builder(body.em)
+    if runs_on:
+        cut = body.paragraph_start
+        head_t, head_b = body.text[:cut], body.boxes[:cut]
+        out.text = [*head_t, *notes.text, "\n", "\n", *body.text[cut:]]
+        out.boxes = [*head_b, *notes.boxes, None, None, *body.boxes[cut:]]
+    else:
+        out.text = [*body.text, "\n", "\n", *notes.text]
+        out.boxes = [*body.boxes, None, None, *notes.boxes]
+    return out
+
+
+def _hyphen_end(text: str) -> bool:
+    return len(text) >= 2 and text[-1] in HYPHENS and text[-2].isalpha()
+
+
+def _indented(leaf: Leaf, em: float) -> bool:
+    return len(leaf.lines) > 1 and leaf.lines[0].x0 - leaf.x0 >= 0.8 * em
+
+
+def _ends_open(leaf: Leaf, em: float) -> bool:
+    """The leaf's last line runs to its right edge and ends mid-sentence."""
+    last = leaf.lines[-1]
+    t = last.text.rstrip(_CLOSERS)
+    # One line alone cannot show the column's edge: a long one (not a heading) counts as full.
+    if len(leaf.lines) > 1:
+        full = last.x1 - leaf.x0 >= FULL * (leaf.x1 - leaf.x0)
+    else:
+        full = len(last.words) >= 8
+    return full and bool(t) and t[-1] not in _TERMINAL
+
+
+def _footnote_mark(w: Word, big: float, base: float) -> bool:
+    """A footnote marker standing alone: a smaller number raised above the line's baseline."""
+    raised = w.size < 0.8 * big and w.bottom < base - 0.15 * big
+    return raised and bool(FOOTNOTE_MARK.match(w.text))
+
+
+class _Builder:
+    """Accumulates text and boxes; decides line joins and paragraph breaks."""
+
+    def __init__(self, em: float) -> None:
+        self.em = em
+        self.text: list[str] = []
+        self.boxes: list[Box | None] = []
+
+    @property
+    def paragraph_start(self) -> int:
+        """Where the last paragraph starts (0 when there is one)."""
+        for k in range(len(self.text) - 1, 0, -1):
+            if self.text[k] == "\n" and self.text[k - 1] == "\n":
+                return k + 1
+        return 0
+
+    def _put(self, s: str, box: Box | None = None) -> None:
+        self.text.append(s)
+        self.boxes.append(box)
+
+    def _break(self, sep: str) -> None:
+        """`sep` between two lines; DEHYPHENATE removes the line's final hyphen instead."""
+        if not self.text:
+            return
+        if sep == DEHYPHENATE:
+            self.text.pop()  # the hyphen is not in the text, nor its box
+            self.boxes.pop()
+            return
+        for ch in sep:
+            self._put(ch)
+
+    def leaf(self, leaf: Leaf, prev: Leaf | None) -> None:
+        first = leaf.lines[0]
+        if prev is not None:
+            column_break = leaf.top < prev.bottom  # moved up: the next column
+            cont = column_break and _ends_open(prev, self.em) and not _indented(leaf, self.em)
+            self._break(self._join(first) if cont else "\n\n")
+        before: Line | None = None
+        for ln in leaf.lines:
+            if before is not None:
+                self._break(self._line_sep(before, ln, leaf))
+            self._line(ln)
+            before = ln
+
+    def _join(self, nxt: Line) -> str:
+        """How a line continues on the next: `line_join` of what ends it and what starts the
+        next."""
+        return line_join("".join(self.text[-2:]), nxt.text[:1])
+
+    def _line_sep(self, a: Line, b: Line, leaf: Leaf) -> str:
+        em = self.em
+        ends_sentence = a.text.rstrip(_CLOSERS)[-1:] in _TERMINAL
+        short = a.x1 - leaf.x0 < SHORT * (leaf.x1 - leaf.x0)
+        # A first-line indent starts a paragraph; a hanging indent under a full line that has
+        # not ended its sentence continues it.
+        indent = b.x0 - a.x0 >= 0.8 * em and (ends_sentence or short)
+        # A line that stopped although the next line's first word would have fitted after it
+        # ended on purpose (a heading, an address line, a caption).
+        first = b.words[0]
+        fits = a.x1 + 0.5 * em + (first.x1 - first.x0) < leaf.x1 - em
+        if indent or (short and ends_sentence) or fits:
+            return "\n\n"
+        return self._join(b)
+
+    def _line(self, ln: Line) -> None:
+        big = max(w.size for w in ln.words)
+        base = max(w.bottom for w in ln.words if w.size >= 0.9 * big)
+        words = [w for w in ln.words if not _footnote_mark(w, big, base)] or list(ln.words)
+        for k, w in enumerate(words):
+            if k:
+                self._put(" ")
+            for ch, box in w.chars:
+                if ch == "\u00ad":
+                    continue  # a soft hyphen inside a line is invisible
+                self._put(ch, box)
