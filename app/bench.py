@@ -9,6 +9,7 @@
                                  (eval/bench_embed.py)
     python -m app.bench ingest [--embed]
                                  ingest time against input size (eval/bench_ingest.py)
+    python -m app.bench pdf      the PDF set alone: contained, pages, boxes (eval/bench_pdf.py)
 
 The objects are wired here from app/engine.py, so the bench measures what the app runs.
 """
@@ -26,11 +27,13 @@ from eval.bench_check import bench_checker, checker_table
 from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
+from eval.bench_pdf import bench_pdf
 from eval.calibrate_checker import calibration
 from retrieval.embed import Embedder
 
 USAGE = (
-    "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | embed | ingest [--embed]]"
+    "usage: python -m app.bench"
+    " [check | calibrate [--errors] | llm [N] | embed | ingest [--embed] | pdf]"
 )
 
 
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                          s.llamacpp_model, limit))  # fmt: skip
     elif args == ["embed"]:
         _print(bench_embed(by_backend, engine.make_pipeline))
+    elif args == ["pdf"]:
+        _print(bench_pdf(engine.make_embedder(s), engine.make_pipeline))
     elif args[0] == "ingest" and args[1:] in ([], ["--embed"]):
         _print(ingest_scaling(engine.make_embedder(s) if args[1:] else None))
     else:

@@ -20,8 +20,8 @@ from pathlib import Path
 from typing import Any
 
 from core.errors import BadInput
-from ingest.pdf_page import RawPage, page_keys, raw_page
-from ingest.pdf_text import DEHYPHENATE, PageText, line_join, page_text
+from ingest.pdf_page import RawPage, compounds, page_keys, raw_page
+from ingest.pdf_text import DEHYPHENATE, JOIN_CONTEXT, PageText, line_join, page_text
 
 NEIGHBOURS = (-2, -1, 1, 2)  # running headers repeat on the next page or the one after (odd/even)
 
@@ -80,24 +80,29 @@ def raw_pages(pdf: Any, path: Path, numbers: range | None = None) -> list[RawPag
         raise BadInput(f"{path}: not a readable PDF (malformed: {_why(e)})", _REPAIR) from None
 
 
-def neighbour_keys(raws: dict[int, RawPage], i: int) -> set[str]:
+def text_of_page(raws: dict[int, RawPage], i: int) -> PageText:
+    """Page i's text, read with what the pages around it tell: their band rows (a running
+    header repeats) and the hyphenated words they write inside lines. Only pages within
+    NEIGHBOURS count, so placing a quote re-reads a few pages, not the whole file."""
     keys: set[str] = set()
+    words: set[str] = compounds(raws[i])
     for d in NEIGHBOURS:
         if i + d in raws:
             keys |= page_keys(raws[i + d])
-    return keys
+            words |= compounds(raws[i + d])
+    return page_text(raws[i], keys, frozenset(words))
 
 
 def page_texts(raws: list[RawPage]) -> list[PageText]:
     by_number = dict(enumerate(raws))
-    return [page_text(r, neighbour_keys(by_number, i)) for i, r in enumerate(raws)]
+    return [text_of_page(by_number, i) for i in range(len(raws))]
 
 
 def junction(a: PageText, b: PageText) -> str:
     """What joins page a's text to page b's: DEHYPHENATE, "" (a dash stays), " " or a blank
     line."""
     if a.ends_open and not b.starts_indented:
-        return line_join(a.text[-2:], b.text[:1])
+        return line_join(a.text[-JOIN_CONTEXT:], b.first_word, a.compounds)
     return "\n\n"
 
 

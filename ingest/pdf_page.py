@@ -184,5 +184,13 @@ def furniture(raw: RawPage, neighbour_keys: set[str]) -> set[int]:
     return out
 
 
+def compounds(raw: RawPage) -> set[str]:
+    """Hyphenated words the page writes inside its lines ("non-normal"), lower-cased."""
+    return {m.group(0).lower() for w in raw.words for m in _COMPOUND.finditer(w.text)}
+
+
+_COMPOUND = re.compile(r"[^\W\d_]+(?:-[^\W\d_]+)+")
+
+
 def page_keys(raw: RawPage) -> set[str]:
     return {band_key(" ".join(raw.words[i].text for i in row)) for row in raw.band_rows}

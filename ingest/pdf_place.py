@@ -14,9 +14,9 @@ from pathlib import Path
 
 from core.errors import BadInput
 from core.types import page_at
-from ingest.pdf import NEIGHBOURS, neighbour_keys, open_pdf, raw_pages
+from ingest.pdf import NEIGHBOURS, open_pdf, raw_pages, text_of_page
 from ingest.pdf_layout import Box
-from ingest.pdf_text import HYPHENS, PageText, page_text
+from ingest.pdf_text import HYPHENS, PageText
 
 # What may follow a page's own text in its stored slice: the separator to the next page.
 _SEPARATORS = ("", " ", "\n\n", "\n")
@@ -80,7 +80,7 @@ def place_quote(
     out: list[QuoteBox] = []
     for number in range(first, last + 1):
         i = number - 1
-        page = page_text(raws[i], neighbour_keys(raws, i))
+        page = text_of_page(raws, i)
         s0 = pages[i]
         s1 = pages[i + 1] if i + 1 < len(pages) else len(text)
         if not _matches(page, text[s0:s1]):

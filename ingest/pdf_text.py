@@ -4,7 +4,8 @@ The same function runs at ingest and when a quote is placed on its page (ingest/
 so a page's text is the same both times, and each of its characters keeps its box.
 
 - De-hyphenation: a line ending in a letter and a hyphen, followed by a line starting with a
-  lower-case letter, is joined without the hyphen ("manu-" + "facturer"); any other dash at a
+  lower-case letter, is joined without the hyphen ("manu-" + "facturer"), unless the fragment
+  before the hyphen is in capitals ("FAA-" + "approved" is a compound); any other dash at a
   line end is kept and joined without a space ("2018–23–" + "51", "non-" + "U.S.").
 - Paragraphs break at a first-line indent, after a short line ending a sentence, after a line
   the next line's first word would have fitted on, and between regions; a sentence that runs
@@ -15,6 +16,7 @@ so a page's text is the same both times, and each of its characters keeps its bo
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ingest.pdf_layout import Box, Leaf, Line, Word, leaves
@@ -27,6 +29,7 @@ _CLOSERS = "\"'’”)]»"
 # A line filling 70% of its column's width reads as full (ragged right margins vary that
 # much); one under 60% that ends a sentence ends its paragraph.
 FULL, SHORT = 0.7, 0.6
+JOIN_CONTEXT = 24  # characters of a line's end that decide how it joins the next
 
 
 @dataclass(frozen=True)
@@ -40,10 +43,16 @@ class PageText:
     ends_hyphen: bool = False  # ... and ends in a letter and a hyphen
     starts_lower: bool = False
     starts_indented: bool = False
+    first_word: str = ""  # what the previous page's last line may join
+    compounds: frozenset[str] = frozenset()  # see page_text
 
 
-def page_text(raw: RawPage, neighbour_keys: set[str]) -> PageText:
-    """The page's text in reading order, with the boxes of its characters."""
+def page_text(
+    raw: RawPage, neighbour_keys: set[str], compounds: frozenset[str] = frozenset()
+) -> PageText:
+    """The page's text in reading order, with the boxes of its characters. `neighbour_keys`:
+    the band rows of the pages around (running headers); `compounds`: the hyphenated words
+    written inside lines on the pages around (hyphens at line ends that stay)."""
     drop = furniture(raw, neighbour_keys)
     words = [w for i, w in enumerate(raw.words) if i not in drop]
     if not words:
@@ -52,7 +61,7 @@ def page_text(raw: RawPage, neighbour_keys: set[str]) -> PageText:
     regions = leaves(words, em)
     notes = _notes(regions, em)
     body = [r for r in regions if r not in notes]
-    body_out, notes_out = _Builder(em), _Builder(em)
+    body_out, notes_out = _Builder(em, compounds), _Builder(em, compounds)
     prev: Leaf | None = None
     for leaf in body:
         body_out.leaf(leaf, prev)
@@ -72,21 +81,35 @@ def page_text(raw: RawPage, neighbour_keys: set[str]) -> PageText:
         ends_hyphen=open_end and _hyphen_end(text),
         starts_lower=text[:1].islower(),
         starts_indented=_indented(first, em),
+        first_word=first.lines[0].words[0].text,
+        compounds=compounds,
     )
 
 
 DEHYPHENATE = "\x00"  # a join that drops the hyphen ending the line
 
 
-def line_join(end: str, start: str) -> str:
-    """The separator between a line ending in `end` (its last two characters) and one starting
-    with `start`: DEHYPHENATE for a letter, a hyphen and a lower-case letter; "" after any other
-    dash that follows a letter or digit (the dash stays); else a space."""
-    if len(end) == 2 and end[1] in HYPHENS and end[0].isalpha() and start[:1].islower():
+def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> str:
+    """The separator between a line ending in `end` (its last characters) and one starting with
+    the word `start`: DEHYPHENATE for a word fragment, a hyphen and a lower-case letter (a soft
+    hyphen always); "" after any other dash that follows a letter or digit, the dash kept. The
+    hyphen also stays when the fragment is in capitals ("FAA-" + "approved") or when the pages
+    around write the hyphenated word inside a line (`compounds`: "non-normal")."""
+    if end[-1:] == "\u00ad":
         return DEHYPHENATE
-    if len(end) == 2 and end[1] in DASHES and end[0].isalnum():
+    m = _FRAGMENT.search(end)
+    if m and start[:1].islower() and not (len(m.group(1)) > 1 and m.group(1).isupper()):
+        tail = _LETTERS.match(start)
+        word = f"{m.group(1)}-{tail.group(0) if tail else ''}".lower()
+        if word not in compounds:
+            return DEHYPHENATE
+    if len(end) >= 2 and end[-1] in DASHES and end[-2].isalnum():
         return ""
     return " "
+
+
+_LETTERS = re.compile(r"[^\W\d_]+")
+_FRAGMENT = re.compile(r"([^\W\d_]+)[" + HYPHENS + r"]$")
 
 
 def _notes(regions: list[Leaf], em: float) -> list[Leaf]:
@@ -114,7 +137,7 @@ def _with_notes(body: _Builder, notes: _Builder, runs_on: bool) -> _Builder:
     page end stays whole."""
     if not notes.text or not body.text:
         return notes if notes.text else body
-    out = _Builder(body.em)
+    out = _Builder(body.em, body.compounds)
     if runs_on:
         cut = body.paragraph_start
         head_t, head_b = body.text[:cut], body.boxes[:cut]
@@ -155,8 +178,9 @@ def _footnote_mark(w: Word, big: float, base: float) -> bool:
 class _Builder:
     """Accumulates text and boxes; decides line joins and paragraph breaks."""
 
-    def __init__(self, em: float) -> None:
+    def __init__(self, em: float, compounds: frozenset[str] = frozenset()) -> None:
         self.em = em
+        self.compounds = compounds
         self.text: list[str] = []
         self.boxes: list[Box | None] = []
 
@@ -199,7 +223,7 @@ class _Builder:
     def _join(self, nxt: Line) -> str:
         """How a line continues on the next: `line_join` of what ends it and what starts the
         next."""
-        return line_join("".join(self.text[-2:]), nxt.text[:1])
+        return line_join("".join(self.text[-JOIN_CONTEXT:]), nxt.words[0].text, self.compounds)
 
     def _line_sep(self, a: Line, b: Line, leaf: Leaf) -> str:
         em = self.em
