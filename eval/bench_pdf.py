@@ -37,7 +37,7 @@ from retrieval.index import IndexSettings, build
 PDF_DIR = ROOT.parent / "shared" / "pdfs"
 PDFS = ("federal-register-2020-17221.pdf", "scotus-transcript-p1.pdf")
 QA = DATASETS / "pdfs.jsonl"
-PLACE_AT_MOST = 6  # placing re-reads up to five pages: a few citations show it works
+PLACE_AT_MOST = 3  # placing re-reads up to five pages (seconds): a few show it works
 
 
 def _norm(s: str) -> str:

@@ -233,9 +233,10 @@ class _Builder:
         # not ended its sentence continues it.
         indent = b.x0 - a.x0 >= 0.8 * em and (ends_sentence or short)
         # A line that stopped although the next line's first word would have fitted after it
-        # ended on purpose (a heading, an address line, a caption).
+        # ended on purpose (a heading, an address line, a caption); one ending in a dash goes on.
         first = b.words[0]
         fits = a.x1 + 0.5 * em + (first.x1 - first.x0) < leaf.x1 - em
+        fits = fits and a.text[-1:] not in DASHES
         if indent or (short and ends_sentence) or fits:
             return "\n\n"
         return self._join(b)
