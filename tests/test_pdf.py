@@ -331,3 +331,60 @@ def test_the_pdf_bench_says_why_it_is_skipped(monkeypatch, tmp_path: Path) -> No
     monkeypatch.setattr(bench_pdf, "PDF_DIR", tmp_path / "none")
     lines = list(bench_pdf.bench_pdf(None, None))  # type: ignore[arg-type]
     assert len(lines) == 1 and lines[0].startswith("pdf: skipped (") and "missing" in lines[0]
+
+
+def _columns_pdf(path: Path, ncols: int, sentences: list[str]) -> None:
+    """Justified text flowing through `ncols` columns over as many pages as it needs, under a
+    running header and above a page number."""
+    from fpdf import FPDF
+
+    class Paper(FPDF):
+        def header(self) -> None:
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 6, "Harbour Gazette, weekly edition", align="C")
+            self.ln(10)
+
+        def footer(self) -> None:
+            self.set_y(-12)
+            self.set_font("Helvetica", size=8)
+            self.cell(0, 6, str(self.page_no()), align="C")
+
+    pdf = Paper()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=10)
+    with pdf.text_columns(ncols=ncols, gutter=8, text_align="J") as cols:
+        cols.write(" ".join(sentences))
+    pdf.output(str(path))
+
+
+@pytest.mark.parametrize("ncols", [1, 2, 3, 4])
+def test_any_number_of_columns_reads_in_order(ncols: int, tmp_path: Path) -> None:
+    import random
+
+    rnd = random.Random(ncols)
+    words = [
+        "harbour",
+        "crane",
+        "ship",
+        "terminal",
+        "grain",
+        "container",
+        "port",
+        "city",
+        "trade",
+        "record",
+        "river",
+    ]
+    sentences = [
+        f"Sentence {i} says the {' '.join(rnd.choice(words) for _ in range(rnd.randint(8, 16)))}."
+        for i in range(150)
+    ]
+    path = tmp_path / f"cols{ncols}.pdf"
+    _columns_pdf(path, ncols, sentences)
+    doc = read_source(path, tmp_path / "x").doc
+    assert len(doc.pages) >= 2
+    # Every sentence whole (those broken by a column or a page too), in their order.
+    at = [doc.text.find(s) for s in sentences]
+    assert -1 not in at and at == sorted(at)
+    assert "Harbour Gazette" not in doc.text
+    assert not re.search(r"(?m)^\d+$", doc.text)
