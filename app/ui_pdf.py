@@ -78,4 +78,4 @@ def show_cited_page(index: DocIndex, c: Citation, key: str) -> None:
         view = _cached_view(str(path), mtime, c.source, c.start, c.end, doc)
     st.caption(R.md_escape(view.message))
     for p, png in view.images:
-        st.image(png, caption=f"Page {p}", width="stretch")
+        st.image(png, caption=f"Page {p}", width="stretch", output_format="PNG")
