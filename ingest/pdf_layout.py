@@ -27,6 +27,7 @@ class Word:
     size: float  # the largest glyph size in it
     chars: tuple[tuple[str, Box], ...]  # visible text, glyph by glyph (a ligature: its letters)
     font: str = ""  # the font most of its glyphs are set in
+    marked: bool = False  # a raised footnote marker (taken out) came right before it
 
     @property
     def text(self) -> str:

@@ -99,15 +99,17 @@ def _words(chars: list[dict[str, Any]], em: float) -> list[Word]:
     from pdfplumber.utils import extract_words
 
     raw = extract_words(chars, x_tolerance=0.17 * em, y_tolerance=0.3 * em, return_chars=True)
-    return [_word(piece) for w in raw for piece in _unmarked(w["chars"])]
+    return [_word(piece, marked) for w in raw for piece, marked in _unmarked(w["chars"])]
 
 
-def _unmarked(glyphs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
-    """A word's glyphs without its raised footnote markers; a marker between letters
-    ("Reports¹from") separates two words. Other raised glyphs (an exponent) stay."""
+def _unmarked(glyphs: list[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], bool]]:
+    """A word's glyphs without its raised footnote markers, each piece with whether a marker
+    came right before it; a marker between letters ("Reports¹from") separates two words.
+    Other raised glyphs (an exponent) stay."""
     big = max(float(g["size"]) for g in glyphs)
     base = max(float(g["bottom"]) for g in glyphs if float(g["size"]) >= 0.9 * big)
     pieces: list[list[dict[str, Any]]] = [[]]
+    marked: list[bool] = [False]
     marks: list[dict[str, Any]] = []
     for g in [*glyphs, None]:
         small = g is not None and float(g["size"]) < 0.8 * big
@@ -117,15 +119,16 @@ def _unmarked(glyphs: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
         if marks:
             if FOOTNOTE_MARK.match("".join(m["text"] for m in marks)):
                 pieces.append([])
+                marked.append(True)
             else:
                 pieces[-1].extend(marks)
             marks = []
         if g is not None:
             pieces[-1].append(g)
-    return [p for p in pieces if p]
+    return [(p, m) for p, m in zip(pieces, marked, strict=True) if p]
 
 
-def _word(glyphs: list[dict[str, Any]]) -> Word:
+def _word(glyphs: list[dict[str, Any]], marked: bool = False) -> Word:
     chars = tuple(
         (t, (float(g["x0"]), float(g["top"]), float(g["x1"]), float(g["bottom"])))
         for g in glyphs
@@ -139,6 +142,7 @@ def _word(glyphs: list[dict[str, Any]]) -> Word:
         max(float(g["size"]) for g in glyphs),
         chars,
         Counter(g.get("fontname", "") for g in glyphs).most_common(1)[0][0],
+        marked,
     )
 
 

@@ -59,8 +59,9 @@ def page_text(
         return PageText("", ())
     em = raw.em
     regions = leaves(words, em)
-    notes = _notes(regions, em)
-    body = [r for r in regions if r not in notes]
+    found = {id(r) for r in _notes(regions, em)}
+    notes = [r for r in regions if id(r) in found]  # in reading order
+    body = [r for r in regions if id(r) not in found]
     body_out, notes_out = _Builder(em, compounds), _Builder(em, compounds)
     prev: Leaf | None = None
     for leaf in body:
@@ -113,18 +114,43 @@ _FRAGMENT = re.compile(r"([^\W\d_]+)[" + HYPHENS + r"]$")
 
 
 def _notes(regions: list[Leaf], em: float) -> list[Leaf]:
-    """Small print at the foot of a column, under its body text (footnotes): each column's
-    lowest regions, up from the bottom, while they are set smaller than the body."""
+    """Footnotes: small print at the foot of a column, under its body text, in a run of small
+    print that a footnote marker starts ("¹ Preliminary report…"). Small print without a
+    marker (a rule's own text set smaller) stays where it is."""
     out: list[Leaf] = []
+    feet: list[Leaf] = []  # small print at a column's foot without a marker
     for r in regions:
         if r.size >= 0.9 * em:
             continue
-        below = [o for o in regions if o.top >= r.bottom and _x_overlap(o, r)]
-        above = [o for o in regions if o.bottom <= r.top and _x_overlap(o, r)]
-        body_above = any(o.size >= 0.9 * em for o in above)
-        if body_above and all(o.size < 0.9 * em for o in below):
+        column = [o for o in regions if o is not r and _x_overlap(o, r)]
+        below = [o for o in column if o.top >= r.bottom]
+        above = sorted((o for o in column if o.bottom <= r.top), key=lambda o: -o.bottom)
+        if not all(o.size < 0.9 * em for o in below):
+            continue
+        run = [r]  # r and the small print right above it, up to the body text
+        for o in above:
+            if o.size >= 0.9 * em:
+                break
+            run.append(o)
+        body_above = len(run) < len(above) + 1
+        if body_above and any(_starts_with_mark(o) for o in run):
+            out.append(r)
+        elif body_above:
+            feet.append(r)
+    # A footnote running on from the foot of the column to the left has no marker of its own.
+    for r in feet:
+        left = [n for n in out if n.x1 <= r.x0]
+        if left and _ends_open(max(left, key=lambda n: (n.x1, n.bottom)), em):
             out.append(r)
     return out
+
+
+def _starts_with_mark(leaf: Leaf) -> bool:
+    first = leaf.lines[0]
+    w = first.words[0]
+    big = max(x.size for x in first.words)
+    base = max(x.bottom for x in first.words if x.size >= 0.9 * big)
+    return w.marked or (len(first.words) > 1 and _footnote_mark(w, big, base))
 
 
 def _x_overlap(a: Leaf, b: Leaf) -> bool:

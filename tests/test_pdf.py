@@ -70,6 +70,12 @@ def test_three_columns_come_out_in_reading_order(fr: Document) -> None:
         "paragraph with the information in figure 2"
     )
     assert above < below
+    # The rule's own text is set smaller than the preamble but has no footnote marker: it
+    # stays in the flow, (a), (b), (c), and runs on from column 2 to column 3.
+    order = ["(a) Comments Due Date", "(b) Affected ADs", "(c) Applicability", "(g) Installation"]
+    at = [fr.text.index(h) for h in order]
+    assert at == sorted(at)
+    assert "Amendment 39–19512 (83 FR 62697, December 6, 2018; corrected December 11" in fr.text
     order = ["SUMMARY:", "Background", "Proposed Design Changes", "Costs of Compliance"]
     at = [fr.text.index(h) for h in order]
     assert at == sorted(at)
