@@ -61,7 +61,7 @@ def page_text(
     regions = leaves(words, em)
     found = {id(r) for r in _notes(regions, em)}
     notes = [r for r in regions if id(r) in found]  # in reading order
-    body = [r for r in regions if id(r) not in found]
+    body = _run_on_first([r for r in regions if id(r) not in found], em)
     body_out, notes_out = _Builder(em, compounds), _Builder(em, compounds)
     prev: Leaf | None = None
     for leaf in body:
@@ -111,6 +111,28 @@ def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> 
 
 _LETTERS = re.compile(r"[^\W\d_]+")
 _FRAGMENT = re.compile(r"([^\W\d_]+)[" + HYPHENS + r"]$")
+
+
+def _run_on_first(leaves: list[Leaf], em: float) -> list[Leaf]:
+    """When a sentence runs off the foot of a column and the next column starts with a few
+    regions in another size (a masthead, a box), the region of the same size that continues
+    the sentence comes first and those regions after it."""
+    out = list(leaves)
+    for i in range(len(out) - 2):
+        prev, nxt = out[i], out[i + 1]
+        if not (nxt.top < prev.bottom and _ends_open(prev, em)) or _same_size(prev, nxt):
+            continue
+        for j in range(i + 2, min(len(out), i + 6)):
+            cand = out[j]
+            if _same_size(prev, cand):
+                if _x_overlap(cand, nxt) and not _indented(cand, em):
+                    out.insert(i + 1, out.pop(j))
+                break
+    return out
+
+
+def _same_size(a: Leaf, b: Leaf) -> bool:
+    return abs(a.size - b.size) <= 0.1 * max(a.size, b.size)
 
 
 def _notes(regions: list[Leaf], em: float) -> list[Leaf]:

@@ -60,6 +60,9 @@ def scotus(tmp_path_factory) -> Document:
 
 def test_three_columns_come_out_in_reading_order(fr: Document) -> None:
     assert ACROSS_COLUMNS in fr.text
+    # Page 1: the third column starts with the masthead (smaller print) and then the sentence
+    # running on from the second column: the sentence comes first.
+    assert "reference a specific portion of the proposal, explain the reason" in fr.text
     # From the foot of page 1's third column to the top of page 2's first, a hyphen kept
     # before a capital.
     assert "after takeoff from Soekarno-Hatta International Airport in Jakarta" in fr.text
