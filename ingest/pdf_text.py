@@ -40,8 +40,6 @@ class PageText:
     text: str
     boxes: tuple[Box | None, ...]
     ends_open: bool = False  # the last line runs to the column's edge without ending a sentence
-    ends_hyphen: bool = False  # ... and ends in a letter and a hyphen
-    starts_lower: bool = False
     starts_indented: bool = False
     first_word: str = ""  # what the previous page's last line may join
     compounds: frozenset[str] = frozenset()  # see page_text
@@ -79,8 +77,6 @@ def page_text(
         text,
         tuple(out.boxes),
         ends_open=open_end,
-        ends_hyphen=open_end and _hyphen_end(text),
-        starts_lower=text[:1].islower(),
         starts_indented=_indented(first, em),
         first_word=first.lines[0].words[0].text,
         compounds=compounds,
@@ -195,10 +191,6 @@ def _with_notes(body: _Builder, notes: _Builder, runs_on: bool) -> _Builder:
         out.text = [*body.text, "\n", "\n", *notes.text]
         out.boxes = [*body.boxes, None, None, *notes.boxes]
     return out
-
-
-def _hyphen_end(text: str) -> bool:
-    return len(text) >= 2 and text[-1] in HYPHENS and text[-2].isalpha()
 
 
 def _indented(leaf: Leaf, em: float) -> bool:

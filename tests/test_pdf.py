@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import re
 from pathlib import Path
 
@@ -311,7 +312,7 @@ def test_the_app_shows_the_page_or_says_it_cannot(fr: Document) -> None:
 def test_ingest_ask_cites_the_right_page(embedder, tmp_path: Path) -> None:
     from answer.pipeline import Pipeline
     from retrieval.index import IndexSettings, build
-    from retrieval.store import load, save
+    from retrieval.store import live_folder, load, save
 
     idx_dir = tmp_path / "index"
     save(build([FR, SCOTUS], idx_dir, embedder, IndexSettings()), idx_dir)
@@ -319,6 +320,13 @@ def test_ingest_ask_cites_the_right_page(embedder, tmp_path: Path) -> None:
     docs = {d.source: d for d in index.documents}
     fr_doc = next(d for d in index.documents if "federal-register" in d.source)
     assert len(fr_doc.pages) == 15  # the page map survives the manifest
+    from retrieval.manifest import manifest_problem
+
+    m = json.loads((live_folder(idx_dir) / "manifest.json").read_text(encoding="utf-8"))
+    assert manifest_problem(m) == ""
+    for bad in ("x", [3, 1], [0, "9"]):
+        broken = {**m, "sources": [{**m["sources"][0], "pages": bad}, *m["sources"][1:]]}
+        assert manifest_problem(broken) == "has a malformed page map"
     ans = Pipeline(index, embedder).ask(
         "How many U.S.-registered airplanes would the proposed AD affect?"
     )
