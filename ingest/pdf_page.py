@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from typing import Any
 
-from ingest.pdf_layout import Word
+from ingest.pdf_layout import Box, Word
 
 _PAGE_NUMBER = re.compile(r"^\W*(?:page\s*)?\d{1,5}(?:\s*(?:of|/)\s*\d{1,5})?\W*$", re.IGNORECASE)
 FOOTNOTE_MARK = re.compile(r"^[\d*†‡§¶,]+$")
@@ -128,22 +128,43 @@ def _unmarked(glyphs: list[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], 
     return [(p, m) for p, m in zip(pieces, marked, strict=True) if p]
 
 
+# Spacing accents some PDFs draw over the letter before them ("e" then "ˆ" for "ê"), and the
+# combining marks they stand for.
+_ACCENTS = {
+    "\u02c6": "\u0302", "\u02dc": "\u0303", "\u00a8": "\u0308", "\u00b4": "\u0301",
+    "\u02cb": "\u0300", "\u00b8": "\u0327", "\u02da": "\u030a", "\u02c7": "\u030c",
+}  # fmt: skip
+
+
 def _word(glyphs: list[dict[str, Any]], marked: bool = False) -> Word:
-    chars = tuple(
-        (t, (float(g["x0"]), float(g["top"]), float(g["x1"]), float(g["bottom"])))
-        for g in glyphs
-        for t in _glyph_text(g)
-    )
+    chars: list[tuple[str, Box]] = []
+    for g in glyphs:
+        box = (float(g["x0"]), float(g["top"]), float(g["x1"]), float(g["bottom"]))
+        mark = _ACCENTS.get(g["text"])
+        if mark and chars and _over(box, chars[-1][1]):
+            base, b = chars[-1]
+            joined = unicodedata.normalize("NFC", base + mark)
+            if len(joined) == 1:  # a letter with that accent exists: "ê", "ç", "ã"
+                union = (min(b[0], box[0]), min(b[1], box[1]), max(b[2], box[2]), max(b[3], box[3]))
+                chars[-1] = (joined, union)
+                continue
+        chars.extend((t, box) for t in _glyph_text(g))
     return Word(
         min(float(g["x0"]) for g in glyphs),
         min(float(g["top"]) for g in glyphs),
         max(float(g["x1"]) for g in glyphs),
         max(float(g["bottom"]) for g in glyphs),
         max(float(g["size"]) for g in glyphs),
-        chars,
+        tuple(chars),
         Counter(g.get("fontname", "") for g in glyphs).most_common(1)[0][0],
         marked,
     )
+
+
+def _over(accent: Box, letter: Box) -> bool:
+    """The accent's box lies over the letter's (at least half its width inside it)."""
+    inside = min(accent[2], letter[2]) - max(accent[0], letter[0])
+    return inside >= 0.5 * (accent[2] - accent[0])
 
 
 def _band_rows(words: list[Word], height: float, y_off: float) -> tuple[tuple, int]:

@@ -97,6 +97,10 @@ def test_running_headers_slugs_and_footnote_markers_are_left_out(fr: Document) -
     assert "The flight control system for 737 MAX airplanes includes two flight" in fr.text
 
 
+def test_accents_drawn_over_their_letter_make_one_letter(fr: Document) -> None:
+    assert "Agência Nacional de Aviação Civil (ANAC) Brazil" in fr.text
+
+
 def test_line_end_hyphens_of_compounds_stay(fr: Document) -> None:
     # Every line-end hyphen of this file is a compound's: "FAA-" + "approved" (capitals
     # before the hyphen) and "non-" + "normal" (written so inside lines on the pages around).
