@@ -74,7 +74,8 @@ def raw_page(page: Any) -> RawPage:
     fonts_count = Counter(c.get("fontname", "") for c in inside if round(c["size"], 1) == em)
     body_font = fonts_count.most_common(1)[0][0] if fonts_count else ""
     keep = [c for c in inside if float(c["size"]) >= 0.5 * em]
-    words = _words(keep, em)
+    spaces = [c for c in page.chars if not (c.get("text") or "").strip()]
+    words = _words(keep, spaces, em)
     fonts = tuple(w.font for w in words)
     rows, n_top = _band_rows(words, height, y_off)
     return RawPage(width, height, em, body_font, tuple(words), fonts, rows, n_top, invisible)
@@ -93,13 +94,43 @@ def _dedupe(chars: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return out
 
 
-def _words(chars: list[dict[str, Any]], em: float) -> list[Word]:
-    """Words as pdfplumber groups glyphs (gaps over a sixth of an em split them), with raised
-    footnote markers taken out."""
-    from pdfplumber.utils import extract_words
+def _words(chars: list[dict[str, Any]], spaces: list[dict[str, Any]], em: float) -> list[Word]:
+    """Words: glyphs on one row (tops within 0.3 em of the row's first), left to right, split
+    at a space glyph or a gap over a sixth of an em; raised footnote markers taken out.
 
-    raw = extract_words(chars, x_tolerance=0.17 * em, y_tolerance=0.3 * em, return_chars=True)
-    return [_word(piece, marked) for w in raw for piece, marked in _unmarked(w["chars"])]
+    Rows are anchored on their first glyph rather than chained glyph to glyph (as pdfplumber's
+    extract_words clusters): in staggered columns, chaining merged lines of one column whose
+    baselines the neighbouring column bridges, and interleaved their letters."""
+    tol_y, tol_x = 0.3 * em, 0.17 * em
+    cuts = sorted(
+        ((float(c["top"]), float(c["x0"]), float(c["x1"])) for c in spaces),
+        key=lambda t: t[0],
+    )
+    rows: list[list[dict[str, Any]]] = []
+    anchor = -1e9
+    for c in sorted(chars, key=lambda c: (float(c["top"]), float(c["x0"]))):
+        if float(c["top"]) - anchor > tol_y:
+            rows.append([])
+            anchor = float(c["top"])
+        rows[-1].append(c)
+    out: list[Word] = []
+    for row in rows:
+        row.sort(key=lambda c: float(c["x0"]))
+        top = float(row[0]["top"])
+        gaps = [(x0, x1) for t, x0, x1 in cuts if abs(t - top) <= tol_y]
+        word: list[dict[str, Any]] = []
+        for c in row:
+            if word:
+                prev = word[-1]
+                gap = float(c["x0"]) - float(prev["x1"])
+                spaced = any(prev["x1"] - 0.5 <= x0 and x1 <= c["x0"] + 0.5 for x0, x1 in gaps)
+                if gap > tol_x or spaced:
+                    out.extend(_word(p, m) for p, m in _unmarked(word))
+                    word = []
+            word.append(c)
+        if word:
+            out.extend(_word(p, m) for p, m in _unmarked(word))
+    return out
 
 
 def _unmarked(glyphs: list[dict[str, Any]]) -> list[tuple[list[dict[str, Any]], bool]]:

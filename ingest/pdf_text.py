@@ -286,7 +286,9 @@ class _Builder:
         base = max(w.bottom for w in ln.words if w.size >= 0.9 * big)
         words = [w for w in ln.words if not _footnote_mark(w, big, base)] or list(ln.words)
         for k, w in enumerate(words):
-            if k:
+            # Words that touch are one (a glyph set lower or higher, like "_" or a small
+            # capital, starts a row of its own); any real gap is a space.
+            if k and w.x0 - words[k - 1].x1 > 0.1 * self.em:
                 self._put(" ")
             for ch, box in w.chars:
                 if ch == "\u00ad":

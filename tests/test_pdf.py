@@ -101,6 +101,12 @@ def test_accents_drawn_over_their_letter_make_one_letter(fr: Document) -> None:
     assert "Agência Nacional de Aviação Civil (ANAC) Brazil" in fr.text
 
 
+def test_letters_of_a_line_beside_staggered_columns_stay_words(fr: Document) -> None:
+    # Page 15: a line whose neighbours in the next column sit half a line higher.
+    assert "removed from that step or substep. An AMOC is required for any deviations" in fr.text
+    assert "ntsc_aviation" in fr.text and "DATES:" in fr.text  # lower or smaller glyphs join
+
+
 def test_line_end_hyphens_of_compounds_stay(fr: Document) -> None:
     # Every line-end hyphen of this file is a compound's: "FAA-" + "approved" (capitals
     # before the hyphen) and "non-" + "normal" (written so inside lines on the pages around).
