@@ -112,12 +112,15 @@ def assemble(texts: list[PageText]) -> tuple[str, tuple[int, ...]]:
     starts: list[int] = []
     offset = 0
     pending: PageText | None = None  # the last page with text, not yet joined to what follows
+    pending_at = -1
     for pt in texts:
         if pt.text and pending is not None:
             sep = junction(pending, pt)
             if sep == DEHYPHENATE:
                 parts[-1] = parts[-1][:-1]
                 offset -= 1
+                # Pages without text between the two start where the joined word does.
+                starts[pending_at + 1 :] = [offset] * (len(starts) - pending_at - 1)
             else:
                 parts.append(sep)
                 offset += len(sep)
@@ -125,7 +128,7 @@ def assemble(texts: list[PageText]) -> tuple[str, tuple[int, ...]]:
         if pt.text:
             parts.append(pt.text)
             offset += len(pt.text)
-            pending = pt
+            pending, pending_at = pt, len(starts) - 1
     return "".join(parts) + "\n", tuple(starts)
 
 

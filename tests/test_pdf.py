@@ -415,3 +415,20 @@ def test_any_number_of_columns_reads_in_order(ncols: int, tmp_path: Path) -> Non
     assert -1 not in at and at == sorted(at)
     assert "Harbour Gazette" not in doc.text
     assert not re.search(r"(?m)^\d+$", doc.text)
+
+
+def test_pages_join_across_an_empty_page() -> None:
+    from ingest.pdf import assemble
+    from ingest.pdf_text import PageText
+
+    def page(text: str, **kw: object) -> PageText:
+        first = text.split()[0] if text else ""
+        return PageText(text, (None,) * len(text), first_word=first, **kw)  # type: ignore[arg-type]
+
+    empty = page("")
+    text, pages = assemble([page("The manu-", ends_open=True), empty, page("facturer came.")])
+    assert text == "The manufacturer came.\n" and pages == (0, 8, 8)
+    text, pages = assemble([page("It ran on", ends_open=True), empty, page("and on.")])
+    assert text == "It ran on and on.\n" and pages == (0, 9, 10)
+    text, pages = assemble([page("One."), empty, page("Two.")])
+    assert text == "One.\n\nTwo.\n" and list(pages) == sorted(pages)
