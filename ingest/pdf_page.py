@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_left, bisect_right
 from collections import Counter
 from dataclasses import dataclass
 from typing import Any
@@ -106,6 +107,7 @@ def _words(chars: list[dict[str, Any]], spaces: list[dict[str, Any]], em: float)
         ((float(c["top"]), float(c["x0"]), float(c["x1"])) for c in spaces),
         key=lambda t: t[0],
     )
+    cut_tops = [t for t, _, _ in cuts]
     rows: list[list[dict[str, Any]]] = []
     anchor = -1e9
     for c in sorted(chars, key=lambda c: (float(c["top"]), float(c["x0"]))):
@@ -117,7 +119,9 @@ def _words(chars: list[dict[str, Any]], spaces: list[dict[str, Any]], em: float)
     for row in rows:
         row.sort(key=lambda c: float(c["x0"]))
         top = float(row[0]["top"])
-        gaps = [(x0, x1) for t, x0, x1 in cuts if abs(t - top) <= tol_y]
+        lo = bisect_left(cut_tops, top - tol_y)
+        hi = bisect_right(cut_tops, top + tol_y)
+        gaps = [(x0, x1) for _, x0, x1 in cuts[lo:hi]]
         word: list[dict[str, Any]] = []
         for c in row:
             if word:
