@@ -14,6 +14,7 @@
     python -m app.bench collection
                                  retrieval over one collection of the eight SQuAD dev
                                  articles against each article alone (eval/bench_collection.py)
+    python -m app.bench pdf      the PDF set alone: contained, pages, boxes (eval/bench_pdf.py)
 
 The objects are wired here from app/engine.py, so the bench measures what the app runs.
 """
@@ -32,13 +33,14 @@ from eval.bench_collection import bench_collection
 from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
+from eval.bench_pdf import bench_pdf
 from eval.bench_scale import bench_scale
 from eval.calibrate_checker import calibration
 from retrieval.embed import Embedder
 
 USAGE = (
     "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | embed | ingest [--embed] "
-    "| collection | scale]"
+    "| collection | scale | pdf]"
 )
 
 
@@ -72,6 +74,8 @@ def main(argv: list[str] | None = None) -> int:
         _print(bench_scale(engine.make_embedder(s), DEFAULT_ARTICLE))
     elif args == ["collection"]:
         _print(bench_collection(engine.make_embedder(s), engine.make_pipeline))
+    elif args == ["pdf"]:
+        _print(bench_pdf(engine.make_embedder(s), engine.make_pipeline))
     elif args[0] == "ingest" and args[1:] in ([], ["--embed"]):
         _print(ingest_scaling(engine.make_embedder(s) if args[1:] else None))
     else:

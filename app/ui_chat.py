@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from answer.pipeline import Pipeline
+from app import ui_pdf
 from app import ui_render as R
 from app import ui_state as S
 from core.errors import BackendError, BadInput, DocqaError
@@ -307,6 +308,7 @@ def _source_row(index: int, turn: S.Turn, c: Citation, ctx: AskContext) -> None:
     assert turn.answer is not None
     section, text, start = _passage_of(c, turn.answer, ctx.pipeline)
     st.html(R.source_card_html(c, section, text, start, source_prefix(index)))
+    ui_pdf.show_cited_page(ctx.pipeline.index, c, key=f"pdf-{index}-{c.id}")
     same_doc = c.source in ctx.sources
     st.button(
         "Show in article",

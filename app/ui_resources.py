@@ -160,13 +160,14 @@ def safe_name(name: str) -> str:
 
 def check_upload(name: str, data: bytes, max_bytes: int) -> None:
     """Refuse what cannot be indexed, with the same messages as the command line."""
-    source_format(Path(name))  # unsupported type
+    fmt = source_format(Path(name))  # unsupported type
     if len(data) > max_bytes:
         raise BadInput(
             f"{name}: file too large ({len(data):,} bytes, limit {max_bytes:,})",
             "split the document or raise DOCQA_MAX_UPLOAD_BYTES",
         )
-    decode_text(data, name)  # empty, binary, not UTF-8
+    if fmt != "pdf":  # a PDF's problems are found when it is read (ingest/pdf.py)
+        decode_text(data, name)  # empty, binary, not UTF-8
 
 
 def index_upload(

@@ -18,7 +18,7 @@ from app import ui_state as S
 from app.settings import Settings
 from core.errors import BadInput, DocqaError
 
-UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm"]
+UPLOAD_TYPES = ["txt", "md", "markdown", "html", "htm", "pdf"]
 VALID = "dq_backend_valid"  # the last backend settings that passed validation
 
 
@@ -89,7 +89,7 @@ def _document_section(
         # the box must not keep showing a file that is not the one asked about.
         key=f"dq_uploader_{S.get(S.UPLOADER_ROUND, 0)}",
         max_upload_size=max(1, -(-base.max_upload_bytes // 1_000_000)),  # MB, rounded up
-        help=f"txt, md or html, UTF-8, up to {R.human_bytes(base.max_upload_bytes)}. "
+        help=f"txt, md, html (UTF-8) or pdf, up to {R.human_bytes(base.max_upload_bytes)}. "
         "It is indexed for this conversation only.",
     )
     pending = None

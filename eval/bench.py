@@ -32,6 +32,7 @@ from eval.bench_check import bench_checker
 from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
+from eval.bench_pdf import bench_pdf
 from eval.bench_reader import project_report, squad_report
 from eval.metrics import nearest_rank
 from eval.qa import QAItem, read_qa
@@ -172,6 +173,8 @@ def bench(
     if make_embedder_for is not None:
         yield "\n## Embedding paths: ONNX Runtime, torch, LangChain (eval/bench_embed.py)"
         yield from bench_embed(make_embedder_for, make_pipeline)
+    yield "\n## PDFs: the Federal Register rule and the transcript page (eval/bench_pdf.py)"
+    yield from bench_pdf(embedder, make_pipeline)
     yield "\n## Citation checker (eval/bench_check.py)"
     for k, v in bench_checker(embedder).items():
         yield f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"

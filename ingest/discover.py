@@ -54,6 +54,6 @@ def discover(paths: list[Path]) -> Found:
     if not files:
         raise BadInput(
             f"no file to ingest in {', '.join(map(str, paths))}",
-            "give .txt, .md or .html files, or folders holding them",
+            "give .txt, .md, .html or .pdf files, or folders holding them",
         )
     return Found(tuple(files), tuple(skipped))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from core.errors import BadInput
@@ -26,7 +26,7 @@ def display_path(path: Path) -> str:
 class Loaded:
     """A read source. `extracted` is the file name (in the index's extracted folder) that the
     document's text must be stored under, when its offsets cannot refer to the file itself
-    (HTML, or text in another encoding than UTF-8); "" when they refer to the file."""
+    (HTML, PDF, or text in another encoding than UTF-8); "" when they refer to the file."""
 
     doc: Document
     raw: bytes
@@ -46,6 +46,8 @@ def read_source(path: Path, extracted_dir: Path, max_bytes: int = DEFAULT_MAX_BY
         raise BadInput(f"{path}: is a directory", "give the files in it, e.g. DIR/*.txt")
     fmt = source_format(path)
     raw = read_bytes(path, max_bytes)
+    if fmt == "pdf":
+        return _read_pdf(path, raw, extracted_dir)
     text, encoding = decode_source(raw, str(path))
     meta: dict[str, str] | None = None
     if fmt == "html":
@@ -54,6 +56,18 @@ def read_source(path: Path, extracted_dir: Path, max_bytes: int = DEFAULT_MAX_BY
         return Loaded(analyse(display_path(path), text), raw)
     name = extracted_name(path, text)
     return Loaded(analyse(display_path(extracted_dir / name), text, meta), raw, name)
+
+
+def _read_pdf(path: Path, raw: bytes, extracted_dir: Path) -> Loaded:
+    """A PDF's extracted text (its source) with the page map; title from its metadata, else
+    the structure pass's first heading-like line."""
+    from ingest.pdf import extract_pdf  # pdfminer is heavy: only when a PDF is read
+
+    pdf = extract_pdf(path, raw)
+    name = extracted_name(path, pdf.text)
+    meta = {k: v for k, v in pdf.meta.items() if v}
+    doc = analyse(display_path(extracted_dir / name), pdf.text, meta)
+    return Loaded(replace(doc, pages=pdf.pages), raw, name)
 
 
 def load_document(

@@ -8,17 +8,18 @@ from core.errors import BadInput
 
 TEXT_SUFFIXES = {".txt": "txt", ".text": "txt", ".md": "md", ".markdown": "md"}
 HTML_SUFFIXES = {".html": "html", ".htm": "html", ".xhtml": "html"}
+PDF_SUFFIXES = {".pdf": "pdf"}
 DEFAULT_MAX_BYTES = 20_000_000
 
 
 def source_format(path: Path) -> str:
-    """`txt`, `md` or `html`, from the file name; anything else is refused."""
+    """`txt`, `md`, `html` or `pdf`, from the file name; anything else is refused."""
     suffix = path.suffix.lower()
-    fmt = TEXT_SUFFIXES.get(suffix) or HTML_SUFFIXES.get(suffix)
+    fmt = TEXT_SUFFIXES.get(suffix) or HTML_SUFFIXES.get(suffix) or PDF_SUFFIXES.get(suffix)
     if fmt is None:
         raise BadInput(
             f"{path}: unsupported file type {suffix or '(no extension)'!r}",
-            "give a .txt, .md or .html file",
+            "give a .txt, .md, .html or .pdf file",
         )
     return fmt
 
@@ -41,7 +42,9 @@ def decode_source(data: bytes, name: str) -> tuple[str, str]:
     if encoding == "utf-8" and not data.strip():
         raise BadInput(f"{name}: the file is empty", "give a file that contains text")
     if encoding == "utf-8" and b"\x00" in data:
-        raise BadInput(f"{name}: this is a binary file, not text", "give a .txt, .md or .html file")
+        raise BadInput(
+            f"{name}: this is a binary file, not text", "give a .txt, .md, .html or .pdf file"
+        )
     try:
         text = data.decode(encoding)
     except UnicodeDecodeError as e:
@@ -51,7 +54,9 @@ def decode_source(data: bytes, name: str) -> tuple[str, str]:
             "re-save the file as UTF-8",
         ) from None
     if "\x00" in text:
-        raise BadInput(f"{name}: this is a binary file, not text", "give a .txt, .md or .html file")
+        raise BadInput(
+            f"{name}: this is a binary file, not text", "give a .txt, .md, .html or .pdf file"
+        )
     if not text.strip("\ufeff \t\r\n\f\v"):
         raise BadInput(f"{name}: the file is empty", "give a file that contains text")
     return text, encoding

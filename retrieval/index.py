@@ -211,7 +211,7 @@ def build(
     True, `Cancelled` is raised and nothing has been written.
     """
     if not paths:
-        raise BadInput("no source to index", "give at least one .txt, .md or .html file")
+        raise BadInput("no source to index", "give at least one .txt, .md, .html or .pdf file")
     once: dict[str, Path] = {}
     for p in paths:  # a file named twice is one document
         once.setdefault(str(p.resolve()), p)
@@ -379,6 +379,7 @@ def _doc_meta(doc: Document) -> dict[str, Any]:
         "date": doc.date,
         "excluded": [[s.start, s.end] for s in doc.excluded],
         "sections": [[s.heading, s.start, s.end] for s in doc.sections],
+        "pages": list(doc.pages),
     }
 
 

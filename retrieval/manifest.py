@@ -45,6 +45,9 @@ def manifest_problem(m: Any) -> str:
             for x in secs
         ):
             return "has malformed sections"
+        pages = s.get("pages", [])
+        if not isinstance(pages, list) or not _ints(pages, len(pages)) or pages != sorted(pages):
+            return "has a malformed page map"
     if not isinstance(m.get("chunking"), dict) or not isinstance(m.get("model"), str):
         return "has no model or chunk settings"
     return ""

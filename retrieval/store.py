@@ -400,6 +400,7 @@ def _document_from_meta(m: dict[str, Any], folder: Path) -> Document:
         excluded=tuple(Span(a, b) for a, b in m.get("excluded", [])),
         sections=tuple(Section(h, a, b) for h, a, b in m.get("sections", [])),
         doc_id=m.get("doc_id", ""),
+        pages=tuple(m.get("pages", ())),
     )
 
 

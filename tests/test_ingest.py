@@ -45,9 +45,13 @@ def test_unusable_files_give_one_clear_line(tmp_path: Path, content: bytes, mess
 def test_missing_file_and_wrong_type(tmp_path: Path) -> None:
     with pytest.raises(BadInput, match="no such file"):
         read_text(tmp_path / "nope.txt")
-    pdf = tmp_path / "a.pdf"
-    pdf.write_bytes(b"%PDF-1.4")
+    doc = tmp_path / "a.docx"
+    doc.write_bytes(b"PK\x03\x04")
     with pytest.raises(BadInput, match="unsupported file type"):
+        load_document(doc, tmp_path)
+    pdf = tmp_path / "a.pdf"  # read now (tests/test_pdf.py); a header alone is malformed
+    pdf.write_bytes(b"%PDF-1.4")
+    with pytest.raises(BadInput, match="not a readable PDF"):
         load_document(pdf, tmp_path)
 
 
