@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from answer.overview import Choice, Quote, collection_overview, front_matter, overview
 from answer.reader.reader import Reader, Reading
-from answer.routing import about_whole, is_about_document, single_document
+from answer.routing import about_whole, is_about_document, scope_note, single_document
 from core.types import Answer, AnswerSentence, Citation, ShortAnswer
 from retrieval.index import DocIndex
 from retrieval.search import Retrieval, scope_documents
@@ -71,8 +71,9 @@ class ExtractiveBackend:
 
     def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
         choice = choose(index, retrieval, self.reader)
+        notes = scope_note(index, retrieval.question, retrieval.scope)
         if choice is None:
-            return Answer(question, abstention_text(question), True, self.name)
+            return Answer(question, abstention_text(question), True, self.name, notes=notes)
         text, citations, parts = compose(choice)
         # Support is not known yet: the pipeline has every claim judged by the checker.
         sentences = tuple(AnswerSentence(t, ids, "unsupported", 0.0) for t, ids in parts)
@@ -81,5 +82,6 @@ class ExtractiveBackend:
             src = choice.quotes[0].passage.chunk.source
             short = ShortAnswer(choice.short.text, choice.short.start, choice.short.end, src)
         return Answer(
-            question, text, False, self.name, tuple(citations), sentences, short_answer=short
-        )
+            question, text, False, self.name, tuple(citations), sentences, short_answer=short,
+            notes=notes,
+        )  # fmt: skip

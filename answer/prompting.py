@@ -180,7 +180,7 @@ def sentence_units(index: DocIndex) -> list[Unit]:
     for c in index.chunks:
         chunks_of.setdefault(c.source, []).append(c)
     for doc in index.documents:
-        rows = [r for r, src in enumerate(index.sentence_sources) if src == doc.source]
+        rows = index.sentence_rows.get(doc.source, [])
         for r in sorted(rows, key=lambda r: index.sentences[r].start):
             s = index.sentences[r]
             chunk = next(

@@ -79,6 +79,23 @@ def single_document(index: DocIndex, docs: frozenset[str] | None) -> Document | 
     return found[0] if len(found) == 1 else None
 
 
+def scope_note(index: DocIndex, question: str, docs: frozenset[str] | None) -> tuple[str, ...]:
+    """What to tell the user when a question about "the document" meets several documents."""
+    if single_document(index, docs) is not None:
+        return ()
+    n = len(scope_documents(index, docs))
+    if about_whole(question):
+        return (
+            f"{n} documents are in scope: the opening of each (of the first ones found) is quoted",
+        )
+    if is_about_document(question):
+        return (
+            f"{n} documents are in scope, so this was answered from their passages; restrict "
+            "the question to one document (--doc) to ask about its title, author or date",
+        )
+    return ()
+
+
 def search_question(
     index: DocIndex,
     embedder: Embedder,

@@ -10,7 +10,7 @@ import hashlib
 import math
 import secrets
 import time
-from dataclasses import asdict, dataclass, field, replace
+from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from importlib import metadata
 from pathlib import Path
@@ -35,9 +35,9 @@ from retrieval.parts import (
     doc_id_for,
     embed_parts,
     label_chunks,
-    moved,
     stop_if,
 )
+from retrieval.reuse import reusable, reuse, stored
 
 # 2: versioned folders under the index dir, extracted texts named by content, no clause vectors.
 # 3: collections: each source and chunk carries its doc_id (and chunks their title and page).
@@ -114,6 +114,14 @@ class DocIndex:
             np.array([self._sentence_row[(c.source, s.start, s.end)] for s in c.sentences])
             for c in chunks
         ]
+
+    @cached_property
+    def sentence_rows(self) -> dict[str, list[int]]:
+        """Each source's sentence rows, in index order (one pass, not one per document)."""
+        out: dict[str, list[int]] = {}
+        for r, src in enumerate(self.sentence_sources):
+            out.setdefault(src, []).append(r)
+        return out
 
     @cached_property
     def chunk_ann(self) -> faiss.Index:
@@ -217,13 +225,13 @@ def build(
         once.setdefault(str(p.resolve()), p)
     paths = list(once.values())
     version = new_version()
-    old = _reusable(previous, embedder.name, settings)
+    old = reusable(previous, embedder.name, asdict(settings))
     parts: list[Part] = []
     for i, path in enumerate(paths):
         stop_if(cancelled)
         if progress:
             progress("read", i, len(paths))
-        part = _reuse(old, path, index_dir, version)
+        part = reuse(old, path, index_dir, version)
         parts.append(part if part is not None else _read(path, index_dir, version, settings))
     if progress:
         progress("read", len(paths), len(paths))
@@ -270,69 +278,6 @@ def _read(path: Path, index_dir: Path, version: str, settings: IndexSettings) ->
     return Part(doc, meta, doc_chunks)
 
 
-@dataclass(frozen=True)
-class _Old:
-    """What a previous index offers for reuse: its documents by resolved path, each with its
-    manifest entry and the rows of its chunks."""
-
-    index: DocIndex | None = None
-    by_path: dict[str, tuple[dict[str, Any], Document, list[int]]] = field(default_factory=dict)
-
-
-def _reusable(previous: DocIndex | None, model: str, settings: IndexSettings) -> _Old:
-    """Nothing when the previous vectors cannot be reused (another model or chunking)."""
-    if previous is None:
-        return _Old()
-    m = previous.manifest
-    if m.get("model") != model or m.get("chunking") != asdict(settings):
-        return _Old()
-    rows: dict[str, list[int]] = {}
-    for i, c in enumerate(previous.chunks):
-        rows.setdefault(c.source, []).append(i)
-    by_path = {}
-    for meta, doc in zip(m["sources"], previous.documents, strict=True):
-        if doc.text and rows.get(doc.source):
-            by_path[meta["path"]] = (meta, doc, rows[doc.source])
-    return _Old(previous, by_path)
-
-
-def _reuse(old: _Old, path: Path, index_dir: Path, version: str) -> Part | None:
-    """The previous version's document at `path` when its content is unchanged, moved into
-    `version` (an extracted text's source names its version folder)."""
-    hit = old.by_path.get(str(path.resolve()))
-    if hit is None or old.index is None:
-        return None
-    meta, doc, rows = hit
-    try:
-        if sha256_file(path) != meta["sha256"]:
-            return None
-    except OSError:
-        return None  # read_source says what is wrong with it
-    return _stored(old.index, meta, doc, rows, index_dir, version)
-
-
-def _stored(
-    prev: DocIndex,
-    meta: dict[str, Any],
-    doc: Document,
-    rows: list[int],
-    index_dir: Path,
-    version: str,
-) -> Part | None:
-    """A document of `prev` with its chunks (rows) and their vectors, moved into `version`."""
-    chunks = [prev.chunks[i] for i in rows]
-    sent_vecs = {}
-    for c in chunks:
-        for s in c.sentences:
-            row = prev.sentence_row(c.source, s)
-            if row is None:
-                return None
-            sent_vecs[(s.start, s.end)] = prev.sentence_vecs[row]
-    doc_id = doc_id_for(Path(meta["path"]))
-    doc, meta, chunks = moved(doc, meta, chunks, index_dir, version, doc_id)
-    return Part(doc, meta, chunks, prev.chunk_vecs[rows], sent_vecs)
-
-
 def subset(index: DocIndex, doc_ids: set[str], index_dir: Path) -> DocIndex:
     """A new version of `index` holding only the documents `doc_ids`, embedding nothing."""
     version = new_version()
@@ -342,7 +287,7 @@ def subset(index: DocIndex, doc_ids: set[str], index_dir: Path) -> DocIndex:
     parts: list[Part] = []
     for meta, doc in zip(index.manifest["sources"], index.documents, strict=True):
         if doc.doc_id in doc_ids:
-            part = _stored(index, meta, doc, rows.get(doc.source, []), index_dir, version)
+            part = stored(index, meta, doc, rows.get(doc.source, []), index_dir, version)
             if part is None:
                 raise IndexProblem(f"the index of {doc.source} is inconsistent", "rebuild it")
             parts.append(part)

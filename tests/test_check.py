@@ -377,7 +377,8 @@ def test_check_report_shape(embedder: Embedder, index: DocIndex) -> None:
     assert pipe.checker is pipe.checker
     (s,) = out["sentences"]
     assert {"text", "support", "score", "evidence"} <= set(s)
-    assert {"source", "start", "end", "quote"} == set(s["evidence"][0])
+    # DESIGN.md's four fields, and the document it is in (collections, issue #14)
+    assert {"source", "start", "end", "quote", "doc_id", "title", "page"} == set(s["evidence"][0])
     json.dumps(out)
 
 

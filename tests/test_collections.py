@@ -222,10 +222,13 @@ def test_several_documents_what_is_it_about_cites_each(
     r = _run(["ask", "--json", "What is this about?"], monkeypatch, capsys, embedder, tmp_path)
     a = json.loads(r.out)
     assert not a["abstained"] and len({c["doc_id"] for c in a["citations"]}) == 2
+    assert any("2 documents are in scope" in n for n in a["notes"])
+    r = _run(["ask", "--json", "Who wrote it?"], monkeypatch, capsys, embedder, tmp_path)
+    assert any("--doc" in n for n in json.loads(r.out)["notes"])  # not one picked silently
     r = _run(["ask", "--json", "What is this about?", "--doc", "rail.md"], monkeypatch, capsys,
              embedder, tmp_path)  # fmt: skip
     a = json.loads(r.out)
-    assert {c["title"] for c in a["citations"]} == {"Rail report"}
+    assert {c["title"] for c in a["citations"]} == {"Rail report"} and "notes" not in a
 
 
 def test_a_failed_or_cancelled_add_changes_nothing(folder, embedder, tmp_path) -> None:

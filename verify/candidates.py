@@ -109,7 +109,7 @@ def bylines(index: DocIndex) -> list[tuple[EvidenceSpan, str]]:
         meta = metadata_sentence(doc.author, doc.date)
         if not meta:
             continue
-        rows = [r for r, src in enumerate(index.sentence_sources) if src == doc.source]
+        rows = index.sentence_rows.get(doc.source, [])
         for r in rows[:6]:
             s = index.sentences[r]
             if (doc.author and doc.author in s.text) or (doc.date[:4] in s.text):
