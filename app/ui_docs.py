@@ -128,6 +128,8 @@ def _messages(job: L.Job | None) -> None:
         return
     for r in job.refused:
         st.error(R.md_escape(r.reason), icon=":material/block:")
+    if job.unchanged:
+        st.caption(R.md_escape(f"Already there, unchanged: {', '.join(job.unchanged)}."))
     if not job.finished:
         return
     if job.cancelled:
@@ -146,12 +148,12 @@ def _document_list(infos: list[DocInfo], removable: bool, busy: bool) -> None:
     if not removable:
         st.caption("The shipped article (add documents to ask about yours instead):")
     for d in infos:
-        left, right = st.columns([5, 1], vertical_alignment="center")
+        left, right = st.columns([3, 2], vertical_alignment="center")
         left.markdown(f"**{R.md_escape(d.title)}**")
         left.caption(R.md_escape(meta_line(d)))
         if removable:
             right.button(
-                "",
+                "Remove",
                 key=f"dq_rm_{d.doc_id}",
                 icon=":material/delete:",
                 on_click=_remove,

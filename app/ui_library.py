@@ -31,6 +31,7 @@ from core.errors import BadInput, Cancelled, DocqaError
 from ingest.load import display_path
 from retrieval.collection import DocInfo, document_infos
 from retrieval.embed import Embedder
+from retrieval.index import sha256_bytes
 
 COLLECTION = "uploads"  # the collection's name inside a conversation's folder
 FILES = "files"
@@ -71,6 +72,7 @@ class Job:
     names: tuple[str, ...]  # the files as the person named them
     paths: dict[str, Path]  # name -> where it was saved
     refused: list[Refused] = field(default_factory=list)
+    unchanged: tuple[str, ...] = ()  # files already there with the same content: not redone
     stage: str = "check"
     done: int = 0
     total: int = 0
@@ -136,16 +138,25 @@ def start(
     with the conversation's documents, each new name replacing a document of that name.
     None when every file was refused (then the refusals are all there is to say)."""
     s = library.settings
+    current = library.pipeline.index if library.pipeline is not None else None
+    have = {
+        (Path(m["path"]).name, m["sha256"])
+        for m in (current.manifest["sources"] if current is not None else [])
+    }
     refused: list[Refused] = []
     accepted: list[tuple[str, bytes]] = []
+    unchanged: list[str] = []
     for name, data in files:
         try:
             RES.check_upload(name, data, s.max_upload_bytes)
         except BadInput as e:
             refused.append(Refused(name, _line(e)))
             continue
-        accepted.append((name, data))
-    job = Job(tuple(n for n, _ in accepted), {}, refused)
+        if (RES.safe_name(name), sha256_bytes(data)) in have:
+            unchanged.append(name)
+        else:
+            accepted.append((name, data))
+    job = Job(tuple(n for n, _ in accepted), {}, refused, tuple(unchanged))
     if not accepted:
         job.finished = True
         return job
@@ -154,7 +165,6 @@ def start(
         p = folder / RES.safe_name(name)
         p.write_bytes(data)
         job.paths[name] = p
-    current = library.pipeline.index if library.pipeline is not None else None
     new_names = {p.name for p in job.paths.values()}
     keep: list[Path] = []
     dropped: list[Path] = []
