@@ -68,6 +68,7 @@ def main() -> None:
             # A key makes the box one widget whatever its placeholder says: without it, a
             # new placeholder is a new widget and a question sent to the old one is lost.
             key="dq_chat",
+            on_submit=_back_in_the_box_if_busy,
             # Never disabled: Streamlit discards what is sent to a disabled widget, and a
             # question typed while indexing would be lost without a word. A question sent
             # while indexing is kept and refused instead (below).
@@ -75,6 +76,7 @@ def main() -> None:
     with chat:
         if chat.open is not False:
             starter = S.take_starter()  # a starter chip clicked: asked as if typed
+            prompt = prompt or st.session_state.pop(S.HELD, None)
             prompt = prompt or (starter if not S.history() else None)
             # Indexing runs in a thread: a question asked meanwhile is refused, never answered
             # from the documents there were before the upload.
@@ -99,6 +101,17 @@ def main() -> None:
     with evaluate:
         if evaluate.open:
             ui_eval.render(side.pipeline, side.backend, side.k, base)
+
+
+def _back_in_the_box_if_busy() -> None:
+    """The chat box's callback: a question sent while documents are being indexed goes back
+    into the box, to send again once they are ready (it is also kept, refused, in the chat)."""
+    from app import ui_docs
+
+    question = st.session_state.get("dq_chat")
+    if ui_docs.running_job() is not None and isinstance(question, str) and question.strip():
+        st.session_state["dq_chat"] = question  # shown in the box again, not sent
+        st.session_state[S.HELD] = question  # what was sent: refused on this run
 
 
 def _welcome(example: str | None, about: str) -> None:

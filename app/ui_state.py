@@ -33,6 +33,7 @@ SCOPE = "dq_scope"  # the doc_ids questions are asked of (None: all)
 UPLOAD_ERRORS = "dq_upload_errors"  # one line per file the last upload refused
 UPLOAD_NOTICE = "dq_upload_notice"
 UPLOADER_ROUND = "dq_uploader_round"  # bumped to give the uploader a fresh, empty box
+HELD = "dq_held"  # a question sent while indexing, put back in the box: refused on this run
 STARTER = "dq_starter"  # a starter question clicked on an empty chat, asked on this run
 FOCUS = "dq_focus"  # (turn index, citation id) chosen with "show in article"
 TAB = "dq_tab"
