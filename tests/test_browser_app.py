@@ -402,12 +402,13 @@ def test_two_uploads_a_scoped_question_cites_the_chosen_one(
     )
     askable_s = time.perf_counter() - t0
     side = page.locator('[data-testid="stSidebar"]')
-    assert side.get_by_text("The Beta mill", exact=True).count() == 1
-    assert side.get_by_text("Orchard notes", exact=True).count() == 1
+    for name, title in (("mill.md", "The Beta mill"), ("orchard.md", "Orchard notes")):
+        assert side.locator("strong", has_text=title).count() == 1  # listed once, by title
+        assert side.get_by_text(f"{name} · ").count() == 1  # with its file and size
     # Narrow the scope to the orchard: remove the mill's chip from the multiselect.
     scope = side.locator('[data-testid="stMultiSelect"]')
     scope.locator('button[aria-label="Remove The Beta mill"]').first.click()
-    page.get_by_text("Now asking about: Orchard notes").first.wait_for(timeout=20_000)
+    page.get_by_text("Asking about: Orchard notes (orchard.md)").first.wait_for(timeout=20_000)
     _ask(page, "How many apple trees are there?")
     answer = page.locator(".dq-answer").last.inner_text()
     assert "320" in answer
