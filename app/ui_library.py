@@ -13,6 +13,7 @@ the script thread (`poll`). Nothing here calls Streamlit, so the worker never to
 from __future__ import annotations
 
 import contextlib
+import os
 import secrets
 import shutil
 import sys
@@ -181,6 +182,7 @@ def start(
 
 def _work(job: Job, s: Settings, keep: list[Path], folder: Path, embedder: Embedder) -> None:
     """The thread: add the files, dropping (with its one line) any that cannot be read."""
+    _yield_cpu()
     todo = dict(job.paths)
     try:
         while True:
@@ -218,6 +220,14 @@ def _work(job: Job, s: Settings, keep: list[Path], folder: Path, embedder: Embed
                 job.paths[name].unlink(missing_ok=True)
         with job.lock:
             job.finished = True
+
+
+def _yield_cpu() -> None:
+    """Run this thread at a lower priority (Linux schedules threads by their own nice value),
+    so that on a busy machine the page's runs, answering a click or refusing a question,
+    come before the next embedding batch."""
+    with contextlib.suppress(AttributeError, OSError):
+        os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
 
 
 def _named(e: BadInput, todo: dict[str, Path]) -> str | None:
