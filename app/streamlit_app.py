@@ -28,14 +28,11 @@ st.html(R.CSS)
 
 def main() -> None:
     # Imported after set_page_config, so the page shows while torch and faiss load.
-    from app import ui_article, ui_chat, ui_check, ui_eval, ui_resources, ui_sidebar
+    from app import ui_article, ui_chat, ui_check, ui_docs, ui_eval, ui_resources, ui_sidebar
     from app.settings import Settings, load_settings
     from core.errors import DocqaError
 
     S.restore()
-    # Set while an upload is indexed, and left set when that run is cut short by a question:
-    # such a question must not be answered from the document that was there before.
-    indexing_before = S.get(S.INDEXING)
     try:
         base: Settings = st.session_state.get("dq_settings") or load_settings()
         st.session_state["dq_settings"] = base
@@ -44,7 +41,9 @@ def main() -> None:
         st.error(R.md_escape(f"docqa cannot start: {e}"), icon=":material/block:")
         st.stop()
 
+    ui_docs.poll(base)  # an ingest that has finished: its documents answer from now on
     side = ui_sidebar.render(base, default_pipe)
+    chosen = side.docs
     docs = side.pipeline.index.documents
 
     st.markdown("## :material/menu_book: docqa")
@@ -57,29 +56,34 @@ def main() -> None:
     # Examples come from a file beside the document (data/ ships one for the default article).
     example = ui_resources.examples(docs[0].source) if len(docs) == 1 else {}
     ctx = ui_chat.AskContext(
-        side.pipeline, side.backend, side.k, side.show_passages, side.notes, side.about
-    )
+        side.pipeline, side.backend, side.k, side.show_passages, side.notes, side.about,
+        scope=chosen.scope, docs=chosen.docs, asked=chosen.asked,
+    )  # fmt: skip
     # Only the open tab is computed; the chat box is pinned under the chat tab alone.
     prompt = None
     if chat.open is not False:
         prompt = st.chat_input(
-            _placeholder(side.indexing, S.get(S.UPLOAD)),
+            chosen.placeholder,
             max_chars=2000,
             # A key makes the box one widget whatever its placeholder says: without it, a
             # new placeholder is a new widget and a question sent to the old one is lost.
             key="dq_chat",
+            on_submit=_back_in_the_box_if_busy,
             # Never disabled: Streamlit discards what is sent to a disabled widget, and a
-            # question typed just before indexing began would be lost without a word.
-            # A question sent while indexing is kept and refused instead (below).
+            # question typed while indexing would be lost without a word. A question sent
+            # while indexing is kept and refused instead (below).
         )
     with chat:
         if chat.open is not False:
-            busy = side.indexing or indexing_before
             starter = S.take_starter()  # a starter chip clicked: asked as if typed
+            prompt = prompt or st.session_state.pop(S.HELD, None)
             prompt = prompt or (starter if not S.history() else None)
-            if prompt and busy:
+            # Indexing runs in a thread: a question asked meanwhile is refused, never answered
+            # from the documents there were before the upload.
+            job = ui_docs.running_job()
+            if prompt and job is not None:
                 ui_chat.render_history(ctx)
-                ui_chat.refuse_while_indexing(prompt, ctx, busy)
+                ui_chat.refuse_while_indexing(prompt, ctx, job.busy_line())
             else:
                 if not S.history() and not prompt:
                     _welcome(example.get("ask"), side.about)
@@ -97,15 +101,17 @@ def main() -> None:
     with evaluate:
         if evaluate.open:
             ui_eval.render(side.pipeline, side.backend, side.k, base)
-    if side.finish is not None:
-        side.finish()  # index the new upload now that the page says so; then it reruns
 
 
-def _placeholder(indexing: str, upload: object) -> str:
-    if indexing:
-        return f"Indexing {indexing}… ask when it is done"
-    name = getattr(upload, "name", "")
-    return f"Ask a question about {name}…" if name else "Ask a question about the article…"
+def _back_in_the_box_if_busy() -> None:
+    """The chat box's callback: a question sent while documents are being indexed goes back
+    into the box, to send again once they are ready (it is also kept, refused, in the chat)."""
+    from app import ui_docs
+
+    question = st.session_state.get("dq_chat")
+    if ui_docs.running_job() is not None and isinstance(question, str) and question.strip():
+        st.session_state["dq_chat"] = question  # shown in the box again, not sent
+        st.session_state[S.HELD] = question  # what was sent: refused on this run
 
 
 def _welcome(example: str | None, about: str) -> None:

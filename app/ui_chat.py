@@ -39,6 +39,9 @@ class AskContext:
     show_passages: bool = False
     notes: list[str] = field(default_factory=list)  # e.g. "llamacpp unavailable, extractive"
     about: str = ""  # what the page calls the document(s) asked about
+    scope: frozenset[str] | None = None  # the doc_ids asked of (None: the whole collection)
+    docs: tuple[tuple[str, str], ...] = ()  # (doc_id, title) of the documents asked of
+    asked: tuple = ()  # the collection's version and the scope: a change is marked in the chat
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -66,17 +69,15 @@ STAGES = {
 }
 
 
-def conversation(turns: list[S.Turn], sources: tuple[str, ...]) -> list[tuple[str, str]]:
+def conversation(turns: list[S.Turn], asked: tuple) -> list[tuple[str, str]]:
     """(question, answer text) of the answered turns about these documents, oldest first."""
     return [
-        (t.question, t.answer.answer)
-        for t in turns
-        if t.answer is not None and t.sources == sources
+        (t.question, t.answer.answer) for t in turns if t.answer is not None and t.asked == asked
     ]
 
 
 def _extractive(ctx: AskContext, question: str, slot: DeltaGenerator | None) -> Answer:
-    ans = ctx.pipeline.ask(question, k=ctx.k, backend="extractive")
+    ans = ctx.pipeline.ask(question, k=ctx.k, backend="extractive", docs=ctx.scope)
     if slot is not None:
         with slot.container():
             st.write_stream(reveal(ans.answer))
@@ -114,7 +115,7 @@ def _streamed(
         show(force=True)
 
     items = ctx.pipeline.stream(
-        question, k=ctx.k, backend=ctx.backend, history=history, on_stage=on_stage
+        question, k=ctx.k, backend=ctx.backend, history=history, on_stage=on_stage, docs=ctx.scope
     )
     # Closed whatever happens (a rerun interrupts the script mid-loop): the pipeline then
     # releases the model at once instead of whenever the generator is collected.
@@ -138,7 +139,7 @@ def _ask(
     question); the extractive one answers each question on its own."""
     if ctx.backend not in LLM_BACKENDS:
         return _extractive(ctx, question, slot), []
-    history = conversation(S.history(), ctx.sources)
+    history = conversation(S.history(), ctx.asked)
     # (the current turn, already in the history, has no answer yet: it is not included)
     try:
         return _streamed(ctx, question, history, slot), []
@@ -152,8 +153,11 @@ def _ask(
 def answer_question(question: str, ctx: AskContext) -> None:
     """Ask, stream the answer into a new assistant message, then show it in full."""
     turns = S.history()
-    _divider_if_changed(turns[-1] if turns else None, ctx.sources, ctx.about)
-    turn = S.Turn(question, ctx.sources, notes=list(ctx.notes), about=ctx.about)
+    _divider_if_changed(turns[-1] if turns else None, ctx.asked, ctx.about)
+    turn = S.Turn(
+        question, ctx.sources, notes=list(ctx.notes), about=ctx.about, docs=ctx.docs,
+        asked=ctx.asked,
+    )  # fmt: skip
     turns.append(turn)  # kept whatever happens next: a question is never lost
     index = len(turns) - 1
     with st.chat_message("user"):
@@ -184,16 +188,14 @@ def rewritten(question: str, standalone: str | None) -> bool:
     return bool(standalone and standalone.strip()) and norm(standalone or "") != norm(question)
 
 
-def refuse_while_indexing(question: str, ctx: AskContext, name: str) -> None:
-    """A question that came in while an upload was being indexed: kept, not answered (the
-    document it would be answered from is not the one the person chose last)."""
+def refuse_while_indexing(question: str, ctx: AskContext, line: str) -> None:
+    """A question that came in while uploads were being indexed: kept, not answered (the
+    documents it would be answered from are not the ones the person chose last)."""
     turns = S.history()
-    _divider_if_changed(turns[-1] if turns else None, ctx.sources, ctx.about)
-    error = (
-        f"Not answered: {name} was still being indexed when this was asked. "
-        "Ask again when it is done."
+    _divider_if_changed(turns[-1] if turns else None, ctx.asked, ctx.about)
+    turn = S.Turn(
+        question, ctx.sources, error=line, about=ctx.about, docs=ctx.docs, asked=ctx.asked
     )
-    turn = S.Turn(question, ctx.sources, error=error, about=ctx.about)
     turns.append(turn)
     with st.chat_message("user"):
         st.markdown(R.md_escape(question))
@@ -205,17 +207,24 @@ def now_asking(about: str) -> str:
     return f"Now asking about: {about}"
 
 
-def _divider_if_changed(prev: S.Turn | None, sources: tuple[str, ...], about: str) -> None:
-    """A line in the chat where the document asked about changes (none before the first)."""
-    if prev is not None and prev.sources != sources:
+def _divider_if_changed(prev: S.Turn | None, asked: tuple, about: str) -> None:
+    """A line in the chat where the documents asked about change, by scope or by an upload
+    or removal (none before the first question)."""
+    if prev is not None and prev.asked != asked:
         st.divider()
-        st.caption(R.md_escape(now_asking(about or ", ".join(map(R.short_source, sources)))))
+        st.caption(R.md_escape(now_asking(about)))
+
+
+def asked_of(turn: S.Turn) -> str:
+    """The line under a message naming the documents it was asked of."""
+    titles = [t for _, t in turn.docs] or [turn.about]
+    return "Asked of: " + " · ".join(titles)
 
 
 def render_history(ctx: AskContext) -> None:
     turns = S.history()
     for i, turn in enumerate(turns):
-        _divider_if_changed(turns[i - 1] if i else None, turn.sources, turn.about)
+        _divider_if_changed(turns[i - 1] if i else None, turn.asked, turn.about)
         with st.chat_message("user"):
             st.markdown(R.md_escape(turn.question))
         with st.chat_message("assistant"):
@@ -232,6 +241,7 @@ def render_reply(
             body.error(R.md_escape(turn.error), icon=":material/error:")
         else:  # the run was cut short (a new question came in while this one was answered)
             body.caption("Interrupted before an answer came back: ask again.")
+        st.caption(R.md_escape(asked_of(turn)))
         return
     ans = turn.answer
     prefix = source_prefix(index)
@@ -241,6 +251,7 @@ def render_reply(
     if summary:
         meta.insert(0, summary)
     st.caption(R.md_escape(" · ".join(meta)))
+    st.caption(R.md_escape(asked_of(turn)))
     for note in [*turn.notes, *ans.notes]:
         st.caption(R.md_escape(f"Note: {note}"))
     if rewritten(turn.question, ans.standalone_question):
@@ -273,7 +284,7 @@ def export_markdown() -> str:
 def render_footer(ctx: AskContext) -> None:
     """Under the conversation: what is asked about, and the export of the chat."""
     turns = S.history()
-    if turns and turns[-1].sources != ctx.sources:
+    if turns and turns[-1].asked != ctx.asked:
         # The next question goes to another document than the last one did.
         st.divider()
         st.caption(R.md_escape(now_asking(ctx.about)))

@@ -277,7 +277,7 @@ def source_card_html(
     return (
         f'<div class="dq-src"{anchor}>{badge(cite.id)}'
         f' <span class="dq-sec">{esc(section or "(lead)")}</span>'
-        f' <span class="dq-where">{esc(short_source(cite.source))} · chars {cite.start}–{cite.end}'
+        f' <span class="dq-where">{esc(cited_where(cite))} · chars {cite.start}–{cite.end}'
         f"</span>"
         f'<div class="dq-ptext">{esc(lead)}{snippet}{esc(tail)}</div></div>'
     )
@@ -345,6 +345,13 @@ def human_bytes(n: int) -> str:
 
 def doc_name(doc: Document) -> str:
     return doc.title or short_source(doc.source)
+
+
+def cited_where(cite: Citation) -> str:
+    """Which document a citation is in: its title, its page (paged formats) and its file."""
+    page = f"page {cite.page}" if cite.page else ""
+    name = short_source(cite.source)
+    return " · ".join(x for x in (cite.title if cite.title != name else "", page, name) if x)
 
 
 def short_source(source: str) -> str:

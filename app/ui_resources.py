@@ -2,19 +2,14 @@
 
 `st.cache_resource` gives one embedding model and one default index per process: a second
 browser tab reuses them. Both are read-only after loading (the embedder serialises its own
-calls with a lock), so concurrent sessions can share them safely. A session's uploaded document
-gets its own small index, built with the shared model, in a folder of its own.
+calls with a lock), so concurrent sessions can share them safely. A conversation's uploads get
+a collection of their own, built with the shared model (app/ui_library.py).
 """
 
 from __future__ import annotations
 
 import gc
 import json
-import shutil
-import tempfile
-import weakref
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -23,13 +18,8 @@ from answer.pipeline import Pipeline
 from app import engine
 from app.settings import Settings
 from core.errors import BadInput
-from core.types import Document
 from ingest.read import decode_text, source_format
-from retrieval import index as index_mod
-from retrieval import store
 from retrieval.embed import Embedder
-
-Progress = Callable[[float, str], None]
 
 
 @st.cache_resource(show_spinner="Loading the embedding model…")
@@ -127,30 +117,6 @@ def with_backends(base: Pipeline, backends: dict) -> Pipeline:
     return engine.make_pipeline(base.index, base.embedder, base.search_settings, backends)
 
 
-@dataclass
-class Upload:
-    """A document a session uploaded, indexed in the session's own folder."""
-
-    name: str
-    folder: Path
-    pipeline: Pipeline
-
-    @property
-    def document(self) -> Document:
-        return self.pipeline.index.documents[0]
-
-
-def _build_progress(progress: Progress) -> Callable[[str, int, int], None]:
-    """`retrieval.index.build`'s progress callback driving the upload's bar: embedding, the
-    long part, moves it from 15% to 95%."""
-
-    def update(stage: str, done: int, total: int) -> None:
-        if stage == "embed" and total:
-            progress(0.15 + 0.8 * done / total, f"Embedding sentences… {done}/{total}")
-
-    return update
-
-
 def safe_name(name: str) -> str:
     """A file name that stays inside its folder and keeps its extension."""
     base = Path(name.replace("\\", "/")).name or "upload.txt"
@@ -168,45 +134,3 @@ def check_upload(name: str, data: bytes, max_bytes: int) -> None:
         )
     if fmt != "pdf":  # a PDF's problems are found when it is read (ingest/pdf.py)
         decode_text(data, name)  # empty, binary, not UTF-8
-
-
-def index_upload(
-    name: str, data: bytes, s: Settings, session_dir: Path, progress: Progress
-) -> Upload:
-    """Check, save and index an uploaded file into `session_dir`; BadInput when unusable.
-
-    The folder is replaced only once the new index is complete, so a failure leaves the
-    session's current document as it was.
-    """
-    progress(0.02, "Checking the file…")
-    check_upload(name, data, s.max_upload_bytes)
-    emb = shared_embedder(s)
-    session_dir.mkdir(parents=True, exist_ok=True)
-    new = Path(tempfile.mkdtemp(prefix="doc-", dir=session_dir))
-    try:
-        src = new / "files" / safe_name(name)
-        src.parent.mkdir(parents=True)
-        src.write_bytes(data)
-        progress(0.08, "Reading and splitting into passages…")
-        idx_dir = new / "index"
-        idx = index_mod.build(
-            [src], idx_dir, emb, engine.index_settings(s), progress=_build_progress(progress)
-        )
-        progress(0.97, "Saving the index…")
-        store.save(idx, idx_dir)
-    except BadInput as e:  # name the file as the person knows it, not our temp path
-        shutil.rmtree(new, ignore_errors=True)
-        raise BadInput(e.problem.replace(str(src), name), e.fix) from None
-    except BaseException:
-        shutil.rmtree(new, ignore_errors=True)
-        raise
-    progress(1.0, "Ready")
-    up = Upload(name, new, engine.make_pipeline(idx, emb, engine.search_settings(s)))
-    # When the session ends and its state is dropped, its folder goes too.
-    weakref.finalize(up, shutil.rmtree, new, True)
-    return up
-
-
-def discard(upload: Upload | None) -> None:
-    if upload is not None:
-        shutil.rmtree(upload.folder, ignore_errors=True)

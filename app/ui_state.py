@@ -1,10 +1,10 @@
-"""What one browser session keeps: its conversation, its document and its choices.
+"""What one browser session keeps: its conversation, its documents and its choices.
 
 Everything lives in `st.session_state` under the keys below, so a rerun (each click) finds it
 again; the shared, expensive things (model, default index) live in `ui_resources` instead.
 
 A reload of the page starts a new Streamlit session, which would lose the conversation and its
-citations. So the conversation (and an uploaded document) also sit in a small process-wide
+citations. So the conversation (and its uploaded documents) also sit in a small process-wide
 store, under a random id that the page's URL carries (`?c=…`): reloading, or opening the link
 in another tab, brings the same conversation back for as long as the server runs.
 """
@@ -27,13 +27,13 @@ HISTORY = "dq_history"
 SESSION_ID = "dq_session_id"
 URL_PARAM = "c"
 MAX_CONVERSATIONS = 200  # kept in memory; the oldest unused ones are dropped first
-UPLOAD = "dq_upload"  # the session's own document (an `Upload`), or absent
-UPLOAD_SEEN = "dq_upload_seen"  # file id of the last upload handled, so a rerun does not redo it
-UPLOAD_ERROR = "dq_upload_error"
+LIBRARY = "dq_library"  # the conversation's own documents (ui_library.Library)
+JOB = "dq_job"  # the ingest in progress or just finished (ui_library.Job), or absent
+SCOPE = "dq_scope"  # the doc_ids questions are asked of (None: all)
+UPLOAD_ERRORS = "dq_upload_errors"  # one line per file the last upload refused
 UPLOAD_NOTICE = "dq_upload_notice"
-UPLOAD_FILE = "dq_upload_file"  # file id of the uploader's file that the current upload came from
 UPLOADER_ROUND = "dq_uploader_round"  # bumped to give the uploader a fresh, empty box
-INDEXING = "dq_indexing"  # name of the upload being indexed; set until indexing ends
+HELD = "dq_held"  # a question sent while indexing, put back in the box: refused on this run
 STARTER = "dq_starter"  # a starter question clicked on an empty chat, asked on this run
 FOCUS = "dq_focus"  # (turn index, citation id) chosen with "show in article"
 TAB = "dq_tab"
@@ -58,6 +58,10 @@ class Turn:
     sources: tuple[str, ...]  # the documents asked about (citations point into them)
     answer: Answer | None = None
     about: str = ""  # what those documents are called on the page ("lighthouse.md", a title)
+    # The documents it was asked of, (doc_id, title), and what marks a change of scope or
+    # collection in the chat (the collection's version and the doc_ids in scope).
+    docs: tuple[tuple[str, str], ...] = ()
+    asked: tuple = ()
     error: str = ""
     notes: list[str] = field(default_factory=list)  # fallbacks and the like, shown small
 
@@ -76,7 +80,7 @@ class _Store:
 
     def get(self, cid: str) -> dict[str, Any]:
         with self.lock:
-            entry = self.items.pop(cid, None) or {"history": [], "upload": None}
+            entry = self.items.pop(cid, None) or {"history": [], "library": None, "job": None}
             self.items[cid] = entry
             while len(self.items) > MAX_CONVERSATIONS:
                 self.items.popitem(last=False)
@@ -99,17 +103,19 @@ def restore() -> None:
     entry = _store().get(cid)
     st.session_state[SESSION_ID] = cid
     st.session_state[HISTORY] = entry["history"]  # the same list: appends reach the store
-    if entry["upload"] is not None:
-        st.session_state[UPLOAD] = entry["upload"]
+    for key, name in ((LIBRARY, "library"), (JOB, "job")):
+        if entry[name] is not None:
+            st.session_state[key] = entry[name]
 
 
-def remember_upload(upload: Any) -> None:
-    """The session's document, kept with its conversation (None: back to the article)."""
-    _store().get(session_id())["upload"] = upload
-    if upload is None:
-        st.session_state.pop(UPLOAD, None)
+def remember(key: str, value: Any) -> None:
+    """The conversation's library or ingest job, kept with it so that a reload (a new
+    session on the same URL) finds its documents, and an ingest still running, again."""
+    _store().get(session_id())[{LIBRARY: "library", JOB: "job"}[key]] = value
+    if value is None:
+        st.session_state.pop(key, None)
     else:
-        st.session_state[UPLOAD] = upload
+        st.session_state[key] = value
 
 
 def history() -> list[Turn]:

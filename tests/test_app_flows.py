@@ -83,9 +83,29 @@ def turns(at: AppTest) -> list[S.Turn]:
 
 
 def upload(at: AppTest, name: str, data: bytes, mime: str = "text/plain") -> AppTest:
+    """Drop a file on the documents panel and wait for its ingest (a worker thread)."""
     at.sidebar.get("file_uploader")[0].set_value((name, data, mime)).run()
     assert not at.exception, at.exception
+    return settle(at)
+
+
+def settle(at: AppTest, timeout: float = 120) -> AppTest:
+    """Wait for the ingest in progress to finish, then rerun as the page's poll would."""
+    job = at.session_state[S.JOB] if S.JOB in at.session_state else None  # noqa: SIM401 (no .get)
+    if job is not None and job.thread is not None:
+        job.thread.join(timeout)
+        assert job.finished
+        at.run()
+        assert not at.exception, at.exception
     return at
+
+
+def library(at: AppTest):  # type: ignore[no-untyped-def]
+    return at.session_state[S.LIBRARY]
+
+
+def doc_infos(at: AppTest):  # type: ignore[no-untyped-def]
+    return library(at).infos
 
 
 def plain(markdown: str) -> str:
@@ -217,9 +237,10 @@ def test_valid_but_unavailable_backend_falls_back_to_extractive() -> None:
 def test_upload_a_good_file_and_ask_about_it() -> None:
     at = upload(new_app(), "lighthouse.md", GOOD_MD.encode(), "text/markdown")
     assert any("Indexed lighthouse.md" in plain(s.value) for s in at.sidebar.success)
-    up = at.session_state[S.UPLOAD]
-    assert up.document.title == "The lighthouse of Kermor"
-    assert up.folder.is_dir()
+    lib = library(at)
+    [info] = lib.infos
+    assert info.title == "The lighthouse of Kermor"
+    assert Path(info.path).is_file() and lib.folder in Path(info.path).parents
     ask(at, "When was the lighthouse built?")
     ans = turns(at)[0].answer
     assert ans is not None and not ans.abstained and "1887" in ans.answer
@@ -228,11 +249,10 @@ def test_upload_a_good_file_and_ask_about_it() -> None:
     reloaded = AppTest.from_file(APP, default_timeout=TIMEOUT)
     reloaded.query_params[S.URL_PARAM] = at.session_state[S.SESSION_ID]
     reloaded.run()
-    assert reloaded.session_state[S.UPLOAD] is up
-    # Back to the article: the upload's folder goes away, the article answers again.
-    at.sidebar.button[0].click().run()
-    assert S.UPLOAD not in at.session_state
-    assert not up.folder.exists()
+    assert reloaded.session_state[S.LIBRARY] is lib
+    # Removing it: its file goes away, the article answers again.
+    at.button(key=f"dq_rm_{info.doc_id}").click().run()
+    assert lib.pipeline is None and not Path(info.path).exists()
 
 
 @pytest.mark.parametrize(
@@ -252,7 +272,7 @@ def test_bad_uploads_are_refused_and_the_article_stays(
     errors = sidebar_errors(at)
     assert any(expected in e for e in errors), errors
     assert not any("/sessions/" in e for e in errors), errors  # no temp path in the message
-    assert S.UPLOAD not in at.session_state
+    assert library(at).pipeline is None
     ask(at, "How much has Japan invested in India?")
     assert "35 billion" in answers(at)[0]
 
@@ -381,7 +401,8 @@ def test_an_index_of_several_documents(
     monkeypatch.setenv("DOCQA_INDEX_DIR", str(work / "index"))
     monkeypatch.setenv("DOCQA_SOURCES", f'["{work / "hostile.md"}", "{work / "lighthouse.md"}"]')
     at = ask(new_app(), "When was the lighthouse built?")
-    assert any("2 documents" in m.value for m in at.sidebar.markdown)
+    listed = [m.value for m in at.sidebar.markdown]
+    assert "**The lighthouse of Kermor**" in listed and "**Markup in the text**" in listed
     ans = turns(at)[0].answer
     assert ans is not None and "1887" in ans.answer
     at.button(key="show-0-1").click().run()
@@ -578,14 +599,15 @@ def captions(at: AppTest) -> list[str]:
     return [plain(c.value) for c in at.main.caption]
 
 
-def test_back_to_the_article_empties_the_box_and_the_chat_says_where_it_changed() -> None:
+def test_removing_the_upload_returns_to_the_article_and_the_chat_says_where_it_changed() -> None:
     at = upload(new_app(), "lighthouse.md", GOOD_MD.encode(), "text/markdown")
     assert "Asking about: The lighthouse of Kermor (lighthouse.md)" in captions(at)
     assert at.chat_input[0].placeholder == "Ask a question about lighthouse.md…"
+    assert uploader(at).value in (None, [])  # the panel lists it; the box is empty again
     ask(at, "When was the lighthouse built?")
-    at.sidebar.button[0].click().run()  # "Back to the shipped article"
-    assert S.UPLOAD not in at.session_state
-    assert uploader(at).value is None  # the box no longer shows the page
+    [info] = doc_infos(at)
+    at.button(key=f"dq_rm_{info.doc_id}").click().run()
+    assert library(at).pipeline is None
     assert at.chat_input[0].placeholder == "Ask a question about the article…"
     title = TITLE
     assert f"Asking about: {title}" in captions(at)
@@ -593,65 +615,21 @@ def test_back_to_the_article_empties_the_box_and_the_chat_says_where_it_changed(
     ask(at, "How much has Japan invested in India?")
     first, second = turns(at)
     assert first.about == "The lighthouse of Kermor (lighthouse.md)" and second.about == title
-    assert first.sources != second.sources
+    assert first.asked != second.asked
     assert captions(at).count(f"Now asking about: {title}") == 1  # one divider, at the change
     assert "35 billion" in answers(at)[1] and "1887" in answers(at)[0]
-
-
-def test_removing_the_file_with_its_cross_returns_to_the_article() -> None:
-    at = upload(new_app(), "lighthouse.md", GOOD_MD.encode(), "text/markdown")
-    up = at.session_state[S.UPLOAD]
-    uploader(at).set_value(None).run()
-    assert not at.exception, at.exception
-    assert S.UPLOAD not in at.session_state
-    assert not up.folder.exists()
-    assert any(m.value.startswith("**India and Japan") for m in at.sidebar.markdown)
-    ask(at, "How much has Japan invested in India?")
-    assert "35 billion" in answers(at)[0]
 
 
 def test_a_refused_upload_leaves_the_box_and_its_error_goes_with_the_next_upload() -> None:
     at = upload(new_app(), "x.txt", b"\x00\x01\x02binary\x00" * 20)
     assert any("binary" in e for e in sidebar_errors(at))
-    assert uploader(at).value is None  # the refused file does not stay in the box
+    assert uploader(at).value in (None, [])  # the refused file does not stay in the box
     upload(at, "lighthouse.md", GOOD_MD.encode(), "text/markdown")
     assert not at.sidebar.error  # the stale error is gone
     assert any("Indexed lighthouse.md" in plain(s.value) for s in at.sidebar.success)
-    [box] = at.sidebar.get("file_uploader")  # one box, one file: nothing accumulates
-    assert box.value is not None and box.value.name == "lighthouse.md"
-
-
-def test_a_question_asked_while_indexing_is_kept_and_refused(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    import streamlit as st
-
-    from app import ui_resources
-
-    def cut_short(*args: object, **kwargs: object) -> None:
-        st.stop()  # as when a click reruns the page in the middle of indexing
-
-    at = new_app()
-    with monkeypatch.context() as m:
-        m.setattr(ui_resources, "index_upload", cut_short)
-        upload(at, "lighthouse.md", GOOD_MD.encode(), "text/markdown")
-        assert at.session_state[S.INDEXING] == "lighthouse.md"
-        # The box stays usable (Streamlit drops what is sent to a disabled widget) and
-        # says what is going on.
-        assert "Indexing lighthouse.md" in at.chat_input[0].placeholder
-        ask(at, "How much has Japan invested in India?")
-    [turn] = turns(at)
-    assert turn.question == "How much has Japan invested in India?"  # kept, never dropped
-    assert turn.answer is None  # not answered from the article the person moved away from
-    assert "lighthouse.md was still being indexed" in turn.error
-    assert any("Ask again when it is done" in plain(e.value) for e in at.main.error)
-    at.run()  # the indexing goes on and completes
-    assert S.INDEXING not in at.session_state
-    assert at.session_state[S.UPLOAD].name == "lighthouse.md"
-    assert at.chat_input[0].placeholder == "Ask a question about lighthouse.md…"
-    ask(at, "When was the lighthouse built?")
-    assert "1887" in turns(at)[1].answer.answer
-    assert len(at.chat_message) == 4  # the refused question is still on the page
+    [box] = at.sidebar.get("file_uploader")  # one box, emptied: the panel lists the document
+    assert box.value in (None, [])
+    assert [d.title for d in doc_infos(at)] == ["The lighthouse of Kermor"]
 
 
 def test_starter_chips_ask_on_click() -> None:
