@@ -11,6 +11,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import ui_state as S
+from tests.test_app_flows import settle
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app" / "streamlit_app.py")
@@ -39,12 +40,12 @@ def _upload(name: str) -> AppTest:
     data = (PDFS / name).read_bytes()
     at.sidebar.get("file_uploader")[0].set_value((name, data, "application/pdf")).run()
     assert not at.exception, at.exception
-    return at
+    return settle(at)  # the ingest runs in a worker thread
 
 
 def test_a_pdf_citation_shows_its_page_with_the_quote_boxed() -> None:
     at = _upload("scotus-transcript-p1.pdf")
-    assert S.UPLOAD in at.session_state
+    assert at.session_state[S.LIBRARY].pipeline is not None
     at.chat_input[0].set_value("When was the oral argument held?").run()
     assert not at.exception, at.exception
     ans = at.session_state[S.HISTORY][0].answer
@@ -62,4 +63,4 @@ def test_a_password_protected_pdf_is_refused_in_one_line() -> None:
     at = _upload("password-example.pdf")
     errors = [e.value for e in at.sidebar.error]
     assert any("password\\-protected" in e for e in errors), errors  # escaped Markdown
-    assert S.UPLOAD not in at.session_state
+    assert at.session_state[S.LIBRARY].pipeline is None
