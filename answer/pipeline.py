@@ -26,7 +26,6 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass
 from typing import Protocol
 
 from answer.citeparse import cite
@@ -36,10 +35,12 @@ from answer.llm import (
     ContextMode,
     LlmBackend,
     Message,
+    StructuredOutputRefused,
     Usage,
     collect,
     context_error,
 )
+from answer.llm_answer import Outcome, constrained
 from answer.prompting import (
     Exchange,
     Unit,
@@ -99,17 +100,6 @@ def short_answer_problem(
     if doc is None or doc.text[short.start : short.end] != short.text:
         return "the short answer does not match the source text"
     return None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One answered question, with what it cost."""
-
-    answer: Answer
-    usage: Usage | None = None  # the answer call's tokens (None for extractive)
-    rewrite_usage: Usage | None = None
-    mode: str = "extractive"  # "passages" or "document" for an LLM
-    messages: tuple[Message, ...] = ()  # the prompt sent, for inspection and the bench
 
 
 Stage = Callable[[str], None]
@@ -206,8 +196,41 @@ class Pipeline:
         if context is not None and context not in CONTEXT_MODES:
             raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
         if isinstance(b, LlmBackend):
-            return (yield from self._llm(b, question, k, on_stage, history, context))
+            return (yield from _text_only(self._llm(b, question, k, on_stage, history, context)))
         return (yield from self._extractive(b, question, k, on_stage))
+
+    def answers(
+        self,
+        question: str,
+        k: int = 5,
+        backend: str = "extractive",
+        *,
+        history: Sequence[Exchange] = (),
+        context: ContextMode | None = None,
+        on_stage: Stage | None = None,
+        deltas: bool = False,
+    ) -> Iterator[str | Answer]:
+        """Instant, then generated: for an LLM backend (constrained citations) the extractive
+        answer at once (its `backend` is "extractive"), then the final verified Answer, which
+        is the model's when its answer was supported, else the extractive one with a note
+        saying why. One Answer for the extractive backend. With `deltas`, the model's answer
+        text is yielded as it is written, between the two."""
+        b = self.backends.get(backend)
+        if not isinstance(b, LlmBackend):
+            yield _drain(self.generate(question, k, backend, on_stage)).answer
+            return
+        gen = self._llm(b, question, k, on_stage, history, context)
+        try:
+            while True:
+                try:
+                    item = next(gen)
+                except StopIteration as stop:
+                    yield stop.value.answer
+                    return
+                if deltas or isinstance(item, Answer):
+                    yield item
+        finally:
+            gen.close()
 
     # ---- extractive ---------------------------------------------------------------------
 
@@ -216,10 +239,23 @@ class Pipeline:
     ) -> Generator[str, None, Outcome]:
         t0 = time.perf_counter()
         retrieval = self.retrieve(question, k)
-        t1 = time.perf_counter()
         if on_stage:
             on_stage("generate")
-        ans = b.answer(question, retrieval, self.index)
+        ans, _ = self._read(b, question, retrieval, (time.perf_counter() - t0) * 1000)
+        yield ans.answer  # ready at once: one delta
+        return Outcome(ans)
+
+    def _read(
+        self, b: Backend, question: str, retrieval: Retrieval, retrieve_ms: float
+    ) -> tuple[Answer, object]:
+        """The extractive answer on a retrieval, verified, and the reader's reading (None
+        when the backend does not expose one)."""
+        t1 = time.perf_counter()
+        reading = None
+        if isinstance(b, ExtractiveBackend):
+            ans, reading = b.read_and_answer(question, retrieval, self.index)
+        else:
+            ans = b.answer(question, retrieval, self.index)
         t2 = time.perf_counter()
         self._check_offsets(ans.citations, ans.short_answer)
         sentences = ans.sentences
@@ -229,27 +265,25 @@ class Pipeline:
                 sentences = verify_sentences(sentences, ans.citations, checker)
         t3 = time.perf_counter()
         timings = {
-            "retrieve": (t1 - t0) * 1000,
+            "retrieve": retrieve_ms,
             "generate": (t2 - t1) * 1000,
             "verify": (t3 - t2) * 1000,
-            "total": (t3 - t0) * 1000,
+            "total": retrieve_ms + (t3 - t1) * 1000,
         }
-        yield ans.answer  # ready at once: one delta
-        return Outcome(
-            Answer(
-                question=question,
-                answer=ans.answer,
-                abstained=ans.abstained,
-                backend=ans.backend,
-                citations=ans.citations,
-                sentences=sentences,
-                passages=retrieval.passages,
-                timings_ms=timings,
-                standalone_question=ans.standalone_question,
-                notes=ans.notes,
-                short_answer=ans.short_answer,
-            )
+        full = Answer(
+            question=question,
+            answer=ans.answer,
+            abstained=ans.abstained,
+            backend=ans.backend,
+            citations=ans.citations,
+            sentences=sentences,
+            passages=retrieval.passages,
+            timings_ms=timings,
+            standalone_question=ans.standalone_question,
+            notes=ans.notes,
+            short_answer=ans.short_answer,
         )
+        return full, reading
 
     def _check_offsets(
         self, citations: tuple[Citation, ...], short: ShortAnswer | None = None
@@ -297,6 +331,17 @@ class Pipeline:
         t1 = time.perf_counter()
         retrieval = self.retrieve(query, k)
         timings["retrieve"] = (time.perf_counter() - t1) * 1000
+
+        if opts.citations == "constrained":
+            try:
+                return (
+                    yield from constrained(
+                        self, b, question, retrieval, standalone, notes, timings, t0, on_stage,
+                        rewrite_usage,
+                    )
+                )  # fmt: skip
+            except StructuredOutputRefused as e:
+                notes.append(f"{e.problem}: the answer was parsed from free text")
 
         units, whole, fit_notes = self._context(b, retrieval, query, context or opts.context)
         notes.extend(fit_notes)
@@ -390,3 +435,26 @@ class Pipeline:
                 f"{ctx} tokens"
             )
         return kept, False, notes
+
+
+def _drain(gen: Generator[str, None, Outcome]) -> Outcome:
+    """Run a generator to its end: its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def _text_only(gen: Generator[object, None, Outcome]) -> Generator[str, None, Outcome]:
+    """The text deltas of a generator that also yields the instant Answer (dropped here)."""
+    try:
+        while True:
+            try:
+                item = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(item, str):
+                yield item
+    finally:
+        gen.close()
