@@ -136,7 +136,8 @@ def constrained(
                 usage: Usage = stop.value
                 break
             if not parts:
-                timings["first_token"] = (time.perf_counter() - t0) * 1000
+                t_first = time.perf_counter()
+                timings["first_token"] = (t_first - t0) * 1000
             parts.append(delta)
             now = partial_answer("".join(parts))
             if len(now) > len(shown) and now.startswith(shown):
@@ -146,6 +147,8 @@ def constrained(
         gen.close()  # a consumer that stops early releases the model (llama.cpp's lock)
     t3 = time.perf_counter()
     timings["generate"] = (t3 - t2) * 1000
+    if parts:
+        timings["decode"] = (t3 - t_first) * 1000  # first token to last: tokens/s
 
     j = parse_judgement("".join(parts))
     if usage.finish_reason == "length":

@@ -157,6 +157,39 @@ def retrieve(
         _print_passages(r.passages)
 
 
+def _ask_live(pipe: Any, q: str, k: int, backend: str, turns: list, context: str | None) -> Any:
+    """`ask` at a terminal with an LLM backend: instant extractive answer, then generated."""
+    instant = None
+    final = None
+    writing = False
+    for ev in pipe.answers(q, k=k, backend=backend, history=turns, context=context, deltas=True):
+        if isinstance(ev, str):
+            if not writing:
+                sys.stdout.write(f"\n{backend} is answering: ")
+                writing = True
+            sys.stdout.write(ev)
+            sys.stdout.flush()
+        elif instant is None and ev.backend == "extractive" and backend != "extractive":
+            instant = ev
+            print(f"extractive answer (instant; {backend} is being asked):")
+            _print_answer(instant)
+        else:
+            final = ev
+    if writing:
+        print()
+    assert final is not None
+    if instant is not None and final.backend == "extractive" and final.answer == instant.answer:
+        new = [n for n in final.notes if n not in instant.notes]
+        print("─" * 40)
+        print(f"note: {new[-1] if new else 'the extractive answer stands'}")
+    else:
+        print("─" * 40)
+        print(f"{final.backend} answer, verified:" if final.backend != "extractive" else
+              "extractive answer:")  # fmt: skip
+        _print_answer(final)
+    return final
+
+
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question, or - for stdin.")] = None,
@@ -210,20 +243,18 @@ def ask(
                 f"cannot read the history file {history}: {e}", "give a JSON file"
             ) from None
     pipe = open_pipeline(s, log=_log)
-    # A person at a terminal sees an LLM's tokens as they come, then the verified answer.
+    # A person at a terminal sees the extractive answer at once, then the model's answer as it
+    # is written, then what stands once it is verified (each labelled with its backend).
     live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
     try:
+        if live:
+            ans = _ask_live(pipe, q, s.k, s.backend, turns, context)
+            return
         ans = None
         for ev in pipe.stream(q, k=s.k, backend=s.backend, history=turns, context=context):
-            if isinstance(ev, str):
-                if live:
-                    sys.stdout.write(ev)
-                    sys.stdout.flush()
-            else:
+            if not isinstance(ev, str):
                 ans = ev
         assert ans is not None
-        if live:
-            print("\n" + "─" * 40)
     except BackendError as e:
         if not fallback or s.backend == "extractive":
             raise

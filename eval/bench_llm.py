@@ -1,18 +1,29 @@
-"""The LLM backends' figures for `make bench`, with the test model (Qwen2.5-Coder 0.5B Instruct,
-Q4 GGUF, run in process by llama.cpp on one thread).
+"""The LLM backend's figures for `make bench`, beside the extractive backend on the same questions
+in the same run (issue #12).
 
-For each context mode (retrieved passages, k=3; the whole document as numbered sentences):
-time to first token and total time per question, prompt tokens per answer, and on the dev set
-the share of answer sentences the checker marks supported, the share of answers with at least
-one valid citation, abstention on unanswerable and answerable questions, and how often the
-gold answer is in the text. These are the baseline a stronger model should beat.
+Each question is asked once of the `llamacpp` backend with constrained citations
+(answer/llm_answer.py): that one call also yields the extractive answer on the same retrieval
+(the instant answer), so the two columns are the same questions, the same passages, the same
+machine state. A third column is the policy where the model's `answerable: false` also abstains
+(`LlmOptions.abstain="reader+model"`), computed from the same replies.
 
-`python -m app.bench llm [N]` runs it alone on the first N dev questions (default: all).
-`bench_llm()` yields the lines of the report; app/ prints them.
+Question sets: the project's dev set (the shipped article), and a fixed sample of the SQuAD 2.0
+dev articles (../shared/squad2/; every question of the 8 articles, shuffled with seed 0, the
+first N), each asked of its whole article as a person would (eval/squad.py).
+
+Figures: accuracy (answerable: gold contained and not abstained; unanswerable: abstained),
+contained (of the answerable questions answered), abstention recall, false abstention,
+short-answer F1 (SQuAD normalisation, on the short answer when there is one, answerable
+questions), answers with a valid citation, sentences supported, the share of final answers
+that are the model's, time to first token, tokens/s, total p50/p95.
+
+`python -m app.bench llm [N]`: N questions of each set (default 20); `bench_llm()` yields
+the lines, app/ prints them.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -20,116 +31,174 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from answer.llm import LlmBackend, LlmOptions, collect
+from answer.llm_answer import Outcome
 from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
-from eval.metrics import answer_contained
-from eval.qa import QAItem, read_qa
+from core.types import Answer
+from eval.metrics import answer_contained, nearest_rank, token_f1
+from eval.qa import read_qa
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
-MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4.gguf"
-N_CTX = 4096  # the settings' default: the article (about 2,300 prompt tokens) fits whole
-MAX_TOKENS = 128
-K = 3
+MODELS = Path.home() / ".cache" / "docqa" / "models"
+# The models make install-llm assembles, best first: the first one present is benched.
+MODEL_FILES = ("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "qwen2.5-coder-0.5b-instruct-q4.gguf")
+N_CTX = 4096
+MAX_TOKENS = 96  # the JSON reply: ids and a short answer
+K = 5
+SEED = 0
 
 
-def model_path(given: Path | None) -> Path | None:
-    """The GGUF file to bench: the configured one, else the test model where make install-llm
-    puts it."""
-    default = Path.home() / ".cache" / "docqa" / "models" / MODEL_FILE
-    for p in (given, default):
-        if p is not None and Path(p).is_file():
-            return Path(p)
-    return None
+def model_paths(given: Path | None) -> list[Path]:
+    """The GGUF files to bench: the configured one, else those make install-llm put there."""
+    if given is not None and Path(given).is_file():
+        return [Path(given)]
+    return [MODELS / f for f in MODEL_FILES if (MODELS / f).is_file()]
+
+
+@dataclass(frozen=True)
+class Question:
+    set: str
+    id: str
+    question: str
+    answers: tuple[str, ...]  # empty: unanswerable
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
 
 
 @dataclass
-class Run:
-    mode: str
-    ttft_ms: list[float] = field(default_factory=list)
-    total_ms: list[float] = field(default_factory=list)
-    prompt_tokens: list[int] = field(default_factory=list)
-    completion_tokens: list[int] = field(default_factory=list)
+class Tally:
+    name: str
+    n: int = 0
+    correct: int = 0
+    answerable: int = 0
+    answered_answerable: int = 0
+    contained: int = 0
+    unanswerable: int = 0
+    abstained_unanswerable: int = 0
+    abstained_answerable: int = 0
+    f1: float = 0.0
+    answers: int = 0
+    cited: int = 0
     sentences: int = 0
     supported: int = 0
-    partial: int = 0
-    cited_answers: int = 0  # non-abstaining answers with at least one valid citation
-    answers: int = 0  # non-abstaining answers
-    abstained_unanswerable: int = 0
-    unanswerable: int = 0
-    abstained_answerable: int = 0
-    answerable: int = 0
-    gold: int = 0
-    errors: list[str] = field(default_factory=list)
+    by_model: int = 0
+    ttft_ms: list[float] = field(default_factory=list)
+    tok_s: list[float] = field(default_factory=list)
+    total_ms: list[float] = field(default_factory=list)
 
-    def add(self, item: QAItem, outcome) -> None:
-        ans = outcome.answer
-        self.total_ms.append(ans.timings_ms["total"])
-        if "first_token" in ans.timings_ms:
-            self.ttft_ms.append(ans.timings_ms["first_token"])
-        if outcome.usage is not None:
-            self.prompt_tokens.append(outcome.usage.prompt_tokens)
-            self.completion_tokens.append(outcome.usage.completion_tokens)
-        if item.answerable:
+    def add(self, q: Question, a: Answer, total_ms: float) -> None:
+        self.n += 1
+        self.total_ms.append(total_ms)
+        if q.answerable:
             self.answerable += 1
-            self.abstained_answerable += ans.abstained
-            self.gold += (not ans.abstained) and bool(answer_contained(ans.answer, item.answers))
+            if a.abstained:
+                self.abstained_answerable += 1
+            else:
+                self.answered_answerable += 1
+                hit = bool(answer_contained(a.answer, q.answers))
+                self.contained += hit
+                self.correct += hit
+                text = a.short_answer.text if a.short_answer else a.answer
+                self.f1 += token_f1(text, q.answers)
         else:
             self.unanswerable += 1
-            self.abstained_unanswerable += ans.abstained
-        if not ans.abstained:
+            self.abstained_unanswerable += a.abstained
+            self.correct += a.abstained
+        if not a.abstained:
             self.answers += 1
-            self.cited_answers += bool(ans.citations)
-            self.sentences += len(ans.sentences)
-            self.supported += sum(s.support == "supported" for s in ans.sentences)
-            self.partial += sum(s.support == "partial" for s in ans.sentences)
+            self.cited += bool(a.citations)
+            self.sentences += len(a.sentences)
+            self.supported += sum(s.support == "supported" for s in a.sentences)
+            self.by_model += a.backend != "extractive"
 
 
-def _ratio(a: int, b: int) -> str:
-    return f"{a / b:.3f} ({a}/{b})" if b else "n/a"
+def _r(a: float, b: int) -> str:
+    return f"{a / b:.3f}" if b else "n/a"
 
 
-def _med(xs: list[float]) -> str:
-    return f"{statistics.median(xs):,.0f}" if xs else "n/a"
+def _ms(xs: list[float], q: float) -> str:
+    return f"{nearest_rank(xs, q):,.0f}" if xs else "n/a"
 
 
-def run_mode(pipe: Pipeline, items: list[QAItem], mode: str) -> Run:
-    run = Run(mode)
-    for it in items:
-        try:
-            _, outcome = collect(pipe.generate(it.question, k=K, backend="llamacpp"))
-        except Exception as e:  # one failure must not hide the other figures
-            run.errors.append(f"{it.id}: {type(e).__name__}: {e}")
-            continue
-        run.add(it, outcome)
-    return run
-
-
-def report(run: Run, n: int) -> list[str]:
-    lines = [f"\n### context: {run.mode} ({n} dev questions)"]
-    if run.ttft_ms:
-        first = (run.ttft_ms[0], run.total_ms[0], run.prompt_tokens[0])
-        lines.append("first question: time to first token {:,.0f} ms, total {:,.0f} ms, "
-                     "prompt {:,} tokens".format(*first))  # fmt: skip
-    lines += [
-        f"time to first token  median {_med(run.ttft_ms)} ms, max "
-        f"{max(run.ttft_ms, default=0):,.0f} ms",
-        f"total per question   median {_med(run.total_ms)} ms, max "
-        f"{max(run.total_ms, default=0):,.0f} ms",
-        f"prompt tokens        median {_med(run.prompt_tokens)}, mean "
-        f"{statistics.mean(run.prompt_tokens or [0]):,.0f}; answer tokens median "
-        f"{_med(run.completion_tokens)}",
-        f"sentences supported          {_ratio(run.supported, run.sentences)}"
-        f"  (partial {_ratio(run.partial, run.sentences)})",
-        f"answers with a valid citation {_ratio(run.cited_answers, run.answers)}",
-        f"abstained on unanswerable     {_ratio(run.abstained_unanswerable, run.unanswerable)}",
-        f"abstained on answerable       {_ratio(run.abstained_answerable, run.answerable)}",
-        f"gold answer in the text       {_ratio(run.gold, run.answerable)}",
+def table(tallies: list[Tally]) -> list[str]:
+    rows = [
+        ("accuracy", lambda t: _r(t.correct, t.n)),
+        ("contained (answered answerable)", lambda t: _r(t.contained, t.answered_answerable)),
+        ("abstention recall", lambda t: _r(t.abstained_unanswerable, t.unanswerable)),
+        ("false abstention", lambda t: _r(t.abstained_answerable, t.answerable)),
+        ("short-answer F1 (answerable)", lambda t: _r(t.f1, t.answerable)),
+        ("answers with a valid citation", lambda t: _r(t.cited, t.answers)),
+        ("sentences supported", lambda t: _r(t.supported, t.sentences)),
+        ("answers written by the model", lambda t: _r(t.by_model, t.answers)),
+        ("time to first token p50 ms", lambda t: _ms(t.ttft_ms, 50)),
+        ("tokens/s p50", lambda t: f"{statistics.median(t.tok_s):.1f}" if t.tok_s else "n/a"),
+        ("total p50 ms", lambda t: _ms(t.total_ms, 50)),
+        ("total p95 ms", lambda t: _ms(t.total_ms, 95)),
     ]
-    lines += [f"error: {e}" for e in run.errors[:5]]
-    return lines
+    w = 32
+    out = ["| " + "metric".ljust(w) + " | " + " | ".join(t.name for t in tallies) + " |"]
+    out.append("|" + "-" * (w + 2) + "|" + "|".join("-" * (len(t.name) + 2) for t in tallies) + "|")
+    for label, f in rows:
+        cells = [f(t).rjust(len(t.name)) for t in tallies]
+        out.append("| " + label.ljust(w) + " | " + " | ".join(cells) + " |")
+    return out
+
+
+def with_model_abstention(o: Outcome) -> Answer:
+    """The final answer under abstain="reader+model": the model's `answerable: false` abstains."""
+    a = o.answer
+    if o.judgement is not None and not o.judgement.answerable and not a.abstained:
+        return Answer(a.question, "", True, a.backend, passages=a.passages)
+    return a
+
+
+def run_set(pipe: Pipeline, questions: list[Question], label: str) -> tuple[list[Tally], list[str]]:
+    ex, llm, both = Tally("extractive"), Tally(label), Tally(f"{label}+model-abstain")
+    errors: list[str] = []
+    for q in questions:
+        try:
+            _, o = collect(pipe.generate(q.question, k=K, backend="llamacpp"))
+        except Exception as e:  # one failure must not hide the other figures
+            errors.append(f"{q.set} {q.id}: {type(e).__name__}: {e}")
+            continue
+        t = o.answer.timings_ms
+        inst = o.instant or o.answer
+        ex.add(q, inst, inst.timings_ms["total"])
+        llm.add(q, o.answer, t["total"])
+        both.add(q, with_model_abstention(o), t["total"])
+        if "first_token" in t:
+            llm.ttft_ms.append(t["first_token"])
+            both.ttft_ms.append(t["first_token"])
+        if o.usage is not None and t.get("decode", 0) > 0 and o.usage.completion_tokens > 1:
+            rate = (o.usage.completion_tokens - 1) / (t["decode"] / 1000)
+            llm.tok_s.append(rate)
+            both.tok_s.append(rate)
+    return [ex, llm, both], errors
+
+
+def dev_questions(limit: int | None) -> list[Question]:
+    items, _ = read_qa(DEV)
+    qs = [Question("dev", it.id, it.question, tuple(it.answers)) for it in items]
+    return qs[:limit] if limit else qs
+
+
+def squad_sample(n: int) -> list[tuple[str, Question]]:
+    """(article name, question): every question of the SQuAD dev articles shuffled with a
+    fixed seed, the first n."""
+    from eval.squad import DEV_FILE, load_articles
+
+    pool = [
+        (a.name, Question("squad", q.id, q.question, tuple(g.text for g in q.golds)))
+        for a in load_articles(DEV_FILE, "dev")
+        for q in a.questions
+    ]
+    random.Random(SEED).shuffle(pool)
+    return pool[:n]
 
 
 def bench_llm(
@@ -138,25 +207,57 @@ def bench_llm(
     make_pipeline: Callable[..., Pipeline],
     model: Path | None = None,
     limit: int | None = None,
+    squad: int | None = None,
 ) -> Iterator[str]:
-    """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline."""
+    """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline.
+    `limit` dev questions (all when None) and `squad` SQuAD questions (default: `limit`, or 20)."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
         yield "skipped: llama-cpp-python is not installed (make install-llm)"
         return
-    path = model_path(model)
-    if path is None:
-        yield f"skipped: no test model (make install-llm puts {MODEL_FILE} in ~/.cache/docqa)"
+    paths = model_paths(model)
+    if not paths:
+        yield f"skipped: no local model (make install-llm puts {MODEL_FILES[0]} in ~/.cache/docqa)"
         return
-    items, _ = read_qa(DEV)
-    items = items[:limit] if limit else items
-    t = time.perf_counter()
-    llm = LlamaCppModel(path, n_ctx=N_CTX, threads=1)
-    llm.loaded()
-    yield (f"model {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
-           f"1 thread, max {MAX_TOKENS} answer tokens, k={K} for passages")  # fmt: skip
-    for mode in ("passages", "document"):
-        opts = LlmOptions(max_tokens=MAX_TOKENS, context=mode)  # type: ignore[arg-type]
-        pipe = make_pipeline(index, embedder, backends={"llamacpp": LlmBackend(llm, opts)})
-        yield from report(run_mode(pipe, items, mode), len(items))
+    n_squad = squad if squad is not None else (limit or 20)
+    sample = squad_sample(n_squad) if n_squad else []
+    from eval.reader_data import article_index
+    from eval.squad import DEV_FILE, load_articles
+
+    articles = {a.name: a for a in load_articles(DEV_FILE, "dev")} if sample else {}
+    for path in paths:
+        t = time.perf_counter()
+        llm = LlamaCppModel(path, n_ctx=N_CTX, threads=1)
+        llm.loaded()
+        yield (f"\nmodel {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
+               f"1 thread, max {MAX_TOKENS} reply tokens, k={K}")  # fmt: skip
+        backends = {"llamacpp": LlmBackend(llm, LlmOptions(max_tokens=MAX_TOKENS))}
+        label = "llm" if "1.5b" not in path.name else "llm-1.5b"
+        dev = dev_questions(limit)
+        tallies, errors = run_set(make_pipeline(index, embedder, backends=backends), dev, label)
+        yield f"\n### dev set ({len(dev)} questions), {path.name}"
+        yield from table(tallies)
+        yield from (f"error: {e}" for e in errors[:5])
+        if not sample:
+            continue
+        all_t: list[Tally] | None = None
+        errors = []
+        for name in dict.fromkeys(a for a, _ in sample):
+            qs = [q for a, q in sample if a == name]
+            pipe = make_pipeline(article_index(articles[name], embedder), embedder,
+                                 backends=backends)  # fmt: skip
+            ts, errs = run_set(pipe, qs, label)
+            errors += errs
+            all_t = ts if all_t is None else [_merge(x, y) for x, y in zip(all_t, ts, strict=True)]
+        yield f"\n### SQuAD 2.0 dev articles, {len(sample)} questions (seed {SEED}), {path.name}"
+        yield from table(all_t or [])
+        yield from (f"error: {e}" for e in errors[:5])
+
+
+def _merge(a: Tally, b: Tally) -> Tally:
+    out = Tally(a.name)
+    for k, v in vars(a).items():
+        if k != "name":
+            setattr(out, k, v + getattr(b, k))
+    return out
