@@ -15,7 +15,8 @@ llama-cpp-python's server and LM Studio: they differ only in base URL, model nam
 - Every failure becomes one `BackendError` line that says what to do.
 - A JSON schema (the constrained answer) is sent as `response_format`: first the OpenAI form
   (`{"type": "json_schema", …}`: OpenAI, vLLM, llama.cpp's llama-server, Ollama), and when the
-  server refuses that with HTTP 400/422 before generating, llama-cpp-python's server form
+  server refuses that before generating (HTTP 400/422, or llama-cpp-python's 500 naming
+  `response_format`), llama-cpp-python's server form
   (`{"type": "json_object", "schema": …}`). A server that refuses both raises
   `StructuredOutputRefused` (the pipeline then asks for free text); what worked, or that
   nothing did, is remembered for the backend's later calls.
@@ -200,8 +201,13 @@ class OpenAIModel:
                 first = next(it)
             except StopIteration:
                 return fmt, iter(())
-            except (openai.BadRequestError, openai.UnprocessableEntityError) as e:
-                if _is_context_error(e, _message(e)):
+            except openai.APIStatusError as e:
+                # 400/422 say no to the format; llama-cpp-python's server says it with a 500
+                # whose message names the field.
+                refused = e.status_code in (400, 422) or (
+                    e.status_code == 500 and "response_format" in _message(e)
+                )
+                if not refused or _is_context_error(e, _message(e)):
                     raise self._error(e) from None
                 with self._lock:  # refused: never sent again by this backend
                     if fmt in self._formats:
