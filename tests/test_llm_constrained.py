@@ -5,9 +5,10 @@ supported answer replaces the extractive one.
 
 The protocol tests run the smallest real model, SmolLM2-135M-Instruct (make install-llm
 LLM_MODELS=test), in process under a llama.cpp grammar and over HTTP against llama-cpp-python's
-own server, which refuses OpenAI's `json_schema` response format (HTTP 500 naming it) and takes its own
-`json_object` + schema form: the first is remembered, and a server that takes neither gets the
-free-text path with a note. They check the protocol, not that a 135M model is right.
+own server, which refuses OpenAI's `json_schema` response format (HTTP 500 naming it) and
+takes its own `json_object` + schema form: that one is remembered, and a server that takes
+neither gets the free-text path with a note. They check the protocol, not that a 135M model
+is right.
 """
 
 from __future__ import annotations
