@@ -4,18 +4,23 @@ Two kinds of backend:
 
 - `Backend` (the extractive one): turns retrieved passages into an answer that quotes them;
 - `LlmBackend` (answer/llm.py: llama.cpp, OpenAI-compatible): a chat model. For those the
-  pipeline rewrites a follow-up into a standalone question from the chat history, builds the
-  prompt (the retrieved passages, or with `context="auto"` the whole document as numbered
-  sentences when it fits the model's context), streams the generation, then maps each `[n]`
-  to exact offsets and verifies every sentence with the shared checker (answer/citeparse.py,
-  verify/checker.py).
+  pipeline rewrites a follow-up into a standalone question from the chat history and
+  retrieves. By default (`citations="constrained"`) answer/llm_answer.py then makes the
+  extractive answer first, and the model answers in a JSON schema by picking the reader's best
+  sentences (exact citations from their ids). With `citations="free"`, a context mode named
+  by the caller, or a server that refuses a schema, the prompt holds the passages (or with
+  `context="auto"` the whole document as numbered sentences when it fits), the generation is
+  streamed, each `[n]` is mapped to exact offsets (answer/citeparse.py). Every sentence is
+  verified by the shared checker (verify/checker.py).
 
 Entry points, all over the same `generate` generator:
 
 - `ask(question, k, backend, *, history, context)` -> Answer;
 - `stream(question, k, backend, *, history, context)` yields text deltas as the model writes
   them, then the final, verified `Answer` as its last item;
-- `generate(...)` yields the deltas and returns an `Outcome` (the answer plus token usage).
+- `generate(...)` yields the deltas and returns an `Outcome` (the answer plus token usage);
+- `answers(question, k, backend, *, history, deltas)` yields the instant extractive `Answer`,
+  then the final one (instant, then generated: what the CLI and the app show).
 
 A failing LLM raises `BackendError`; offering the extractive answer instead is the caller's
 choice (the CLI's `--fallback`, the app's note).
@@ -332,7 +337,9 @@ class Pipeline:
         retrieval = self.retrieve(query, k)
         timings["retrieve"] = (time.perf_counter() - t1) * 1000
 
-        if opts.citations == "constrained":
+        # A context mode asked for by name belongs to the free-text path (passages or the whole
+        # document, cited with [n]); by default the answer is constrained to sentence ids.
+        if opts.citations == "constrained" and context is None:
             try:
                 return (
                     yield from constrained(

@@ -200,8 +200,9 @@ def ask(
         str | None,
         typer.Option(
             "--context",
-            help="LLM backends: passages (default), auto (the whole document when it fits "
-            "the model's context, else passages) or document.",
+            help="LLM backends: answer in free text citing [n] of the passages, of the whole "
+            "document when it fits the model's context (auto), or of the document, instead of "
+            "the default answer constrained to the reader's best sentences.",
         ),
     ] = None,
     history: Annotated[
