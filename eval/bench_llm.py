@@ -135,10 +135,10 @@ def table(tallies: list[Tally]) -> list[str]:
         ("answers with a valid citation", lambda t: _r(t.cited, t.answers)),
         ("sentences supported", lambda t: _r(t.supported, t.sentences)),
         ("answers written by the model", lambda t: _r(t.by_model, t.answers)),
-        ("time to first token p50 ms", lambda t: _ms(t.ttft_ms, 50)),
+        ("time to first token p50 ms", lambda t: _ms(t.ttft_ms, 0.5)),
         ("tokens/s p50", lambda t: f"{statistics.median(t.tok_s):.1f}" if t.tok_s else "n/a"),
-        ("total p50 ms", lambda t: _ms(t.total_ms, 50)),
-        ("total p95 ms", lambda t: _ms(t.total_ms, 95)),
+        ("total p50 ms", lambda t: _ms(t.total_ms, 0.5)),
+        ("total p95 ms", lambda t: _ms(t.total_ms, 0.95)),
     ]
     w = 32
     out = ["| " + "metric".ljust(w) + " | " + " | ".join(t.name for t in tallies) + " |"]
@@ -157,7 +157,27 @@ def with_model_abstention(o: Outcome) -> Answer:
     return a
 
 
-def run_set(pipe: Pipeline, questions: list[Question], label: str) -> tuple[list[Tally], list[str]]:
+def record(q: Question, o: Outcome) -> dict:
+    """One question's figures, for a look at what the averages hide."""
+    j, a, inst = o.judgement, o.answer, o.instant or o.answer
+    return {
+        "set": q.set, "id": q.id, "question": q.question, "answers": list(q.answers),
+        "answerability": o.answerability,
+        "model": None if j is None else {"answerable": j.answerable, "ids": list(j.ids),
+                                          "answer": j.answer},
+        "extractive": {"answer": inst.answer, "abstained": inst.abstained,
+                       "contained": bool(answer_contained(inst.answer, q.answers))},
+        "final": {"answer": a.answer, "backend": a.backend, "abstained": a.abstained,
+                  "contained": bool(answer_contained(a.answer, q.answers)),
+                  "short": a.short_answer.text if a.short_answer else None,
+                  "support": [s.support for s in a.sentences], "notes": list(a.notes)},
+        "timings_ms": {k: round(v) for k, v in a.timings_ms.items()},
+    }  # fmt: skip
+
+
+def run_set(
+    pipe: Pipeline, questions: list[Question], label: str, records: list[dict] | None = None
+) -> tuple[list[Tally], list[str]]:
     ex, llm, both = Tally("extractive"), Tally(label), Tally(f"{label}+model-abstain")
     errors: list[str] = []
     for q in questions:
@@ -166,6 +186,8 @@ def run_set(pipe: Pipeline, questions: list[Question], label: str) -> tuple[list
         except Exception as e:  # one failure must not hide the other figures
             errors.append(f"{q.set} {q.id}: {type(e).__name__}: {e}")
             continue
+        if records is not None:
+            records.append(record(q, o))
         t = o.answer.timings_ms
         inst = o.instant or o.answer
         ex.add(q, inst, inst.timings_ms["total"])
@@ -235,11 +257,14 @@ def bench_llm(
         backends = {"llamacpp": LlmBackend(llm, LlmOptions(max_tokens=MAX_TOKENS))}
         label = "llm" if "1.5b" not in path.name else "llm-1.5b"
         dev = dev_questions(limit)
-        tallies, errors = run_set(make_pipeline(index, embedder, backends=backends), dev, label)
+        recs: list[dict] = []
+        pipe = make_pipeline(index, embedder, backends=backends)
+        tallies, errors = run_set(pipe, dev, label, recs)
         yield f"\n### dev set ({len(dev)} questions), {path.name}"
         yield from table(tallies)
         yield from (f"error: {e}" for e in errors[:5])
         if not sample:
+            yield f"per question: {write_records(recs, path.stem)}"
             continue
         all_t: list[Tally] | None = None
         errors = []
@@ -247,12 +272,24 @@ def bench_llm(
             qs = [q for a, q in sample if a == name]
             pipe = make_pipeline(article_index(articles[name], embedder), embedder,
                                  backends=backends)  # fmt: skip
-            ts, errs = run_set(pipe, qs, label)
+            ts, errs = run_set(pipe, qs, label, recs)
             errors += errs
             all_t = ts if all_t is None else [_merge(x, y) for x, y in zip(all_t, ts, strict=True)]
         yield f"\n### SQuAD 2.0 dev articles, {len(sample)} questions (seed {SEED}), {path.name}"
         yield from table(all_t or [])
         yield from (f"error: {e}" for e in errors[:5])
+        yield f"per question: {write_records(recs, path.stem)}"
+
+
+def write_records(recs: list[dict], stem: str) -> Path:
+    import json
+
+    out = ROOT / ".docqa" / "bench" / f"llm-{stem}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
+    tmp.replace(out)
+    return out
 
 
 def _merge(a: Tally, b: Tally) -> Tally:
