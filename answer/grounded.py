@@ -125,7 +125,7 @@ def candidate_units(reading: Reading | None, passages: Sequence[Passage], n: int
 class Grounded:
     """A judgement turned into a cited, verified answer."""
 
-    answer: str  # the short answer with [k] markers
+    answer: str  # the short answer with [k] markers, then the cited sentences quoted
     citations: tuple[Citation, ...]
     sentences: tuple[AnswerSentence, ...]
     short_answer: ShortAnswer | None
@@ -142,7 +142,7 @@ class Grounded:
 
 
 def _marked(sentence: str, ids: str) -> str:
-    s = sentence.strip()
+    s = " ".join(sentence.split())
     if s and s[-1] in ".!?":
         return f"{s[:-1].rstrip()} [{ids}]{s[-1]}"
     return f"{s} [{ids}]."
@@ -183,7 +183,12 @@ def ground(j: Judgement, units: Sequence[Unit], checker: Checker) -> Grounded:
         return Grounded(j.answer, (), (), None, tuple(notes), dropped)
     ids = ", ".join(str(c.id) for c in citations)
     parts = [s.text for s, _ in split_input(j.answer)] or [j.answer]
-    text = " ".join(_marked(p, ids) for p in parts)
+    # Like the extractive answer: the short answer leads, then the sentences it comes from,
+    # quoted (a reader sees the evidence, and each quote is checked like any claim).
+    said = " ".join(j.answer.split()).rstrip(".")
+    quotes = [_marked(c.quote, str(c.id)) for c in citations
+              if " ".join(c.quote.split()).rstrip(".") != said]  # fmt: skip
+    text = " ".join([*(_marked(p, ids) for p in parts), *quotes])
     report = checker.check_cited(text, {c.id: EvidenceSpan.from_citation(c) for c in citations})
     known = {c.id for c in citations}
     sentences = tuple(

@@ -35,7 +35,7 @@ from answer.llm_answer import Outcome
 from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
 from core.types import Answer
-from eval.metrics import answer_contained, nearest_rank, token_f1
+from eval.metrics import answer_contained, nearest_rank, strip_markers, token_f1
 from eval.qa import read_qa
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
@@ -103,8 +103,7 @@ class Tally:
                 hit = bool(answer_contained(a.answer, q.answers))
                 self.contained += hit
                 self.correct += hit
-                text = a.short_answer.text if a.short_answer else a.answer
-                self.f1 += token_f1(text, q.answers)
+                self.f1 += token_f1(short_text(a), q.answers)
         else:
             self.unanswerable += 1
             self.abstained_unanswerable += a.abstained
@@ -115,6 +114,14 @@ class Tally:
             self.sentences += len(a.sentences)
             self.supported += sum(s.support == "supported" for s in a.sentences)
             self.by_model += a.backend != "extractive"
+
+
+def short_text(a: Answer) -> str:
+    """What the short-answer F1 reads: the short answer, else the answer's first sentence
+    (the model's answer when it is not verbatim in its sentence; the extractive quote)."""
+    if a.short_answer is not None:
+        return a.short_answer.text
+    return strip_markers(a.sentences[0].text) if a.sentences else strip_markers(a.answer)
 
 
 def _r(a: float, b: int) -> str:

@@ -87,7 +87,8 @@ def test_citations_come_from_ids_with_exact_offsets(pipeline, article_text) -> N
     sa = g.short_answer
     assert sa is not None and sa.text == FACT and article_text[sa.start : sa.end] == FACT
     assert c.start <= sa.start and sa.end <= c.end
-    assert g.answer == f"{FACT} [1]." and g.supported
+    quoted = " ".join(target.text.split())
+    assert g.answer == f"{FACT} [1]. {quoted[:-1]} [1]." and g.supported
 
 
 def test_an_answer_its_sentences_do_not_support_is_not_shown_as_supported(pipeline) -> None:
