@@ -213,7 +213,7 @@ def run_set(
 def dev_questions(limit: int | None) -> list[Question]:
     items, _ = read_qa(DEV)
     qs = [Question("dev", it.id, it.question, tuple(it.answers)) for it in items]
-    return qs[:limit] if limit else qs
+    return qs if limit is None else qs[:limit]
 
 
 def squad_sample(n: int) -> list[tuple[str, Question]]:
@@ -239,7 +239,8 @@ def bench_llm(
     squad: int | None = None,
 ) -> Iterator[str]:
     """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline.
-    `limit` dev questions (all when None) and `squad` SQuAD questions (default: `limit`, or 20)."""
+    `limit` dev questions (all when None) and `squad` SQuAD questions (default: `limit`, or 20;
+    0: none)."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
@@ -265,11 +266,12 @@ def bench_llm(
         label = "llm" if "1.5b" not in path.name else "llm-1.5b"
         dev = dev_questions(limit)
         recs: list[dict] = []
-        pipe = make_pipeline(index, embedder, backends=backends)
-        tallies, errors = run_set(pipe, dev, label, recs)
-        yield f"\n### dev set ({len(dev)} questions), {path.name}"
-        yield from table(tallies)
-        yield from (f"error: {e}" for e in errors[:5])
+        if dev:
+            pipe = make_pipeline(index, embedder, backends=backends)
+            tallies, errors = run_set(pipe, dev, label, recs)
+            yield f"\n### dev set ({len(dev)} questions), {path.name}"
+            yield from table(tallies)
+            yield from (f"error: {e}" for e in errors[:5])
         if not sample:
             yield f"per question: {write_records(recs, path.stem)}"
             continue
@@ -291,7 +293,8 @@ def bench_llm(
 def write_records(recs: list[dict], stem: str) -> Path:
     import json
 
-    out = ROOT / ".docqa" / "bench" / f"llm-{stem}.jsonl"
+    sets = "+".join(dict.fromkeys(r["set"] for r in recs)) or "none"
+    out = ROOT / ".docqa" / "bench" / f"llm-{stem}-{sets}.jsonl"
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_suffix(".tmp")
     tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
