@@ -4,8 +4,9 @@ in the same run (issue #12).
 Each question is asked once of the `llamacpp` backend with constrained citations
 (answer/llm_answer.py): that one call also yields the extractive answer on the same retrieval
 (the instant answer), so the two columns are the same questions, the same passages, the same
-machine state. A third column is the policy where the model's `answerable: false` also abstains
-(`LlmOptions.abstain="reader+model"`), computed from the same replies.
+machine state. Two more columns are computed from the same replies: the model's `answerable:
+false` also abstains (`LlmOptions.abstain="reader+model"`), and it does so only where the reader
+is unsure (its answerability within UNSURE of its threshold): issue #12's item 4.
 
 Question sets: the project's dev set (the shipped article), and a fixed sample of the SQuAD 2.0
 dev articles (../shared/squad2/; every question of the 8 articles, shuffled with seed 0, the
@@ -156,10 +157,15 @@ def table(tallies: list[Tally]) -> list[str]:
     return out
 
 
-def with_model_abstention(o: Outcome) -> Answer:
-    """The final answer under abstain="reader+model": the model's `answerable: false` abstains."""
+UNSURE = 0.15  # "the reader is unsure": its answerability within this of its threshold
+
+
+def with_model_abstention(o: Outcome, below: float = 1.0) -> Answer:
+    """The final answer when the model's `answerable: false` also abstains (abstain=
+    "reader+model"), or only where the reader's answerability is under `below`."""
     a = o.answer
-    if o.judgement is not None and not o.judgement.answerable and not a.abstained:
+    unsure = o.answerability is None or o.answerability < below
+    if o.judgement is not None and not o.judgement.answerable and not a.abstained and unsure:
         return Answer(a.question, "", True, a.backend, passages=a.passages)
     return a
 
@@ -186,6 +192,9 @@ def run_set(
     pipe: Pipeline, questions: list[Question], label: str, records: list[dict] | None = None
 ) -> tuple[list[Tally], list[str]]:
     ex, llm, both = Tally("extractive"), Tally(label), Tally(f"{label}+model-abstain")
+    unsure = Tally(f"{label}+model-if-unsure")
+    reader = getattr(pipe.backends.get("extractive"), "reader", None)
+    below = (reader.models.threshold if reader is not None else 0.0) + UNSURE
     errors: list[str] = []
     for q in questions:
         try:
@@ -200,14 +209,13 @@ def run_set(
         ex.add(q, inst, inst.timings_ms["total"])
         llm.add(q, o.answer, t["total"])
         both.add(q, with_model_abstention(o), t["total"])
-        if "first_token" in t:
-            llm.ttft_ms.append(t["first_token"])
-            both.ttft_ms.append(t["first_token"])
-        if o.usage is not None and t.get("decode", 0) > 0 and o.usage.completion_tokens > 1:
-            rate = (o.usage.completion_tokens - 1) / (t["decode"] / 1000)
-            llm.tok_s.append(rate)
-            both.tok_s.append(rate)
-    return [ex, llm, both], errors
+        unsure.add(q, with_model_abstention(o, below), t["total"])
+        for tally in (llm, both, unsure):
+            if "first_token" in t:
+                tally.ttft_ms.append(t["first_token"])
+            if o.usage is not None and t.get("decode", 0) > 0 and o.usage.completion_tokens > 1:
+                tally.tok_s.append((o.usage.completion_tokens - 1) / (t["decode"] / 1000))
+    return [ex, llm, both, unsure], errors
 
 
 def dev_questions(limit: int | None) -> list[Question]:
