@@ -204,6 +204,7 @@ def run_set(
             continue
         if records is not None:
             records.append(record(q, o))
+            _progress(records[-1])
         t = o.answer.timings_ms
         inst = o.instant or o.answer
         ex.add(q, inst, inst.timings_ms["total"])
@@ -296,6 +297,18 @@ def bench_llm(
         yield from table(all_t or [])
         yield from (f"error: {e}" for e in errors[:5])
         yield f"per question: {write_records(recs, path.stem)}"
+
+
+PROGRESS = ROOT / ".docqa" / "bench" / "llm-progress.jsonl"
+
+
+def _progress(rec: dict) -> None:
+    """Each record as soon as it is made (a long run stopped early keeps what it measured)."""
+    import json
+
+    PROGRESS.parent.mkdir(parents=True, exist_ok=True)
+    with open(PROGRESS, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
 
 
 def write_records(recs: list[dict], stem: str) -> Path:
