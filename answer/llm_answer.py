@@ -96,6 +96,9 @@ def constrained(
     """Yields the instant extractive Answer, then the model's answer text as it is written;
     returns the final Outcome. StructuredOutputRefused (raised before any text) propagates."""
     opts = b.options
+    check = getattr(b.model, "check", None)
+    if check is not None:  # a misconfigured backend fails now, not at the first hard question
+        check()
     instant, reading = host._read(
         host.backends["extractive"], question, retrieval, timings["retrieve"]
     )

@@ -163,6 +163,12 @@ class LlamaCppModel:
     def context_tokens(self) -> int | None:
         return self.n_ctx
 
+    def check(self) -> None:
+        """Raise the BackendError a first question would meet (no package, no file), without
+        loading the model: the constrained flow may not need the model for this question."""
+        _import_llama()
+        check_model_file(self.model_path)
+
     def loaded(self) -> _Loaded:
         path = check_model_file(self.model_path)
         return _load(path, self.n_ctx, self.threads, self.seed)

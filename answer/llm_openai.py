@@ -121,6 +121,11 @@ class OpenAIModel:
             )
         self._checked = True
 
+    def check(self) -> None:
+        """Raise the BackendError a first question would meet (no model name, server down,
+        wrong key or model name): one `/models` request, once per backend."""
+        self._check_model(self._client())
+
     def count_tokens(self, messages: Sequence[Message]) -> int:
         # The server's tokenizer is unknown: cl100k_base is a fair estimate for most models.
         # (Imported here: tiktoken is loaded only by a backend that counts tokens.)
