@@ -197,8 +197,8 @@ class OpenAIModel:
 
         for fmt in list(self._formats):
             rf: dict[str, Any] = (
-                {"type": "json_schema",
-                 "json_schema": {"name": "cited_answer", "schema": schema, "strict": True}}
+                {"type": "json_schema", "json_schema": {"name": "cited_answer", "strict": True,
+                                                        "schema": _strict_schema(schema)}}
                 if fmt == "json_schema" else {"type": "json_object", "schema": schema}
             )  # fmt: skip
             it = iter(chat.stream(lc, **kwargs, extra_body={**body, "response_format": rf}))
@@ -313,6 +313,19 @@ class OpenAIModel:
         if key and len(key) >= 4:
             text = text.replace(key, "***")
         return text[:200]
+
+
+# Keywords OpenAI's strict structured outputs refuse; the length caps they carry are kept by
+# max_tokens and by the pipeline (it reads at most MAX_IDS ids).
+_NOT_STRICT = frozenset({"maxLength", "minLength", "maxItems", "minItems"})
+
+
+def _strict_schema(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _strict_schema(v) for k, v in schema.items() if k not in _NOT_STRICT}
+    if isinstance(schema, list):
+        return [_strict_schema(v) for v in schema]
+    return schema
 
 
 def _message(e: Any) -> str:

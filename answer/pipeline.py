@@ -224,6 +224,8 @@ class Pipeline:
         if not isinstance(b, LlmBackend):
             yield _drain(self.generate(question, k, backend, on_stage)).answer
             return
+        if context is not None and context not in CONTEXT_MODES:
+            raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
         gen = self._llm(b, question, k, on_stage, history, context)
         try:
             while True:

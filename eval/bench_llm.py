@@ -53,10 +53,11 @@ SEED = 0
 
 
 def model_paths(given: Path | None) -> list[Path]:
-    """The GGUF files to bench: the configured one, else those make install-llm put there."""
+    """The GGUF file to bench: the configured one, else the best one make install-llm put
+    there (set DOCQA_LLAMACPP_MODEL to bench another)."""
     if given is not None and Path(given).is_file():
         return [Path(given)]
-    return [MODELS / f for f in MODEL_FILES if (MODELS / f).is_file()]
+    return [MODELS / f for f in MODEL_FILES if (MODELS / f).is_file()][:1]
 
 
 @dataclass(frozen=True)
