@@ -148,6 +148,11 @@ def _marked(sentence: str, ids: str) -> str:
     return f"{s} [{ids}]."
 
 
+def _holds(text: str, answer: str) -> bool:
+    t = answer.strip().rstrip(".").strip().lower()
+    return bool(t) and t in text.lower()
+
+
 def locate_short(answer: str, citations: Sequence[Citation]) -> ShortAnswer | None:
     """The answer as a span of a cited sentence, when it is verbatim there (case aside) and
     shorter than the sentence."""
@@ -174,6 +179,16 @@ def ground(j: Judgement, units: Sequence[Unit], checker: Checker) -> Grounded:
         listed = ", ".join(f"[{i}]" for i in dropped)
         notes.append(f"dropped sentence id{'s' if len(dropped) > 1 else ''} {listed}: only "
                      f"sentences 1–{len(units)} were shown")  # fmt: skip
+    # A small model often copies its answer from one sentence and names the number of a
+    # neighbour: when no sentence it names holds the answer verbatim, the best-ranked shown
+    # sentence that does is cited instead (still exact offsets, still checked below).
+    if j.answer and not any(_holds(u.text, j.answer) for u in valid):
+        holders = [u for u in units if _holds(u.text, j.answer)]
+        if holders:
+            named = ", ".join(f"[{u.n}]" for u in valid) or "no sentence"
+            notes.append(f"the model named {named} but its answer is in sentence "
+                         f"[{holders[0].n}], which is cited instead")  # fmt: skip
+            valid = holders[:1]
     citations = tuple(
         Citation(k, u.source, u.start, u.end, u.text, u.chunk_id)
         for k, u in enumerate(valid[:MAX_IDS], start=1)

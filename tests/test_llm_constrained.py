@@ -98,9 +98,19 @@ def test_an_answer_its_sentences_do_not_support_is_not_shown_as_supported(pipeli
                units, pipeline.checker)  # fmt: skip
     assert g.citations and not g.supported
     assert g.short_answer is None  # not verbatim in the cited sentence
-    nothing = ground(Judgement(True, (42,), FACT), units, pipeline.checker)
+    nothing = ground(Judgement(True, (42,), "Brazil"), units, pipeline.checker)
     assert not nothing.citations and not nothing.supported
     assert any("cited no sentence" in n for n in nothing.notes)
+
+
+def test_a_wrong_id_is_retargeted_to_the_sentence_holding_the_answer(pipeline) -> None:
+    units = _units(pipeline)
+    target = next(u for u in units if FACT in u.text)
+    other = next(u for u in units if FACT.lower() not in u.text.lower())
+    g = ground(Judgement(True, (other.n,), FACT), units, pipeline.checker)
+    assert [(c.start, c.end) for c in g.citations] == [(target.start, target.end)]
+    assert any(f"named [{other.n}]" in n and f"[{target.n}]" in n for n in g.notes), g.notes
+    assert g.supported
 
 
 # ---- with a real model ------------------------------------------------------------------------
