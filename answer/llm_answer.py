@@ -10,9 +10,9 @@
    in the JSON schema of answer/grounded.py; the deltas yielded are its `answer` text as it is
    written. Citations come from the sentence ids, and the checker verifies the answer.
 4. The final answer is the model's when every sentence of it is supported; else the extractive
-   answer stands, with a one-line note saying why (not supported, no JSON, no sentence cited,
-   or the model found no answer). `LlmOptions.abstain="reader+model"` lets the model's
-   `answerable: false` turn the answer into an abstention instead.
+   answer stands, with a one-line note saying why (not supported, no JSON, no sentence cited).
+   The model's `answerable: false` abstains (`LlmOptions.abstain="reader+model"`, the default,
+   measured in eval/bench_llm.py); with `abstain="reader"` the extractive answer stands then.
 """
 
 from __future__ import annotations

@@ -146,7 +146,10 @@ def test_instant_then_generated(small, article_index, embedder, article_text) ->
     assert instant.backend == "extractive" and not instant.abstained and FACT in instant.answer
     for c in final.citations:
         assert article_text[c.start : c.end] == c.quote
-    if final.backend == "llamacpp":  # the model's answer, shown only when supported
+    if final.abstained:  # the model said the sentences do not answer
+        assert final.backend == "llamacpp" and not final.citations
+        assert any("judged that the passages do not answer" in n for n in final.notes)
+    elif final.backend == "llamacpp":  # the model's answer, shown only when supported
         assert final.citations and all(s.support == "supported" for s in final.sentences)
     else:
         assert final.answer == instant.answer
