@@ -272,7 +272,10 @@ def bench_llm(
         llm.loaded()
         yield (f"\nmodel {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
                f"1 thread, max {MAX_TOKENS} reply tokens, k={K}")  # fmt: skip
-        backends = {"llamacpp": LlmBackend(llm, LlmOptions(max_tokens=MAX_TOKENS))}
+        # abstain="reader": the model's "no" is applied here, from the same replies (columns 3-4;
+        # column 3 is what the default abstain="reader+model" gives).
+        opts = LlmOptions(max_tokens=MAX_TOKENS, abstain="reader")
+        backends = {"llamacpp": LlmBackend(llm, opts)}
         label = "llm" if "1.5b" not in path.name else "llm-1.5b"
         dev = dev_questions(limit)
         recs: list[dict] = []
