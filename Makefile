@@ -50,8 +50,11 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The llama-cpp-python extra and the local models (scripts/llm_setup.sh): all of them by
+# default, or LLM_MODELS="test" for the two small ones the test suite uses (what CI assembles).
+LLM_MODELS ?=
 install-llm: install
-	bash scripts/llm_setup.sh $(BIN)/python
+	bash scripts/llm_setup.sh $(BIN)/python $(LLM_MODELS)
 
 screenshot: install
 	DOCQA_UPDATE_SCREENSHOT=1 $(BIN)/python -m pytest -q tests/test_browser_app.py -k ask

@@ -16,8 +16,11 @@ from retrieval.index import DocIndex
 from retrieval.search import Retrieval, scope_documents
 
 
-def choose(index: DocIndex, retrieval: Retrieval, reader: Reader) -> Choice | None:
-    """The answer to give, or None to abstain."""
+def choose(
+    index: DocIndex, retrieval: Retrieval, reader: Reader
+) -> tuple[Choice | None, Reading | None]:
+    """The answer to give (None: abstain), and the reader's reading (None when the question
+    was about the document itself and answered from its front matter)."""
     meta = None
     one = single_document(index, retrieval.scope)
     if one is not None and about_whole(retrieval.question):
@@ -27,12 +30,12 @@ def choose(index: DocIndex, retrieval: Retrieval, reader: Reader) -> Choice | No
     elif one is not None and is_about_document(retrieval.question):
         meta = front_matter(index, retrieval)
     if meta is not None:
-        return meta
+        return meta, None
     reading: Reading = reader.read(index, retrieval)
     best = reading.best
     if best is None or not reading.answerable:
-        return None
-    return Choice((Quote(best.cand.sentence, best.cand.passage),), reading.short)
+        return None, reading
+    return Choice((Quote(best.cand.sentence, best.cand.passage),), reading.short), reading
 
 
 def compose(choice: Choice) -> tuple[str, list[Citation], list[tuple[str, tuple[int, ...]]]]:
@@ -70,10 +73,19 @@ class ExtractiveBackend:
         self.reader = reader or Reader()
 
     def answer(self, question: str, retrieval: Retrieval, index: DocIndex) -> Answer:
-        choice = choose(index, retrieval, self.reader)
+        return self.read_and_answer(question, retrieval, index)[0]
+
+    def read_and_answer(
+        self, question: str, retrieval: Retrieval, index: DocIndex
+    ) -> tuple[Answer, Reading | None]:
+        """The answer and the reading behind it (its ranked sentences and answerability),
+        which an LLM backend builds on (answer/grounded.py)."""
+        choice, reading = choose(index, retrieval, self.reader)
         notes = scope_note(index, retrieval.question, retrieval.scope)
         if choice is None:
-            return Answer(question, abstention_text(question), True, self.name, notes=notes)
+            return Answer(
+                question, abstention_text(question), True, self.name, notes=notes
+            ), reading
         text, citations, parts = compose(choice)
         # Support is not known yet: the pipeline has every claim judged by the checker.
         sentences = tuple(AnswerSentence(t, ids, "unsupported", 0.0) for t, ids in parts)
@@ -81,7 +93,8 @@ class ExtractiveBackend:
         if choice.short is not None:
             src = choice.quotes[0].passage.chunk.source
             short = ShortAnswer(choice.short.text, choice.short.start, choice.short.end, src)
-        return Answer(
+        ans = Answer(
             question, text, False, self.name, tuple(citations), sentences, short_answer=short,
             notes=notes,
         )  # fmt: skip
+        return ans, reading

@@ -14,13 +14,14 @@ with a clear message instead of failing inside llama.cpp.
 from __future__ import annotations
 
 import atexit
+import json
 import threading
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answer.llm import Message, Usage, context_error
+from answer.llm import Message, StructuredOutputRefused, Usage, context_error
 from core.errors import BackendError
 
 CTX_SETTING = "DOCQA_LLAMACPP_CTX"
@@ -110,6 +111,30 @@ def _close_all() -> None:
     _LOADED.clear()
 
 
+_GRAMMARS: dict[str, Any] = {}  # schema JSON -> LlamaGrammar (a GBNF text; reusable)
+
+
+def grammar_for(schema: dict) -> Any:
+    """The llama.cpp grammar that holds generation to a JSON schema (llama-cpp-python's own
+    schema-to-GBNF converter)."""
+    key = json.dumps(schema, sort_keys=True)
+    got = _GRAMMARS.get(key)
+    if got is None:
+        from llama_cpp import LlamaGrammar
+
+        try:
+            got = LlamaGrammar.from_json_schema(json.dumps(schema), verbose=False)
+        except Exception as e:  # the converter raises bare Exceptions on what it cannot map
+            raise StructuredOutputRefused(
+                f"llama.cpp cannot turn the answer schema into a grammar ({e})",
+                "the answer is parsed from free text instead",
+            ) from None
+        if len(_GRAMMARS) > 64:  # one per number of sentences shown: a handful in practice
+            _GRAMMARS.clear()
+        _GRAMMARS[key] = got
+    return got
+
+
 def _formatter(llama_cpp: Any, llm: Any) -> Any:
     template = llm.metadata.get("tokenizer.chat_template")
     if not template:
@@ -138,6 +163,12 @@ class LlamaCppModel:
     def context_tokens(self) -> int | None:
         return self.n_ctx
 
+    def check(self) -> None:
+        """Raise the BackendError a first question would meet (no package, no file), without
+        loading the model: the constrained flow may not need the model for this question."""
+        _import_llama()
+        check_model_file(self.model_path)
+
     def loaded(self) -> _Loaded:
         path = check_model_file(self.model_path)
         return _load(path, self.n_ctx, self.threads, self.seed)
@@ -160,8 +191,11 @@ class LlamaCppModel:
             # No template in the file: llama-cpp-python's fallback format adds a few tokens.
             return sum(len(m.llm.tokenize(x.content.encode("utf-8"))) + 8 for x in messages)
 
-    def stream(self, messages: Sequence[Message], max_tokens: int) -> Generator[str, None, Usage]:
+    def stream(
+        self, messages: Sequence[Message], max_tokens: int, schema: dict | None = None
+    ) -> Generator[str, None, Usage]:
         m = self.loaded()
+        grammar = grammar_for(schema) if schema is not None else None
         with m.lock:
             toks = self._prompt_tokens(m, messages)
             n_prompt = len(toks) if toks is not None else None
@@ -171,11 +205,12 @@ class LlamaCppModel:
                 if toks is not None:
                     chunks = m.llm.create_completion(
                         toks, max_tokens=max_tokens, temperature=0.0, stream=True,
+                        grammar=grammar,
                     )  # fmt: skip
                 else:
                     chunks = m.llm.create_chat_completion(
                         [x.to_json() for x in messages], max_tokens=max_tokens, temperature=0.0,
-                        stream=True,
+                        stream=True, grammar=grammar,
                     )  # fmt: skip
                 parts: list[str] = []
                 finish = ""
@@ -201,4 +236,4 @@ class LlamaCppModel:
             n_out = len(m.llm.tokenize("".join(parts).encode("utf-8"), add_bos=False))
             if n_prompt is None:
                 n_prompt = max(0, m.llm.n_tokens - n_out)
-            return Usage(n_prompt, n_out, toks is not None, finish)
+            return Usage(n_prompt, n_out, toks is not None, finish, "grammar" if grammar else "")

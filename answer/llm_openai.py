@@ -13,6 +13,13 @@ llama-cpp-python's server and LM Studio: they differ only in base URL, model nam
   model they do not serve, and a user should learn that the name is wrong, not get answers from
   another model. A server without `/models` is taken at its word.
 - Every failure becomes one `BackendError` line that says what to do.
+- A JSON schema (the constrained answer) is sent as `response_format`: first the OpenAI form
+  (`{"type": "json_schema", …}`: OpenAI, vLLM, llama.cpp's llama-server, Ollama), and when the
+  server refuses that before generating (HTTP 400/422, or llama-cpp-python's 500 naming
+  `response_format`), llama-cpp-python's server form
+  (`{"type": "json_object", "schema": …}`). A server that refuses both raises
+  `StructuredOutputRefused` (the pipeline then asks for free text); what worked, or that
+  nothing did, is remembered for the backend's later calls.
 """
 
 from __future__ import annotations
@@ -25,12 +32,14 @@ from urllib.parse import urlparse
 
 from pydantic import SecretStr
 
-from answer.llm import Message, Usage
+from answer.llm import Message, StructuredOutputRefused, Usage
 from core.errors import BackendError
 
 OPENAI_URL = "https://api.openai.com/v1"
 # Servers that need no key still want the header; this placeholder is what we send then.
 NO_KEY = "no-key"
+# How a JSON schema may be sent; "auto" tries them in this order.
+RESPONSE_FORMATS: tuple[str, ...] = ("json_schema", "json_object")
 
 
 @dataclass(frozen=True)
@@ -42,6 +51,7 @@ class OpenAIConfig:
     max_retries: int = 2
     context_tokens: int | None = None  # unknown unless configured: whole-document mode off
     temperature: float = 0.0
+    response_format: str = "auto"  # "auto", one of RESPONSE_FORMATS, or "none" (free text only)
 
     @property
     def url(self) -> str:
@@ -60,6 +70,10 @@ class OpenAIModel:
         self._chat: Any = None
         self._checked = False
         self._lock = threading.Lock()  # guards the lazy set-up only; requests run in parallel
+        fmt = config.response_format
+        self._formats: list[str] = (
+            list(RESPONSE_FORMATS) if fmt == "auto" else [] if fmt == "none" else [fmt]
+        )
 
     @property
     def context_tokens(self) -> int | None:
@@ -107,6 +121,11 @@ class OpenAIModel:
             )
         self._checked = True
 
+    def check(self) -> None:
+        """Raise the BackendError a first question would meet (no model name, server down,
+        wrong key or model name): one `/models` request, once per backend."""
+        self._check_model(self._client())
+
     def count_tokens(self, messages: Sequence[Message]) -> int:
         # The server's tokenizer is unknown: cl100k_base is a fair estimate for most models.
         # (Imported here: tiktoken is loaded only by a backend that counts tokens.)
@@ -114,7 +133,9 @@ class OpenAIModel:
 
         return sum(count_tokens(m.content) + 4 for m in messages) + 3
 
-    def stream(self, messages: Sequence[Message], max_tokens: int) -> Generator[str, None, Usage]:
+    def stream(
+        self, messages: Sequence[Message], max_tokens: int, schema: dict | None = None
+    ) -> Generator[str, None, Usage]:
         import httpx
         import openai
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage
@@ -124,15 +145,22 @@ class OpenAIModel:
         kinds = {"system": SystemMessage, "user": HumanMessage, "assistant": AIMessage}
         lc = [kinds[m.role](content=m.content) for m in messages]
         kwargs: dict[str, Any] = {"max_tokens": max_tokens}
+        body: dict[str, Any] = {}
         if not self.config.is_openai:
             # langchain-openai sends `max_completion_tokens`, which llama.cpp, older vLLM and
             # Ollama ignore (they would generate to the end of the context): send both.
-            kwargs["extra_body"] = {"max_tokens": max_tokens}
+            body["max_tokens"] = max_tokens
+        fmt = ""
+        chunks: Any = None
+        if schema is not None:
+            fmt, chunks = self._open_constrained(chat, lc, kwargs, body, schema)
+        elif body:
+            kwargs["extra_body"] = body
         parts: list[str] = []
         usage: dict[str, int] = {}
         finish = ""
         try:
-            for chunk in chat.stream(lc, **kwargs):
+            for chunk in chunks if chunks is not None else chat.stream(lc, **kwargs):
                 text = chunk.content if isinstance(chunk.content, str) else ""
                 if chunk.usage_metadata:
                     usage = dict(chunk.usage_metadata)
@@ -152,10 +180,57 @@ class OpenAIModel:
                 "check that the server is still running, then ask again",
             ) from None
         if usage.get("input_tokens"):
-            return Usage(usage["input_tokens"], usage.get("output_tokens", 0), True, finish)
+            return Usage(usage["input_tokens"], usage.get("output_tokens", 0), True, finish, fmt)
         from ingest.tokens import count_tokens  # tiktoken, only when the server gave no usage
 
-        return Usage(self.count_tokens(messages), count_tokens("".join(parts)), False, finish)
+        n_out = count_tokens("".join(parts))
+        return Usage(self.count_tokens(messages), n_out, False, finish, fmt)
+
+    def _open_constrained(
+        self, chat: Any, lc: list, kwargs: dict[str, Any], body: dict[str, Any], schema: dict
+    ) -> tuple[str, Any]:
+        """The stream of the first response format the server accepts, with its first chunk
+        already read (a refusal comes before it), and the format's name."""
+        import itertools
+
+        import openai
+
+        for fmt in list(self._formats):
+            rf: dict[str, Any] = (
+                {"type": "json_schema", "json_schema": {"name": "cited_answer", "strict": True,
+                                                        "schema": _strict_schema(schema)}}
+                if fmt == "json_schema" else {"type": "json_object", "schema": schema}
+            )  # fmt: skip
+            it = iter(chat.stream(lc, **kwargs, extra_body={**body, "response_format": rf}))
+            try:
+                first = next(it)
+            except StopIteration:
+                return fmt, iter(())
+            except openai.APIStatusError as e:
+                # 400/422 say no to the format; llama-cpp-python's server says it with a 500
+                # whose message names the field.
+                refused = e.status_code in (400, 422) or (
+                    e.status_code == 500 and "response_format" in _message(e)
+                )
+                if not refused or _is_context_error(e, _message(e)):
+                    raise self._error(e) from None
+                with self._lock:  # refused: never sent again by this backend
+                    if fmt in self._formats:
+                        self._formats.remove(fmt)
+                continue
+            except openai.OpenAIError as e:
+                raise self._error(e) from None
+            except ValueError as e:
+                if "No generation chunks" not in str(e):
+                    raise
+                raise self._empty_stream(chat, lc, {**kwargs, "extra_body": body}) from None
+            with self._lock:  # accepted: the one to send from now on
+                self._formats = [fmt]
+            return fmt, itertools.chain([first], it)
+        raise StructuredOutputRefused(
+            f"the server at {self.config.url} does not accept a JSON schema as response_format",
+            "the answer is parsed from free text instead",
+        )
 
     def _empty_stream(self, chat: Any, lc: list, kwargs: dict[str, Any]) -> BackendError:
         """A stream that ended before its first chunk. llama-cpp-python's server does that
@@ -238,6 +313,19 @@ class OpenAIModel:
         if key and len(key) >= 4:
             text = text.replace(key, "***")
         return text[:200]
+
+
+# Keywords OpenAI's strict structured outputs refuse; the length caps they carry are kept by
+# max_tokens and by the pipeline (it reads at most MAX_IDS ids).
+_NOT_STRICT = frozenset({"maxLength", "minLength", "maxItems", "minItems"})
+
+
+def _strict_schema(schema: Any) -> Any:
+    if isinstance(schema, dict):
+        return {k: _strict_schema(v) for k, v in schema.items() if k not in _NOT_STRICT}
+    if isinstance(schema, list):
+        return [_strict_schema(v) for v in schema]
+    return schema
 
 
 def _message(e: Any) -> str:

@@ -4,18 +4,23 @@ Two kinds of backend:
 
 - `Backend` (the extractive one): turns retrieved passages into an answer that quotes them;
 - `LlmBackend` (answer/llm.py: llama.cpp, OpenAI-compatible): a chat model. For those the
-  pipeline rewrites a follow-up into a standalone question from the chat history, builds the
-  prompt (the retrieved passages, or with `context="auto"` the whole document as numbered
-  sentences when it fits the model's context), streams the generation, then maps each `[n]`
-  to exact offsets and verifies every sentence with the shared checker (answer/citeparse.py,
-  verify/checker.py).
+  pipeline rewrites a follow-up into a standalone question from the chat history and
+  retrieves. By default (`citations="constrained"`) answer/llm_answer.py then makes the
+  extractive answer first, and the model answers in a JSON schema by picking the reader's best
+  sentences (exact citations from their ids). With `citations="free"`, a context mode named
+  by the caller, or a server that refuses a schema, the prompt holds the passages (or with
+  `context="auto"` the whole document as numbered sentences when it fits), the generation is
+  streamed, each `[n]` is mapped to exact offsets (answer/citeparse.py). Every sentence is
+  verified by the shared checker (verify/checker.py).
 
 Entry points, all over the same `generate` generator:
 
 - `ask(question, k, backend, *, history, context)` -> Answer;
 - `stream(question, k, backend, *, history, context)` yields text deltas as the model writes
   them, then the final, verified `Answer` as its last item;
-- `generate(...)` yields the deltas and returns an `Outcome` (the answer plus token usage).
+- `generate(...)` yields the deltas and returns an `Outcome` (the answer plus token usage);
+- `answers(question, k, backend, *, history, deltas)` yields the instant extractive `Answer`,
+  then the final one (instant, then generated: what the CLI and the app show).
 
 A failing LLM raises `BackendError`; offering the extractive answer instead is the caller's
 choice (the CLI's `--fallback`, the app's note).
@@ -26,7 +31,7 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Protocol
 
 from answer.cited import name_documents, prompt_title, short_answer_problem, verify_offsets
@@ -37,10 +42,12 @@ from answer.llm import (
     ContextMode,
     LlmBackend,
     Message,
+    StructuredOutputRefused,
     Usage,
     collect,
     context_error,
 )
+from answer.llm_answer import Outcome, constrained
 from answer.prompting import (
     Exchange,
     Unit,
@@ -76,17 +83,6 @@ class Backend(Protocol):
 
 
 Scope = frozenset[str] | None
-
-
-@dataclass(frozen=True)
-class Outcome:
-    """One answered question, with what it cost."""
-
-    answer: Answer
-    usage: Usage | None = None  # the answer call's tokens (None for extractive)
-    rewrite_usage: Usage | None = None
-    mode: str = "extractive"  # "passages" or "document" for an LLM
-    messages: tuple[Message, ...] = ()  # the prompt sent, for inspection and the bench
 
 
 Stage = Callable[[str], None]
@@ -194,10 +190,51 @@ class Pipeline:
             raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
         scope = frozenset(docs) if docs else None
         if isinstance(b, LlmBackend):
-            outcome = yield from self._llm(b, question, k, on_stage, history, context, scope)
+            outcome = yield from _text_only(
+                self._llm(b, question, k, on_stage, history, context, scope)
+            )
         else:
             outcome = yield from self._extractive(b, question, k, on_stage, scope)
         return replace(outcome, answer=name_documents(self.index, outcome.answer))
+
+    def answers(
+        self,
+        question: str,
+        k: int = 5,
+        backend: str = "extractive",
+        *,
+        history: Sequence[Exchange] = (),
+        context: ContextMode | None = None,
+        on_stage: Stage | None = None,
+        deltas: bool = False,
+        docs: Scope = None,
+    ) -> Iterator[str | Answer]:
+        """Instant, then generated: for an LLM backend (constrained citations) the extractive
+        answer at once (its `backend` is "extractive"), then the final verified Answer, which
+        is the model's when its answer was supported, else the extractive one with a note
+        saying why. One Answer for the extractive backend. With `deltas`, the model's answer
+        text is yielded as it is written, between the two."""
+        b = self.backends.get(backend)
+        if not isinstance(b, LlmBackend):
+            yield _drain(self.generate(question, k, backend, on_stage, docs=docs)).answer
+            return
+        if context is not None and context not in CONTEXT_MODES:
+            raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
+        scope = frozenset(docs) if docs else None
+        gen = self._llm(b, question, k, on_stage, history, context, scope)
+        try:
+            while True:
+                try:
+                    item = next(gen)
+                except StopIteration as stop:
+                    yield name_documents(self.index, stop.value.answer)
+                    return
+                if isinstance(item, Answer):
+                    yield name_documents(self.index, item)
+                elif deltas:
+                    yield item
+        finally:
+            gen.close()
 
     # ---- extractive ---------------------------------------------------------------------
 
@@ -206,10 +243,23 @@ class Pipeline:
     ) -> Generator[str, None, Outcome]:
         t0 = time.perf_counter()
         retrieval = self.retrieve(question, k, scope)
-        t1 = time.perf_counter()
         if on_stage:
             on_stage("generate")
-        ans = b.answer(question, retrieval, self.index)
+        ans, _ = self._read(b, question, retrieval, (time.perf_counter() - t0) * 1000)
+        yield ans.answer  # ready at once: one delta
+        return Outcome(ans)
+
+    def _read(
+        self, b: Backend, question: str, retrieval: Retrieval, retrieve_ms: float
+    ) -> tuple[Answer, object]:
+        """The extractive answer on a retrieval, verified, and the reader's reading (None
+        when the backend does not expose one)."""
+        t1 = time.perf_counter()
+        reading = None
+        if isinstance(b, ExtractiveBackend):
+            ans, reading = b.read_and_answer(question, retrieval, self.index)
+        else:
+            ans = b.answer(question, retrieval, self.index)
         t2 = time.perf_counter()
         self._check_offsets(ans.citations, ans.short_answer)
         sentences = ans.sentences
@@ -219,27 +269,25 @@ class Pipeline:
                 sentences = verify_sentences(sentences, ans.citations, checker)
         t3 = time.perf_counter()
         timings = {
-            "retrieve": (t1 - t0) * 1000,
+            "retrieve": retrieve_ms,
             "generate": (t2 - t1) * 1000,
             "verify": (t3 - t2) * 1000,
-            "total": (t3 - t0) * 1000,
+            "total": retrieve_ms + (t3 - t1) * 1000,
         }
-        yield ans.answer  # ready at once: one delta
-        return Outcome(
-            Answer(
-                question=question,
-                answer=ans.answer,
-                abstained=ans.abstained,
-                backend=ans.backend,
-                citations=ans.citations,
-                sentences=sentences,
-                passages=retrieval.passages,
-                timings_ms=timings,
-                standalone_question=ans.standalone_question,
-                notes=ans.notes,
-                short_answer=ans.short_answer,
-            )
+        full = Answer(
+            question=question,
+            answer=ans.answer,
+            abstained=ans.abstained,
+            backend=ans.backend,
+            citations=ans.citations,
+            sentences=sentences,
+            passages=retrieval.passages,
+            timings_ms=timings,
+            standalone_question=ans.standalone_question,
+            notes=ans.notes,
+            short_answer=ans.short_answer,
         )
+        return full, reading
 
     def _check_offsets(
         self, citations: tuple[Citation, ...], short: ShortAnswer | None = None
@@ -288,6 +336,19 @@ class Pipeline:
         t1 = time.perf_counter()
         retrieval = self.retrieve(query, k, scope)
         timings["retrieve"] = (time.perf_counter() - t1) * 1000
+
+        # A context mode asked for by name belongs to the free-text path (passages or the whole
+        # document, cited with [n]); by default the answer is constrained to sentence ids.
+        if opts.citations == "constrained" and context is None:
+            try:
+                return (
+                    yield from constrained(
+                        self, b, question, retrieval, standalone, notes, timings, t0, on_stage,
+                        rewrite_usage,
+                    )
+                )  # fmt: skip
+            except StructuredOutputRefused as e:
+                notes.append(f"{e.problem}: the answer was parsed from free text")
 
         units, whole, fit_notes = self._context(b, retrieval, query, context or opts.context)
         notes.extend(fit_notes)
@@ -389,3 +450,26 @@ class Pipeline:
                 f"{ctx} tokens"
             )
         return kept, False, notes
+
+
+def _drain(gen: Generator[str, None, Outcome]) -> Outcome:
+    """Run a generator to its end: its return value."""
+    while True:
+        try:
+            next(gen)
+        except StopIteration as stop:
+            return stop.value
+
+
+def _text_only(gen: Generator[object, None, Outcome]) -> Generator[str, None, Outcome]:
+    """The text deltas of a generator that also yields the instant Answer (dropped here)."""
+    try:
+        while True:
+            try:
+                item = next(gen)
+            except StopIteration as stop:
+                return stop.value
+            if isinstance(item, str):
+                yield item
+    finally:
+        gen.close()

@@ -35,6 +35,8 @@ ABSTAIN = "The document does not answer this question."
 FIELDS: dict[str, frozenset[str]] = {
     "answer.system": frozenset({"unit", "abstain", "max_sentences"}),
     "answer.user": frozenset({"title", "context", "question", "unit"}),
+    "cite.system": frozenset({"max_ids"}),
+    "cite.user": frozenset({"title", "sentences", "question"}),
     "rewrite.system": frozenset(),
     "rewrite.user": frozenset({"history", "question"}),
 }
@@ -136,6 +138,8 @@ def load_template(name: str, directory: Path = PROMPTS_DIR) -> Template:
 class Prompts:
     answer_system: Template
     answer_user: Template
+    cite_system: Template
+    cite_user: Template
     rewrite_system: Template
     rewrite_user: Template
 
@@ -239,6 +243,16 @@ def answer_messages(
     user = prompts.answer_user.fill(
         title=title, context=context, question=defuse(question.strip()), unit=unit
     )
+    return [Message("system", system), Message("user", user)]
+
+
+def cite_messages(
+    prompts: Prompts, question: str, title: str, units: Sequence[Unit], max_ids: int
+) -> list[Message]:
+    """The constrained answer's prompt: the candidate sentences, numbered, one a line."""
+    lines = "\n".join(f"[{u.n}] {defuse(_one_line(u.text))}" for u in units)
+    system = prompts.cite_system.fill(max_ids=max_ids)
+    user = prompts.cite_user.fill(title=title, sentences=lines, question=defuse(question.strip()))
     return [Message("system", system), Message("user", user)]
 
 

@@ -4,7 +4,8 @@
     python -m app.bench check    the citation checker's figures alone (eval/bench_check.py)
     python -m app.bench calibrate [--errors]
                                  re-derive the checker's thresholds (eval/calibrate_checker.py)
-    python -m app.bench llm [N]  the LLM backends alone, on the first N dev questions
+    python -m app.bench llm [N [M]]  the LLM backend beside the extractive one, on the first N
+                     dev questions and M SQuAD questions (default N=all, M=N or 20)
     python -m app.bench embed    the embedding paths alone: ONNX, torch, LangChain
                                  (eval/bench_embed.py)
     python -m app.bench ingest [--embed]
@@ -39,8 +40,8 @@ from eval.calibrate_checker import calibration
 from retrieval.embed import Embedder
 
 USAGE = (
-    "usage: python -m app.bench [check | calibrate [--errors] | llm [N] | embed | ingest [--embed] "
-    "| collection | scale | pdf]"
+    "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | embed "
+    "| ingest [--embed] | collection | scale | pdf]"
 )
 
 
@@ -63,11 +64,12 @@ def main(argv: list[str] | None = None) -> int:
         _print(checker_table(bench_checker(engine.make_embedder(s))))
     elif args[0] == "calibrate" and args[1:] in ([], ["--errors"]):
         _print(calibration(engine.make_embedder(s), errors=args[1:] == ["--errors"]))
-    elif args[0] == "llm" and len(args) <= 2 and (len(args) == 1 or args[1].isdigit()):
+    elif args[0] == "llm" and len(args) <= 3 and all(a.isdigit() for a in args[1:]):
         emb = engine.make_embedder(s)
-        limit = int(args[1]) if len(args) == 2 else None
+        limit = int(args[1]) if len(args) >= 2 else None
+        squad = int(args[2]) if len(args) == 3 else None
         _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
-                         s.llamacpp_model, limit))  # fmt: skip
+                         s.llamacpp_model, limit, squad))  # fmt: skip
     elif args == ["embed"]:
         _print(bench_embed(by_backend, engine.make_pipeline))
     elif args == ["scale"]:

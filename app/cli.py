@@ -10,7 +10,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -85,7 +85,8 @@ def _print_answer(ans: Answer) -> None:
         con.print()
     for c in ans.citations:
         line = Text(f"[{c.id}] ", style="bold")
-        line.append(f"{c.source}:{c.start}-{c.end} ", style="dim")
+        where = f"{c.source}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page else "")
+        line.append(f"{where} ", style="dim")
         line.append(f"“{c.quote}”")
         con.print(line)
     for note in ans.notes:
@@ -114,6 +115,44 @@ def retrieve(
         _print_passages(r.passages)
 
 
+def _ask_live(
+    pipe: Any, q: str, k: int, backend: str, turns: list, context: str | None, docs: Any = None
+) -> Any:
+    """`ask` at a terminal with an LLM backend: instant extractive answer, then generated."""
+    instant = None
+    final = None
+    writing = False
+    events = pipe.answers(
+        q, k=k, backend=backend, history=turns, context=context, deltas=True, docs=docs
+    )
+    for ev in events:
+        if isinstance(ev, str):
+            if not writing:
+                sys.stdout.write(f"\n{backend} is answering: ")
+                writing = True
+            sys.stdout.write(ev)
+            sys.stdout.flush()
+        elif instant is None and ev.backend == "extractive" and backend != "extractive":
+            instant = ev
+            print(f"extractive answer (instant; {backend} is being asked):")
+            _print_answer(instant)
+        else:
+            final = ev
+    if writing:
+        print()
+    assert final is not None
+    if instant is not None and final.backend == "extractive" and final.answer == instant.answer:
+        new = [n for n in final.notes if n not in instant.notes]
+        print("─" * 40)
+        print(f"note: {new[-1] if new else 'the extractive answer stands'}")
+    else:
+        print("─" * 40)
+        print(f"{final.backend} answer, verified:" if final.backend != "extractive" else
+              "extractive answer:")  # fmt: skip
+        _print_answer(final)
+    return final
+
+
 @app.command()
 def ask(
     question: Annotated[str | None, typer.Argument(help="The question, or - for stdin.")] = None,
@@ -124,8 +163,9 @@ def ask(
         str | None,
         typer.Option(
             "--context",
-            help="LLM backends: passages (default), auto (the whole document when it fits "
-            "the model's context, else passages) or document.",
+            help="LLM backends: answer in free text citing [n] of the passages, of the whole "
+            "document when it fits the model's context (auto), or of the document, instead of "
+            "the default answer constrained to the reader's best sentences.",
         ),
     ] = None,
     history: Annotated[
@@ -170,22 +210,20 @@ def ask(
             ) from None
     pipe = open_pipeline(s, log=_log)
     scope = resolve_docs(pipe, doc)
-    # A person at a terminal sees an LLM's tokens as they come, then the verified answer.
+    # A person at a terminal sees the extractive answer at once, then the model's answer as it
+    # is written, then what stands once it is verified (each labelled with its backend).
     live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
     try:
+        if live:
+            ans = _ask_live(pipe, q, s.k, s.backend, turns, context, scope)
+            return
         ans = None
         for ev in pipe.stream(
             q, k=s.k, backend=s.backend, history=turns, context=context, docs=scope
         ):
-            if isinstance(ev, str):
-                if live:
-                    sys.stdout.write(ev)
-                    sys.stdout.flush()
-            else:
+            if not isinstance(ev, str):
                 ans = ev
         assert ans is not None
-        if live:
-            print("\n" + "─" * 40)
     except BackendError as e:
         if not fallback or s.backend == "extractive":
             raise

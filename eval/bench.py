@@ -178,5 +178,5 @@ def bench(
     yield "\n## Citation checker (eval/bench_check.py)"
     for k, v in bench_checker(embedder).items():
         yield f"{k}: {v:.3f}" if isinstance(v, float) else f"{k}: {v}"
-    yield "\n## LLM backends with the test model (eval/bench_llm.py)"
+    yield "\n## LLM backend beside the extractive one (eval/bench_llm.py)"
     yield from bench_llm(index, embedder, make_pipeline, llm_model)

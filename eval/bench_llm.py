@@ -1,18 +1,30 @@
-"""The LLM backends' figures for `make bench`, with the test model (Qwen2.5-Coder 0.5B Instruct,
-Q4 GGUF, run in process by llama.cpp on one thread).
+"""The LLM backend's figures for `make bench`, beside the extractive backend on the same questions
+in the same run (issue #12).
 
-For each context mode (retrieved passages, k=3; the whole document as numbered sentences):
-time to first token and total time per question, prompt tokens per answer, and on the dev set
-the share of answer sentences the checker marks supported, the share of answers with at least
-one valid citation, abstention on unanswerable and answerable questions, and how often the
-gold answer is in the text. These are the baseline a stronger model should beat.
+Each question is asked once of the `llamacpp` backend with constrained citations
+(answer/llm_answer.py): that one call also yields the extractive answer on the same retrieval
+(the instant answer), so the two columns are the same questions, the same passages, the same
+machine state. Two more columns are computed from the same replies: the model's `answerable:
+false` also abstains (`LlmOptions.abstain="reader+model"`), and it does so only where the reader
+is unsure (its answerability within UNSURE of its threshold): issue #12's item 4.
 
-`python -m app.bench llm [N]` runs it alone on the first N dev questions (default: all).
-`bench_llm()` yields the lines of the report; app/ prints them.
+Question sets: the project's dev set (the shipped article), and a fixed sample of the SQuAD 2.0
+dev articles (../shared/squad2/; every question of the 8 articles, shuffled with seed 0, the
+first N), each asked of its whole article as a person would (eval/squad.py).
+
+Figures: accuracy (answerable: gold contained and not abstained; unanswerable: abstained),
+contained (of the answerable questions answered), abstention recall, false abstention,
+short-answer F1 (SQuAD normalisation, on the short answer when there is one, answerable
+questions), answers with a valid citation, sentences supported, the share of final answers
+that are the model's, time to first token, tokens/s, total p50/p95.
+
+`python -m app.bench llm [N]`: N questions of each set (default 20); `bench_llm()` yields
+the lines, app/ prints them.
 """
 
 from __future__ import annotations
 
+import random
 import statistics
 import time
 from collections.abc import Callable, Iterator
@@ -20,116 +32,212 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from answer.llm import LlmBackend, LlmOptions, collect
+from answer.llm_answer import Outcome
 from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
-from eval.metrics import answer_contained
-from eval.qa import QAItem, read_qa
+from core.types import Answer
+from eval.metrics import answer_contained, nearest_rank, strip_markers, token_f1
+from eval.qa import read_qa
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
 
 ROOT = Path(__file__).resolve().parents[1]
 DEV = ROOT / "eval" / "datasets" / "dev.jsonl"
-MODEL_FILE = "qwen2.5-coder-0.5b-instruct-q4.gguf"
-N_CTX = 4096  # the settings' default: the article (about 2,300 prompt tokens) fits whole
-MAX_TOKENS = 128
-K = 3
+MODELS = Path.home() / ".cache" / "docqa" / "models"
+# The models make install-llm assembles, best first: the first one present is benched.
+MODEL_FILES = ("qwen2.5-coder-1.5b-instruct-q4_k_m.gguf", "qwen2.5-coder-0.5b-instruct-q4.gguf")
+N_CTX = 4096
+MAX_TOKENS = 96  # the JSON reply: ids and a short answer
+K = 5
+SEED = 0
 
 
-def model_path(given: Path | None) -> Path | None:
-    """The GGUF file to bench: the configured one, else the test model where make install-llm
-    puts it."""
-    default = Path.home() / ".cache" / "docqa" / "models" / MODEL_FILE
-    for p in (given, default):
-        if p is not None and Path(p).is_file():
-            return Path(p)
-    return None
+def model_paths(given: Path | None) -> list[Path]:
+    """The GGUF file to bench: the configured one, else the best one make install-llm put
+    there (set DOCQA_LLAMACPP_MODEL to bench another)."""
+    if given is not None and Path(given).is_file():
+        return [Path(given)]
+    return [MODELS / f for f in MODEL_FILES if (MODELS / f).is_file()][:1]
+
+
+@dataclass(frozen=True)
+class Question:
+    set: str
+    id: str
+    question: str
+    answers: tuple[str, ...]  # empty: unanswerable
+
+    @property
+    def answerable(self) -> bool:
+        return bool(self.answers)
 
 
 @dataclass
-class Run:
-    mode: str
-    ttft_ms: list[float] = field(default_factory=list)
-    total_ms: list[float] = field(default_factory=list)
-    prompt_tokens: list[int] = field(default_factory=list)
-    completion_tokens: list[int] = field(default_factory=list)
+class Tally:
+    name: str
+    n: int = 0
+    correct: int = 0
+    answerable: int = 0
+    answered_answerable: int = 0
+    contained: int = 0
+    unanswerable: int = 0
+    abstained_unanswerable: int = 0
+    abstained_answerable: int = 0
+    f1: float = 0.0
+    answers: int = 0
+    cited: int = 0
     sentences: int = 0
     supported: int = 0
-    partial: int = 0
-    cited_answers: int = 0  # non-abstaining answers with at least one valid citation
-    answers: int = 0  # non-abstaining answers
-    abstained_unanswerable: int = 0
-    unanswerable: int = 0
-    abstained_answerable: int = 0
-    answerable: int = 0
-    gold: int = 0
-    errors: list[str] = field(default_factory=list)
+    by_model: int = 0
+    ttft_ms: list[float] = field(default_factory=list)
+    tok_s: list[float] = field(default_factory=list)
+    total_ms: list[float] = field(default_factory=list)
 
-    def add(self, item: QAItem, outcome) -> None:
-        ans = outcome.answer
-        self.total_ms.append(ans.timings_ms["total"])
-        if "first_token" in ans.timings_ms:
-            self.ttft_ms.append(ans.timings_ms["first_token"])
-        if outcome.usage is not None:
-            self.prompt_tokens.append(outcome.usage.prompt_tokens)
-            self.completion_tokens.append(outcome.usage.completion_tokens)
-        if item.answerable:
+    def add(self, q: Question, a: Answer, total_ms: float) -> None:
+        self.n += 1
+        self.total_ms.append(total_ms)
+        if q.answerable:
             self.answerable += 1
-            self.abstained_answerable += ans.abstained
-            self.gold += (not ans.abstained) and bool(answer_contained(ans.answer, item.answers))
+            if a.abstained:
+                self.abstained_answerable += 1
+            else:
+                self.answered_answerable += 1
+                hit = bool(answer_contained(a.answer, q.answers))
+                self.contained += hit
+                self.correct += hit
+                self.f1 += token_f1(short_text(a), q.answers)
         else:
             self.unanswerable += 1
-            self.abstained_unanswerable += ans.abstained
-        if not ans.abstained:
+            self.abstained_unanswerable += a.abstained
+            self.correct += a.abstained
+        if not a.abstained:
             self.answers += 1
-            self.cited_answers += bool(ans.citations)
-            self.sentences += len(ans.sentences)
-            self.supported += sum(s.support == "supported" for s in ans.sentences)
-            self.partial += sum(s.support == "partial" for s in ans.sentences)
+            self.cited += bool(a.citations)
+            self.sentences += len(a.sentences)
+            self.supported += sum(s.support == "supported" for s in a.sentences)
+            self.by_model += a.backend != "extractive"
 
 
-def _ratio(a: int, b: int) -> str:
-    return f"{a / b:.3f} ({a}/{b})" if b else "n/a"
+def short_text(a: Answer) -> str:
+    """What the short-answer F1 reads: the short answer, else the answer's first sentence
+    (the model's answer when it is not verbatim in its sentence; the extractive quote)."""
+    if a.short_answer is not None:
+        return a.short_answer.text
+    return strip_markers(a.sentences[0].text) if a.sentences else strip_markers(a.answer)
 
 
-def _med(xs: list[float]) -> str:
-    return f"{statistics.median(xs):,.0f}" if xs else "n/a"
+def _r(a: float, b: int) -> str:
+    return f"{a / b:.3f}" if b else "n/a"
 
 
-def run_mode(pipe: Pipeline, items: list[QAItem], mode: str) -> Run:
-    run = Run(mode)
-    for it in items:
-        try:
-            _, outcome = collect(pipe.generate(it.question, k=K, backend="llamacpp"))
-        except Exception as e:  # one failure must not hide the other figures
-            run.errors.append(f"{it.id}: {type(e).__name__}: {e}")
-            continue
-        run.add(it, outcome)
-    return run
+def _ms(xs: list[float], q: float) -> str:
+    return f"{nearest_rank(xs, q):,.0f}" if xs else "n/a"
 
 
-def report(run: Run, n: int) -> list[str]:
-    lines = [f"\n### context: {run.mode} ({n} dev questions)"]
-    if run.ttft_ms:
-        first = (run.ttft_ms[0], run.total_ms[0], run.prompt_tokens[0])
-        lines.append("first question: time to first token {:,.0f} ms, total {:,.0f} ms, "
-                     "prompt {:,} tokens".format(*first))  # fmt: skip
-    lines += [
-        f"time to first token  median {_med(run.ttft_ms)} ms, max "
-        f"{max(run.ttft_ms, default=0):,.0f} ms",
-        f"total per question   median {_med(run.total_ms)} ms, max "
-        f"{max(run.total_ms, default=0):,.0f} ms",
-        f"prompt tokens        median {_med(run.prompt_tokens)}, mean "
-        f"{statistics.mean(run.prompt_tokens or [0]):,.0f}; answer tokens median "
-        f"{_med(run.completion_tokens)}",
-        f"sentences supported          {_ratio(run.supported, run.sentences)}"
-        f"  (partial {_ratio(run.partial, run.sentences)})",
-        f"answers with a valid citation {_ratio(run.cited_answers, run.answers)}",
-        f"abstained on unanswerable     {_ratio(run.abstained_unanswerable, run.unanswerable)}",
-        f"abstained on answerable       {_ratio(run.abstained_answerable, run.answerable)}",
-        f"gold answer in the text       {_ratio(run.gold, run.answerable)}",
+def table(tallies: list[Tally]) -> list[str]:
+    rows = [
+        ("accuracy", lambda t: _r(t.correct, t.n)),
+        ("contained (answered answerable)", lambda t: _r(t.contained, t.answered_answerable)),
+        ("abstention recall", lambda t: _r(t.abstained_unanswerable, t.unanswerable)),
+        ("false abstention", lambda t: _r(t.abstained_answerable, t.answerable)),
+        ("short-answer F1 (answerable)", lambda t: _r(t.f1, t.answerable)),
+        ("answers with a valid citation", lambda t: _r(t.cited, t.answers)),
+        ("sentences supported", lambda t: _r(t.supported, t.sentences)),
+        ("answers written by the model", lambda t: _r(t.by_model, t.answers)),
+        ("time to first token p50 ms", lambda t: _ms(t.ttft_ms, 0.5)),
+        ("tokens/s p50", lambda t: f"{statistics.median(t.tok_s):.1f}" if t.tok_s else "n/a"),
+        ("total p50 ms", lambda t: _ms(t.total_ms, 0.5)),
+        ("total p95 ms", lambda t: _ms(t.total_ms, 0.95)),
     ]
-    lines += [f"error: {e}" for e in run.errors[:5]]
-    return lines
+    w = 32
+    out = ["| " + "metric".ljust(w) + " | " + " | ".join(t.name for t in tallies) + " |"]
+    out.append("|" + "-" * (w + 2) + "|" + "|".join("-" * (len(t.name) + 2) for t in tallies) + "|")
+    for label, f in rows:
+        cells = [f(t).rjust(len(t.name)) for t in tallies]
+        out.append("| " + label.ljust(w) + " | " + " | ".join(cells) + " |")
+    return out
+
+
+UNSURE = 0.15  # "the reader is unsure": its answerability within this of its threshold
+
+
+def with_model_abstention(o: Outcome, below: float = 1.0) -> Answer:
+    """The final answer when the model's `answerable: false` also abstains (abstain=
+    "reader+model"), or only where the reader's answerability is under `below`."""
+    a = o.answer
+    unsure = o.answerability is None or o.answerability < below
+    if o.judgement is not None and not o.judgement.answerable and not a.abstained and unsure:
+        return Answer(a.question, "", True, a.backend, passages=a.passages)
+    return a
+
+
+def record(q: Question, o: Outcome) -> dict:
+    """One question's figures, for a look at what the averages hide."""
+    j, a, inst = o.judgement, o.answer, o.instant or o.answer
+    return {
+        "set": q.set, "id": q.id, "question": q.question, "answers": list(q.answers),
+        "answerability": o.answerability,
+        "model": None if j is None else {"answerable": j.answerable, "ids": list(j.ids),
+                                          "answer": j.answer},
+        "extractive": {"answer": inst.answer, "abstained": inst.abstained,
+                       "contained": bool(answer_contained(inst.answer, q.answers))},
+        "final": {"answer": a.answer, "backend": a.backend, "abstained": a.abstained,
+                  "contained": bool(answer_contained(a.answer, q.answers)),
+                  "short": a.short_answer.text if a.short_answer else None,
+                  "support": [s.support for s in a.sentences], "notes": list(a.notes)},
+        "timings_ms": {k: round(v) for k, v in a.timings_ms.items()},
+    }  # fmt: skip
+
+
+def run_set(
+    pipe: Pipeline, questions: list[Question], label: str, records: list[dict] | None = None
+) -> tuple[list[Tally], list[str]]:
+    ex, llm, both = Tally("extractive"), Tally(label), Tally(f"{label}+model-abstain")
+    unsure = Tally(f"{label}+model-if-unsure")
+    reader = getattr(pipe.backends.get("extractive"), "reader", None)
+    below = (reader.models.threshold if reader is not None else 0.0) + UNSURE
+    errors: list[str] = []
+    for q in questions:
+        try:
+            _, o = collect(pipe.generate(q.question, k=K, backend="llamacpp"))
+        except Exception as e:  # one failure must not hide the other figures
+            errors.append(f"{q.set} {q.id}: {type(e).__name__}: {e}")
+            continue
+        if records is not None:
+            records.append(record(q, o))
+            _progress(records[-1])
+        t = o.answer.timings_ms
+        inst = o.instant or o.answer
+        ex.add(q, inst, inst.timings_ms["total"])
+        llm.add(q, o.answer, t["total"])
+        both.add(q, with_model_abstention(o), t["total"])
+        unsure.add(q, with_model_abstention(o, below), t["total"])
+        for tally in (llm, both, unsure):
+            if "first_token" in t:
+                tally.ttft_ms.append(t["first_token"])
+            if o.usage is not None and t.get("decode", 0) > 0 and o.usage.completion_tokens > 1:
+                tally.tok_s.append((o.usage.completion_tokens - 1) / (t["decode"] / 1000))
+    return [ex, llm, both, unsure], errors
+
+
+def dev_questions(limit: int | None) -> list[Question]:
+    items, _ = read_qa(DEV)
+    qs = [Question("dev", it.id, it.question, tuple(it.answers)) for it in items]
+    return qs if limit is None else qs[:limit]
+
+
+def squad_sample(n: int) -> list[tuple[str, Question]]:
+    """(article name, question): every question of the SQuAD dev articles shuffled with a
+    fixed seed, the first n."""
+    from eval.squad import DEV_FILE, load_articles
+
+    pool = [
+        (a.name, Question("squad", q.id, q.question, tuple(g.text for g in q.golds)))
+        for a in load_articles(DEV_FILE, "dev")
+        for q in a.questions
+    ]
+    random.Random(SEED).shuffle(pool)
+    return pool[:n]
 
 
 def bench_llm(
@@ -138,25 +246,90 @@ def bench_llm(
     make_pipeline: Callable[..., Pipeline],
     model: Path | None = None,
     limit: int | None = None,
+    squad: int | None = None,
 ) -> Iterator[str]:
-    """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline."""
+    """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline.
+    `limit` dev questions (all when None) and `squad` SQuAD questions (default: `limit`, or 20;
+    0: none)."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
         yield "skipped: llama-cpp-python is not installed (make install-llm)"
         return
-    path = model_path(model)
-    if path is None:
-        yield f"skipped: no test model (make install-llm puts {MODEL_FILE} in ~/.cache/docqa)"
+    paths = model_paths(model)
+    if not paths:
+        yield f"skipped: no local model (make install-llm puts {MODEL_FILES[0]} in ~/.cache/docqa)"
         return
-    items, _ = read_qa(DEV)
-    items = items[:limit] if limit else items
-    t = time.perf_counter()
-    llm = LlamaCppModel(path, n_ctx=N_CTX, threads=1)
-    llm.loaded()
-    yield (f"model {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
-           f"1 thread, max {MAX_TOKENS} answer tokens, k={K} for passages")  # fmt: skip
-    for mode in ("passages", "document"):
-        opts = LlmOptions(max_tokens=MAX_TOKENS, context=mode)  # type: ignore[arg-type]
-        pipe = make_pipeline(index, embedder, backends={"llamacpp": LlmBackend(llm, opts)})
-        yield from report(run_mode(pipe, items, mode), len(items))
+    n_squad = squad if squad is not None else (limit or 20)
+    sample = squad_sample(n_squad) if n_squad else []
+    from eval.reader_data import article_index
+    from eval.squad import DEV_FILE, load_articles
+
+    articles = {a.name: a for a in load_articles(DEV_FILE, "dev")} if sample else {}
+    for path in paths:
+        t = time.perf_counter()
+        llm = LlamaCppModel(path, n_ctx=N_CTX, threads=1)
+        llm.loaded()
+        yield (f"\nmodel {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
+               f"1 thread, max {MAX_TOKENS} reply tokens, k={K}")  # fmt: skip
+        # abstain="reader": the model's "no" is applied here, from the same replies (columns 3-4;
+        # column 3 is what the default abstain="reader+model" gives).
+        opts = LlmOptions(max_tokens=MAX_TOKENS, abstain="reader")
+        backends = {"llamacpp": LlmBackend(llm, opts)}
+        label = "llm" if "1.5b" not in path.name else "llm-1.5b"
+        dev = dev_questions(limit)
+        recs: list[dict] = []
+        if dev:
+            pipe = make_pipeline(index, embedder, backends=backends)
+            tallies, errors = run_set(pipe, dev, label, recs)
+            yield f"\n### dev set ({len(dev)} questions), {path.name}"
+            yield from table(tallies)
+            yield from (f"error: {e}" for e in errors[:5])
+        if not sample:
+            yield f"per question: {write_records(recs, path.stem)}"
+            continue
+        all_t: list[Tally] | None = None
+        errors = []
+        for name in dict.fromkeys(a for a, _ in sample):
+            qs = [q for a, q in sample if a == name]
+            pipe = make_pipeline(article_index(articles[name], embedder), embedder,
+                                 backends=backends)  # fmt: skip
+            ts, errs = run_set(pipe, qs, label, recs)
+            errors += errs
+            all_t = ts if all_t is None else [_merge(x, y) for x, y in zip(all_t, ts, strict=True)]
+        yield f"\n### SQuAD 2.0 dev articles, {len(sample)} questions (seed {SEED}), {path.name}"
+        yield from table(all_t or [])
+        yield from (f"error: {e}" for e in errors[:5])
+        yield f"per question: {write_records(recs, path.stem)}"
+
+
+PROGRESS = ROOT / ".docqa" / "bench" / "llm-progress.jsonl"
+
+
+def _progress(rec: dict) -> None:
+    """Each record as soon as it is made (a long run stopped early keeps what it measured)."""
+    import json
+
+    PROGRESS.parent.mkdir(parents=True, exist_ok=True)
+    with open(PROGRESS, "a", encoding="utf-8") as f:
+        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
+
+
+def write_records(recs: list[dict], stem: str) -> Path:
+    import json
+
+    sets = "+".join(dict.fromkeys(r["set"] for r in recs)) or "none"
+    out = ROOT / ".docqa" / "bench" / f"llm-{stem}-{sets}.jsonl"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_suffix(".tmp")
+    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
+    tmp.replace(out)
+    return out
+
+
+def _merge(a: Tally, b: Tally) -> Tally:
+    out = Tally(a.name)
+    for k, v in vars(a).items():
+        if k != "name":
+            setattr(out, k, v + getattr(b, k))
+    return out

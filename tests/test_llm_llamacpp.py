@@ -26,7 +26,11 @@ from .test_llm_support import N_CTX, require_llm
 
 pytestmark = pytest.mark.llm
 
-OPTIONS = LlmOptions(max_tokens=48, rewrite_max_tokens=32, max_sentences=2, context="passages")
+# The free-text path (citations parsed from [n] markers): the fallback for servers that refuse
+# a JSON schema; the constrained path is tests/test_llm_constrained.py.
+OPTIONS = LlmOptions(
+    max_tokens=48, rewrite_max_tokens=32, max_sentences=2, context="passages", citations="free"
+)
 
 
 @pytest.fixture(scope="module")
@@ -148,7 +152,8 @@ def test_too_long_for_the_context(model, article_index, embedder) -> None:
 
 
 def test_auto_mode_falls_back_to_passages_and_trims_them(model, article_index, embedder) -> None:
-    opts = LlmOptions(max_tokens=1400, context="auto")  # leaves room for ~2 passages
+    # leaves room for ~2 passages
+    opts = LlmOptions(max_tokens=1400, context="auto", citations="free")
     pipe = Pipeline(article_index, embedder, backends={"llamacpp": LlmBackend(model, opts)})
     r = pipe.retrieve("What is the Quad?", 6)
     units, whole, notes = pipe._context(pipe.backends["llamacpp"], r, "What is the Quad?", "auto")

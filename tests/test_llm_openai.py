@@ -22,7 +22,8 @@ from .test_llm_support import ALIAS, free_port, llama_server, require_llm
 
 pytestmark = pytest.mark.llm
 
-OPTIONS = LlmOptions(max_tokens=48, max_sentences=2, context="passages")
+# The free-text path; the constrained one over HTTP is in tests/test_llm_constrained.py.
+OPTIONS = LlmOptions(max_tokens=48, max_sentences=2, context="passages", citations="free")
 
 
 @pytest.fixture(scope="module")

@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 
 MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4.gguf"
+# SmolLM2-135M-Instruct: the fastest model, for the protocol tests of constrained output.
+SMALL_NAME = "smollm2-135m-instruct-q4_1.gguf"
 ALIAS = "docqa-test"  # the model name the test server serves
 N_CTX = 2048
 
@@ -33,6 +35,19 @@ def model_path() -> Path:
         return Path(given)
     cache = Path(os.environ.get("DOCQA_CACHE") or Path.home() / ".cache" / "docqa")
     return cache / "models" / MODEL_NAME
+
+
+def cache_dir() -> Path:
+    return Path(os.environ.get("DOCQA_CACHE") or Path.home() / ".cache" / "docqa")
+
+
+def require_small_llm() -> Path:
+    """SmolLM2's GGUF (make install-llm LLM_MODELS=test), or skip with the reason."""
+    pytest.importorskip("llama_cpp", reason="llama-cpp-python is not installed (make install-llm)")
+    p = cache_dir() / "models" / SMALL_NAME
+    if not p.is_file():
+        pytest.skip(f"small test model {p} is missing (make install-llm LLM_MODELS=test)")
+    return p
 
 
 def require_llm() -> Path:
