@@ -90,13 +90,17 @@ def _streamed(
     history: list[tuple[str, str]],
     slot: DeltaGenerator | None,
 ) -> Answer:
-    """An LLM answer, its tokens shown in `slot` as they arrive; the verified Answer at the end.
+    """Instant, then generated: the extractive answer in `slot` at once (labelled as such),
+    then the model's tokens as they arrive, then the verified Answer, returned: the model's
+    when the checker supports it, else the extractive one with a note saying why.
 
-    The streamed text carries the model's own passage numbers: the caller replaces it with the
-    final Answer, whose markers are renumbered to its citations."""
+    The streamed text carries the model's own numbering: the caller replaces it with the final
+    Answer, whose markers are renumbered to its citations."""
     text = ""
     stage = SEARCHING
     shown_at = 0.0
+    instant: Answer | None = None
+    final: Answer | None = None
 
     def show(force: bool = False) -> None:
         nonlocal shown_at
@@ -104,6 +108,9 @@ def _streamed(
             return
         shown_at = time.monotonic()
         with slot.container():
+            if instant is not None:
+                st.markdown(R.md_with_badges(instant.answer))  # escaped: never HTML
+                st.caption(R.md_escape(instant_label(ctx.backend, writing=bool(text))))
             if text:
                 st.markdown(R.md_with_badges(text))  # escaped: model text is never HTML
             if stage:
@@ -114,20 +121,38 @@ def _streamed(
         stage = STAGES.get(name, "")
         show(force=True)
 
-    items = ctx.pipeline.stream(
-        question, k=ctx.k, backend=ctx.backend, history=history, on_stage=on_stage, docs=ctx.scope
-    )
+    items = ctx.pipeline.answers(
+        question, k=ctx.k, backend=ctx.backend, history=history, on_stage=on_stage,
+        deltas=True, docs=ctx.scope,
+    )  # fmt: skip
     # Closed whatever happens (a rerun interrupts the script mid-loop): the pipeline then
     # releases the model at once instead of whenever the generator is collected.
     with contextlib.closing(items):
         for item in items:
             if isinstance(item, Answer):
-                return item
+                if instant is None and final is None and item.backend == "extractive":
+                    instant = item
+                    stage = ""
+                    show(force=True)
+                final = item
+                continue
             if not text:
                 stage = ""  # the first token: no more "searching…"
             text += item
             show()
-    raise RuntimeError("the answer stream ended without an answer")
+    if final is None:
+        raise RuntimeError("the answer stream ended without an answer")
+    return final
+
+
+def instant_label(backend: str, writing: bool) -> str:
+    """Says which backend wrote what is on screen while the model is still at work."""
+    if writing:
+        return (
+            f"Extractive answer, shown at once. The {backend} model's answer follows; it "
+            "replaces this one once every claim in it is verified:"
+        )
+    return f"Extractive answer, shown at once; the {backend} model is being asked…"
 
 
 def _ask(

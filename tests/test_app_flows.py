@@ -16,6 +16,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import ui_state as S
+from core.types import Answer
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app" / "streamlit_app.py")
@@ -421,11 +422,12 @@ GGUF = Path.home() / ".cache" / "docqa" / "models" / "qwen2.5-coder-0.5b-instruc
 
 
 def _record_streams(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
-    """Wrap `Pipeline.stream` to record each call's history and what it yielded."""
+    """Wrap `Pipeline.answers` (instant, then generated) to record each call's history and
+    what it yielded."""
     from answer.pipeline import Pipeline
 
     calls: list[dict] = []
-    real = Pipeline.stream
+    real = Pipeline.answers
 
     def stream(self, question, *args, **kwargs):  # type: ignore[no-untyped-def]
         call = {"question": question, "history": list(kwargs.get("history", ())), "items": []}
@@ -434,7 +436,7 @@ def _record_streams(monkeypatch: pytest.MonkeyPatch) -> list[dict]:
             call["items"].append(item)
             yield item
 
-    monkeypatch.setattr(Pipeline, "stream", stream)
+    monkeypatch.setattr(Pipeline, "answers", stream)
     return calls
 
 
@@ -470,10 +472,12 @@ def test_llamacpp_streams_and_rewrites_a_follow_up(monkeypatch: pytest.MonkeyPat
             assert any("llamacpp model" in n for n in turn.answer.notes), turn.answer.notes
         _assert_exact(turn.answer)
     assert len(answers(at)) == 2  # each final Answer replaced its streamed text
-    # Real streaming: the model's answer text as it wrote it, then the verified Answer.
+    # Instant, then generated: the extractive answer first, then the model's answer text as
+    # it wrote it, then the verified Answer.
     assert len(calls) == 2
     for call in calls:
-        *deltas, last = call["items"]
+        instant, *deltas, last = call["items"]
+        assert isinstance(instant, Answer) and instant.backend == "extractive"
         assert all(isinstance(d, str) for d in deltas) and last.answer
         if last.backend == "llamacpp":
             assert deltas and " ".join("".join(deltas).split()).rstrip(".!?") in last.answer
@@ -511,7 +515,9 @@ def test_openai_at_a_closed_port_falls_back_to_extractive(
     assert plain(at.chat_message[0].markdown[0].value) == question
     assert turn.answer is not None and turn.answer.backend == "extractive"
     assert "35 billion" in answers(at)[0]
-    assert len(calls) == 1 and calls[0]["items"] == []  # it failed before any token
+    # It failed before any token: at most the instant extractive answer had been shown.
+    assert len(calls) == 1 and not [i for i in calls[0]["items"] if isinstance(i, str)]
+    assert all(i.backend == "extractive" for i in calls[0]["items"])
     captions = [plain(c.value) for c in at.chat_message[1].caption]
     notes = [c for c in captions if c.startswith("Note:")]
     assert len(notes) == 1 and "The openai backend failed" in notes[0], notes
@@ -575,7 +581,9 @@ def test_a_stream_cut_mid_answer_falls_back_to_extractive(
         thread.join(5)
     [turn] = turns(at)
     assert turn.question == question
-    assert calls and calls[0]["items"][:2] == ["Japan ", "has "]  # streamed, then cut
+    # The instant extractive answer, then the model's text streamed, then cut.
+    assert calls and calls[0]["items"][0].backend == "extractive"
+    assert calls[0]["items"][1:3] == ["Japan ", "has "]
     assert turn.answer is not None and turn.answer.backend == "extractive"
     assert "35 billion" in answers(at)[0]
     assert any("The openai backend failed" in n for n in turn.notes), turn.notes
