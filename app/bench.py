@@ -69,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         limit = int(args[1]) if len(args) >= 2 else None
         squad = int(args[2]) if len(args) == 3 else None
         _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
-                         s.llamacpp_model, limit, squad))  # fmt: skip
+                         s.llamacpp_model, limit, squad, engine.llm_threads(s)))  # fmt: skip
     elif args == ["embed"]:
         _print(bench_embed(by_backend, engine.make_pipeline))
     elif args == ["scale"]:

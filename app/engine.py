@@ -294,12 +294,18 @@ def open_pipeline(
     return make_pipeline(idx, embedder, search_settings(s), llm_backends(s))
 
 
+def llm_threads(s: Settings) -> int:
+    """The local model's threads: the setting, else every core up to 8 (the model holds its
+    own lock, so one question at a time uses them)."""
+    return s.llamacpp_threads or max(1, min(os.cpu_count() or 1, 8))
+
+
 def llm_backends(s: Settings) -> dict:
     """The two LLM backends, configured from the settings. Nothing is loaded or contacted
     here: the GGUF file is loaded on the first question, the server is first called then, and
     a missing model, file, package or server is reported then as a one-line BackendError
     (which the app turns into the extractive answer and a note)."""
-    local = LlamaCppModel(s.llamacpp_model, n_ctx=s.llamacpp_ctx, threads=s.threads)
+    local = LlamaCppModel(s.llamacpp_model, n_ctx=s.llamacpp_ctx, threads=llm_threads(s))
     remote = OpenAIConfig(
         base_url=s.openai_base_url,
         model=s.openai_model,

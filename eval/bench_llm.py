@@ -247,10 +247,11 @@ def bench_llm(
     model: Path | None = None,
     limit: int | None = None,
     squad: int | None = None,
+    threads: int = 1,
 ) -> Iterator[str]:
     """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline.
     `limit` dev questions (all when None) and `squad` SQuAD questions (default: `limit`, or 20;
-    0: none)."""
+    0: none); `threads`: the model's CPU threads (the settings' `threads`, as the app uses)."""
     try:
         import llama_cpp  # noqa: F401
     except ImportError:
@@ -268,10 +269,10 @@ def bench_llm(
     articles = {a.name: a for a in load_articles(DEV_FILE, "dev")} if sample else {}
     for path in paths:
         t = time.perf_counter()
-        llm = LlamaCppModel(path, n_ctx=N_CTX, threads=1)
+        llm = LlamaCppModel(path, n_ctx=N_CTX, threads=threads)
         llm.loaded()
         yield (f"\nmodel {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
-               f"1 thread, max {MAX_TOKENS} reply tokens, k={K}")  # fmt: skip
+               f"{threads} thread(s), max {MAX_TOKENS} reply tokens, k={K}")  # fmt: skip
         # abstain="reader": the model's "no" is applied here, from the same replies (columns 3-4;
         # column 3 is what the default abstain="reader+model" gives).
         opts = LlmOptions(max_tokens=MAX_TOKENS, abstain="reader")

@@ -118,3 +118,19 @@ def llama_server(model: Path, log_dir: Path, api_key: str = "test-key") -> Itera
         yield server
     finally:
         server.stop()
+
+
+def test_local_model_threads_follow_the_setting_else_the_cores() -> None:
+    """Prompt reading is the local model's first-token time: it gets every core by default,
+    the setting when given, and a bad value is refused in one line naming it."""
+    import os
+
+    from app.engine import llm_threads
+    from app.settings import load_settings
+    from core.errors import BadInput
+
+    assert llm_threads(load_settings(llamacpp_threads=3)) == 3
+    default = llm_threads(load_settings())
+    assert 1 <= default <= 8 and default == min(os.cpu_count() or 1, 8)
+    with pytest.raises(BadInput, match="llamacpp_threads"):
+        load_settings(llamacpp_threads=0)
