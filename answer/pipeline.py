@@ -139,14 +139,11 @@ class Pipeline:
         context: ContextMode | None = None,
         docs: Scope = None,
     ) -> Answer:
-        gen = self.generate(
-            question, k, backend, on_stage, history=history, context=context, docs=docs
-        )
-        while True:
-            try:
-                next(gen)
-            except StopIteration as stop:
-                return stop.value.answer
+        return _drain(
+            self.generate(
+                question, k, backend, on_stage, history=history, context=context, docs=docs
+            )
+        ).answer
 
     def stream(
         self,
