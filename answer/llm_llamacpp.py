@@ -165,9 +165,10 @@ class LlamaCppModel:
 
     def check(self) -> None:
         """Raise the BackendError a first question would meet (no package, no file), without
-        loading the model: the constrained flow may not need the model for this question."""
-        _import_llama()
+        loading the model: the constrained flow may not need the model for this question.
+        In the order loading meets them (`loaded`): the file, then the package."""
         check_model_file(self.model_path)
+        _import_llama()
 
     def loaded(self) -> _Loaded:
         path = check_model_file(self.model_path)
