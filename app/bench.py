@@ -16,6 +16,8 @@
                                  retrieval over one collection of the eight SQuAD dev
                                  articles against each article alone (eval/bench_collection.py)
     python -m app.bench pdf      the PDF set alone: contained, pages, boxes (eval/bench_pdf.py)
+    python -m app.bench reader   the reader alone: SQuAD held-out folds, the project's sets and
+                                 the real pages (eval/bench_reader.py)
 
 The objects are wired here from app/engine.py, so the bench measures what the app runs.
 """
@@ -35,6 +37,7 @@ from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
 from eval.bench_pdf import bench_pdf
+from eval.bench_reader import reader_report
 from eval.bench_scale import bench_scale
 from eval.calibrate_checker import calibration
 from retrieval.embed import Embedder
@@ -60,6 +63,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args:
         _print(bench(DEFAULT_ARTICLE, lambda: engine.make_embedder(s), engine.make_pipeline,
                      s.llamacpp_model, by_backend))  # fmt: skip
+    elif args == ["reader"]:
+        _print(reader_report(DEFAULT_ARTICLE, engine.make_embedder(s), engine.make_pipeline))
     elif args[0] == "check" and len(args) == 1:
         _print(checker_table(bench_checker(engine.make_embedder(s))))
     elif args[0] == "calibrate" and args[1:] in ([], ["--errors"]):

@@ -105,3 +105,12 @@ def project_report(
         index = build([src], tmp / name, embedder, IndexSettings())
         lines.append(_row(name, score_set(make_pipeline(index, embedder), read_qa(qa)[0], qa)))
     return lines
+
+
+def reader_report(
+    article: Path, embedder: Embedder, make_pipeline: Callable[..., Pipeline]
+) -> list[str]:
+    """`python -m app.bench reader`: the reader's part of `make bench` alone (a few minutes)."""
+    index = build([article], Path(tempfile.mkdtemp(prefix="docqa-bench-reader-")) / "index",
+                  embedder, IndexSettings())  # fmt: skip
+    return [*squad_report(), *project_report(index, embedder, make_pipeline)]

@@ -32,7 +32,8 @@ class Q:
     sents: list[Analysis]
     span_x: list[np.ndarray]  # per candidate: (n_spans, n_span_features)
     span_lab: list[np.ndarray]  # per candidate: label index of each span
-    span_y: list[np.ndarray]  # per candidate: span matches a gold answer (F1 >= 0.5)
+    span_y: list[np.ndarray]  # per candidate: each span's F1 against the gold answers (0 if
+    # the candidate holds no gold span)
     span_text: list[list[str]]
     sent_x: np.ndarray  # (n_cands, n_sentence_features)
     sent_masks: np.ndarray  # (n_cands, n_labels): which labels its answer spans have
@@ -57,7 +58,7 @@ def prepare(recs: list[dict], qvecs: np.ndarray, nlp: Nlp, index_info: dict) -> 
             span_x.append(xs)
             span_lab.append(np.array([LABEL_INDEX[sp.label] for sp in spans], dtype=int))
             golds = r["golds"]
-            span_y.append(np.array([c["label"] and token_f1(t, golds) >= 0.5 for t in texts]))
+            span_y.append(np.array([token_f1(t, golds) if c["label"] else 0.0 for t in texts]))
             span_text.append(texts)
             m = np.zeros(len(LABELS))
             for sp in spans:
@@ -119,7 +120,7 @@ def without_answer(q: Q) -> Q | None:
     rec = {**q.rec, "answerable": False, "golds": [], "gold_spans": [], "cands": cands}
     return Q(
         rec, q.qvec, q.q, q.view, sents, [q.span_x[i] for i in keep],
-        [q.span_lab[i] for i in keep], [np.zeros(len(q.span_y[i]), bool) for i in keep],
+        [q.span_lab[i] for i in keep], [np.zeros(len(q.span_y[i])) for i in keep],
         [q.span_text[i] for i in keep], np.stack(sx), q.sent_masks[keep],
         np.zeros(len(keep), bool), -1,
     )  # fmt: skip

@@ -79,6 +79,39 @@ def _fit_logistic(
     return Logistic(names, mean, scale, lr.coef_[0].copy(), float(lr.intercept_[0]))
 
 
+def fit_choice(
+    groups: list[np.ndarray], chosen: list[np.ndarray], names: tuple[str, ...], l2: float = 1.0
+) -> Logistic:
+    """A linear scorer fitted so that the softmax over each group puts its mass on the chosen
+    rows (a conditional logit): the phrase model picks one phrase of a sentence, so it is
+    fitted to rank phrases within a sentence rather than to judge each alone."""
+    from scipy.optimize import minimize
+
+    x = np.concatenate(groups)
+    mean = x.mean(axis=0)
+    scale = x.std(axis=0)
+    scale[scale < 1e-9] = 1.0
+    x = (x - mean) / scale
+    sizes = np.array([len(g) for g in groups])
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    group = np.repeat(np.arange(len(groups)), sizes)
+    target = np.concatenate([c / c.sum() for c in chosen])
+    n = len(groups)
+
+    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
+        z = x @ w
+        z = z - np.maximum.reduceat(z, starts)[group]
+        e = np.exp(z)
+        log_norm = np.log(np.add.reduceat(e, starts))
+        p = e / np.exp(log_norm)[group]
+        value = -(target * (z - log_norm[group])).sum() + 0.5 * l2 * w @ w
+        return value / n, (x.T @ (p - target) + l2 * w) / n
+
+    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B",
+                 options={"maxiter": 500}).x  # fmt: skip
+    return Logistic(names, mean, scale, w, 0.0)
+
+
 def patch_spans(q: Q, probs: np.ndarray) -> list[np.ndarray]:
     out = []
     for xs, labs in zip(q.span_x, q.span_lab, strict=True):
@@ -119,11 +152,11 @@ def fit(
     probs = [types.proba(q.qvec.astype(np.float64)) for q in qs]
     sx, sy = [], []
     for q, p in zip(qs, probs, strict=True):
-        for xs, ys in zip(patch_spans(q, p), q.span_y, strict=True):
-            if len(xs) and ys.any():  # phrases are chosen inside a sentence that answers
+        for xs, f1 in zip(patch_spans(q, p), q.span_y, strict=True):
+            if len(xs) and f1.max() > 0:  # phrases are chosen inside a sentence that answers
                 sx.append(xs)
-                sy.append(ys)
-    spans = _fit_logistic(np.concatenate(sx), np.concatenate(sy), SPAN_FEATURES, 1.0)
+                sy.append(f1 >= f1.max() - 1e-9)  # the best phrases there are the answer
+    spans = fit_choice(sx, sy, SPAN_FEATURES)
     tx, ty = [], []
     for q, p in zip(qs, probs, strict=True):
         if len(q.sent_x):
@@ -166,7 +199,7 @@ def best_spans(q: Q, probs: np.ndarray, spans: Logistic) -> tuple[np.ndarray, li
     best, where = [], []
     for xs in patch_spans(q, probs):
         if len(xs):
-            ps = spans.proba(xs)
+            ps = spans.choice_proba(xs)
             i = int(np.argmax(ps))
             best.append(float(ps[i]))
             where.append(i)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from answer.reader.nlp import LABEL_INDEX, Analysis, SpanCand
+from answer.reader.nlp import LABEL_INDEX, QUESTION_WORDS, Analysis, SpanCand
 
 SENTENCE_FEATURES = (
     "dense", "dense_gap", "dense_rank_inv", "lexical", "lexical_gap", "bm25_rel",
@@ -23,11 +23,20 @@ SENTENCE_FEATURES = (
     "best_span",
 )  # fmt: skip
 _DEPS = ("nsubj", "nsubjpass", "dobj", "pobj", "attr", "appos", "conj", "compound", "ROOT",
-         "npadvmod", "dative", "oprd")  # fmt: skip
+         "npadvmod", "dative", "oprd", "amod", "nummod", "advcl", "xcomp", "ccomp", "relcl",
+         "acl", "prep")  # fmt: skip
+_POS = ("NOUN", "PROPN", "NUM", "VERB", "ADJ", "ADV", "ADP")
+# Per kind of question word (and none): what kind of phrase it tends to ask for.
+_WH_CROSS = ("entity", "verb", "log_len", "number")
+_WH_KINDS = (*QUESTION_WORDS, "")
 SPAN_FEATURES = (
     "type_p", "is_entity", "q_overlap", "in_question", "log_len", "near_match", "has_match",
-    "after_match", "is_number", *(f"dep_{d}" for d in _DEPS), "dep_other", "type_p_x_near",
+    "after_match", "is_number", "tree_near", "head_in_q", "grandhead_in_q", "sibling_in_q",
+    "rel_position", "punct_before", "punct_after", "type_p_x_near", "one_token", "long",
+    *(f"dep_{d}" for d in _DEPS), *(f"pos_{p}" for p in _POS), "pos_other",
+    *(f"wh_{w or 'none'}_x_{c}" for w in _WH_KINDS for c in _WH_CROSS),
 )  # fmt: skip
+_TREE_FAR = 9  # dependency hops beyond which a question word is as good as absent
 
 
 # Whether anything answers is judged from the best candidates together: how sure the sentence
@@ -131,7 +140,10 @@ def sentence_features(
 
 
 def span_features(qv: QuestionView, s: Analysis, sp: SpanCand) -> np.ndarray:
+    """What makes a phrase the answer: its answer type against the question's, where the
+    question's words sit around it (in the text and in the parse), and its shape."""
     q = qv.analysis
+    n = len(s.lemmas)
     toks = s.lemmas[sp.tok_start : sp.tok_end]
     words = set(toks) & s.content
     overlap = len(words & q.content) / len(words) if words else 0.0
@@ -142,22 +154,65 @@ def span_features(qv: QuestionView, s: Analysis, sp: SpanCand) -> np.ndarray:
         after = float(sp.tok_start > min(matches))
     else:
         near, after = 0.0, 0.0
+    root = sp.root
+    head = s.heads[root]
+    in_q = [lem in q.content for lem in s.lemmas]
+    outside = [i for i in range(n) if not sp.tok_start <= i < sp.tok_end]
     type_p = float(qv.type_probs[LABEL_INDEX[sp.label]])
-    deps = [float(sp.dep == d) for d in _DEPS]
-    return np.array(
+    n_tok = sp.tok_end - sp.tok_start
+    is_number = float(any(ch.isdigit() for ch in s.text[sp.start : sp.end]))
+    pos = s.pos[root]
+    cross = np.zeros((len(_WH_KINDS), len(_WH_CROSS)))
+    cross[_WH_KINDS.index(q.wh) if q.wh in _WH_KINDS else -1] = (
+        float(sp.label != "OTHER"), float(pos == "VERB"), math.log1p(n_tok),
+        float(pos == "NUM" or is_number > 0),
+    )  # fmt: skip
+    return np.concatenate(
         [
-            type_p,
-            float(sp.label != "OTHER"),
-            overlap,
-            float(overlap > 0),
-            math.log1p(len(toks)),
-            near,
-            float(bool(matches)),
-            after,
-            float(any(ch.isdigit() for ch in s.text[sp.start : sp.end])),
-            *deps,
-            float(not any(deps)),
-            type_p * near,
-        ],
-        dtype=np.float64,
+            [
+                type_p,
+                float(sp.label != "OTHER"),
+                overlap,
+                float(overlap > 0),
+                math.log1p(len(toks)),
+                near,
+                float(bool(matches)),
+                after,
+                is_number,
+                1.0 / (1.0 + _tree_distance(s.heads, root, matches)),
+                float(head != root and in_q[head]),
+                float(in_q[s.heads[head]] and s.heads[head] != head),
+                float(any(s.heads[i] == head and in_q[i] for i in outside if i != head)),
+                sp.tok_start / max(n, 1),
+                float(sp.tok_start > 0 and s.pos[sp.tok_start - 1] == "PUNCT"),
+                float(sp.tok_end < n and s.pos[sp.tok_end] == "PUNCT"),
+                type_p * near,
+                float(n_tok == 1),
+                float(n_tok >= 5),
+            ],
+            [float(sp.dep == d) for d in _DEPS],
+            [float(pos == p) for p in _POS],
+            [float(pos not in _POS)],
+            cross.ravel(),
+        ]
     )
+
+
+def _ancestors(heads: tuple[int, ...], i: int) -> list[int]:
+    out = [i]
+    while heads[out[-1]] != out[-1] and len(out) <= _TREE_FAR:
+        out.append(heads[out[-1]])
+    return out
+
+
+def _tree_distance(heads: tuple[int, ...], root: int, targets: list[int]) -> int:
+    """Dependency hops from `root` to the nearest of `targets` (capped at _TREE_FAR)."""
+    up = _ancestors(heads, root)
+    best = _TREE_FAR
+    for t in targets[:20]:
+        depth = {a: k for k, a in enumerate(_ancestors(heads, t))}
+        for k, a in enumerate(up):
+            if a in depth:
+                best = min(best, k + depth[a])
+                break
+    return best

@@ -27,6 +27,13 @@ class Logistic:
         z = ((x - self.mean) / self.scale) @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))
 
+    def choice_proba(self, x: np.ndarray) -> np.ndarray:
+        """P(each row is the one chosen among the rows of `x`): a softmax of the scores, for a
+        model fitted to choose one of a group (the phrase model)."""
+        z = ((x - self.mean) / self.scale) @ self.coef
+        e = np.exp(z - z.max())
+        return e / e.sum()
+
     def to_json(self) -> dict:
         return {
             "names": list(self.names),

@@ -13,6 +13,7 @@ from functools import lru_cache
 from typing import Any
 
 from core.text import fold
+from verify.lexicon import word_set
 
 # spaCy's English NER labels, plus OTHER for an answer that is no entity ("inherent
 # difficulty"). The order is the order of the answer-type model's outputs.
@@ -21,8 +22,16 @@ LABELS = (
     "LANGUAGE", "DATE", "TIME", "PERCENT", "MONEY", "QUANTITY", "ORDINAL", "CARDINAL", "OTHER",
 )  # fmt: skip
 LABEL_INDEX = {lab: i for i, lab in enumerate(LABELS)}
+# The kinds of question word, in the order of the phrase model's features.
+QUESTION_WORDS = tuple(sorted(word_set("question_words.txt")))
 _WH_TAGS = {"WDT", "WP", "WP$", "WRB"}
 _MAX_CHARS = 2000  # one sentence; longer texts are cut so the parse stays linear and short
+# Phrases read as possible short answers besides entities and noun chunks: a word's whole
+# subtree and a preposition's object, up to this many tokens. Measured on the SQuAD articles'
+# answering sentences (issue #10's note), they lift the best reachable phrase F1 from 0.84 to
+# 0.94; longer phrases add candidates more than answers.
+_MAX_PHRASE = 12
+_SUBTREE_POS = frozenset({"NOUN", "PROPN", "NUM", "ADJ", "VERB"})
 
 
 @dataclass(frozen=True)
@@ -35,6 +44,7 @@ class SpanCand:
     dep: str  # dependency label of the phrase's root
     tok_start: int
     tok_end: int
+    root: int  # token index of the phrase's syntactic head
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,9 @@ class Analysis:
     spans: tuple[SpanCand, ...]  # entities, then noun chunks that are no entity
     numbers: frozenset[str]  # numerals as written, commas dropped
     negated: bool  # a token with the dependency "neg"
+    heads: tuple[int, ...]  # every token's syntactic head (the root is its own head)
+    pos: tuple[str, ...]  # every token's coarse part of speech
+    wh: str  # the question word's kind (one of QUESTION_WORDS, or ""), read for questions
 
     def content_positions(self, lemmas: frozenset[str]) -> list[int]:
         return [i for i, lem in enumerate(self.lemmas) if lem in lemmas]
@@ -124,19 +137,11 @@ def _analysis(text: str, doc: Any) -> Analysis:
         if not (t.is_stop or t.is_punct or t.is_space or t.like_num) and t.tag_ not in _WH_TAGS
     )
     ents = tuple(
-        SpanCand(e.start_char, e.end_char, e.label_, e.root.dep_, e.start, e.end)
+        SpanCand(e.start_char, e.end_char, e.label_, e.root.dep_, e.start, e.end, e.root.i)
         for e in doc.ents
         if e.label_ in LABEL_INDEX
     )
-    covered = {(e.tok_start, e.tok_end) for e in ents}
-    chunks = []
-    for nc in doc.noun_chunks:
-        # A chunk's leading determiner is no part of an answer ("the Huguenots" -> "Huguenots"
-        # is what SQuAD's annotators mostly chose; both score as a match in F1).
-        s = nc.start + (1 if nc[0].pos_ == "DET" and len(nc) > 1 else 0)
-        if (s, nc.end) in covered or nc.root.pos_ == "PRON":
-            continue
-        chunks.append(SpanCand(doc[s].idx, nc.end_char, "OTHER", nc.root.dep_, s, nc.end))
+    spans = ents + tuple(_phrases(doc, {(e.tok_start, e.tok_end) for e in ents}))
     numbers = frozenset(
         t.text.replace(",", "") for t in doc if t.like_num and any(ch.isdigit() for ch in t.text)
     )
@@ -145,7 +150,48 @@ def _analysis(text: str, doc: Any) -> Analysis:
         lemmas=lemmas,
         content=content,
         entities=ents,
-        spans=ents + tuple(chunks),
+        spans=spans,
         numbers=numbers,
         negated=any(t.dep_ == "neg" for t in doc),
+        heads=tuple(t.head.i for t in doc),
+        pos=tuple(t.pos_ for t in doc),
+        wh=_question_word(doc, lemmas),
     )
+
+
+def _phrases(doc: Any, taken: set[tuple[int, int]]) -> list[SpanCand]:
+    """Noun chunks that are no entity, then subtrees and prepositional objects (OTHER)."""
+    out: list[SpanCand] = []
+
+    def add(s: int, e: int, root: Any) -> None:
+        if doc[s].pos_ == "DET" and e - s > 1:
+            s += 1  # SQuAD's annotators mostly leave the leading determiner out
+        while e - s > 1 and doc[e - 1].is_punct:
+            e -= 1
+        if e - s > _MAX_PHRASE or (s, e) in taken:
+            return
+        taken.add((s, e))
+        out.append(SpanCand(doc[s].idx, doc[e - 1].idx + len(doc[e - 1].text), "OTHER",
+                            root.dep_, s, e, root.i))  # fmt: skip
+
+    for nc in doc.noun_chunks:
+        if nc.root.pos_ != "PRON":
+            add(nc.start, nc.end, nc.root)
+    for t in doc:
+        if t.pos_ in _SUBTREE_POS:
+            add(t.left_edge.i, t.right_edge.i + 1, t)
+        elif t.dep_ == "prep" and t.right_edge.i > t.i:
+            objs = [c for c in t.children if c.i > t.i]
+            add(t.i + 1, t.right_edge.i + 1, objs[0] if objs else t)
+    return out
+
+
+def _question_word(doc: Any, lemmas: tuple[str, ...]) -> str:
+    for t in doc:
+        if t.tag_ in _WH_TAGS and lemmas[t.i] in QUESTION_WORDS:
+            nxt = doc[t.i + 1] if t.i + 1 < len(doc) else None
+            modified = f"{lemmas[t.i]}+"
+            if modified in QUESTION_WORDS and nxt is not None and nxt.pos_ in ("ADJ", "ADV"):
+                return modified
+            return lemmas[t.i]
+    return ""

@@ -4,7 +4,8 @@ Four small models, all learned across documents by `make train-reader` and store
 
 - the answer-type model: P(the answer is a PERSON, a DATE, … or a plain phrase | question),
   a softmax over the question's embedding;
-- the phrase model: P(this entity or noun chunk is the answer | question, sentence);
+- the phrase model: P(this phrase is the answer | question, sentence, the sentence answers),
+  a choice among the sentence's entities, noun chunks and subtrees;
 - the sentence model: P(this sentence holds the answer | question);
 - the answerability model: P(something answers | the best candidates), over the sentence
   model's best probabilities and what the best sentence lacks: below the shipped threshold the
@@ -128,7 +129,7 @@ def score_cands(
         spans = answer_spans(qv.analysis, s)
         phrase = None
         if spans:
-            ps = models.spans.proba(np.stack([span_features(qv, s, sp) for sp in spans]))
+            ps = models.spans.choice_proba(np.stack([span_features(qv, s, sp) for sp in spans]))
             i = int(np.argmax(ps))
             phrase = _phrase(c, spans[i], float(ps[i]))
         x = sentence_features(qv, c.stats, s, spans, phrase.p if phrase else 0.0)
