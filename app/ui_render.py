@@ -3,6 +3,8 @@
 Everything shown comes from a document, an upload or a model, so none of it is trusted: every
 piece of text goes through `html.escape` (for our own small HTML) or `md_escape` (for Markdown)
 before it is put on the page. Pure functions, no Streamlit import, so they are tested directly.
+The classes' stylesheet is app/ui_css.py; Markdown to copy or download (never shown on the
+page) is app/ui_export.py.
 """
 
 from __future__ import annotations
