@@ -35,6 +35,7 @@ from answer.grounded import (
 )
 from answer.llm import LlmBackend, Message, Usage
 from answer.prompting import cite_messages, document_title, load_prompts
+from answer.streams import relay
 from core.types import Answer, Citation, ShortAnswer
 from retrieval.index import DocIndex
 from retrieval.search import Retrieval
@@ -55,6 +56,22 @@ class Outcome:
     instant: Answer | None = None
     judgement: Judgement | None = None
     answerability: float | None = None
+
+
+@dataclass(frozen=True)
+class Turn:
+    """One question on its way through an LLM backend, as the answer step gets it: the
+    standalone rewrite of a follow-up (None when there was none), the retrieval, and what each
+    step adds to (notes, timings in ms since `t0`)."""
+
+    question: str
+    standalone: str | None
+    retrieval: Retrieval
+    notes: list[str]
+    timings: dict[str, float]
+    t0: float
+    on_stage: Callable[[str], None] | None
+    rewrite_usage: Usage | None
 
 
 class Host(Protocol):
@@ -81,20 +98,11 @@ def _stands(instant: Answer, notes: list[str], why: str, timings: dict[str, floa
     return replace(instant, notes=(*instant.notes, *notes, why), timings_ms=timings)
 
 
-def constrained(
-    host: Host,
-    b: LlmBackend,
-    question: str,
-    retrieval: Retrieval,
-    standalone: str | None,
-    notes: list[str],
-    timings: dict[str, float],
-    t0: float,
-    on_stage: Callable[[str], None] | None,
-    rewrite_usage: Usage | None,
-) -> Generator[Answer | str, None, Outcome]:
+def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str, None, Outcome]:
     """Yields the instant extractive Answer, then the model's answer text as it is written;
     returns the final Outcome. StructuredOutputRefused (raised before any text) propagates."""
+    question, standalone, retrieval = turn.question, turn.standalone, turn.retrieval
+    notes, timings, t0, on_stage = turn.notes, turn.timings, turn.t0, turn.on_stage
     opts = b.options
     check = getattr(b.model, "check", None)
     if check is not None:  # a misconfigured backend fails now, not at the first hard question
@@ -111,7 +119,7 @@ def constrained(
     def done(final: Answer, usage: Usage | None = None, msgs=(), j=None) -> Outcome:
         timings["total"] = (time.perf_counter() - t0) * 1000
         final = replace(final, timings_ms=dict(timings), standalone_question=standalone)
-        return Outcome(final, usage, rewrite_usage, "sentences", tuple(msgs), instant, j,
+        return Outcome(final, usage, turn.rewrite_usage, "sentences", tuple(msgs), instant, j,
                        answerability)  # fmt: skip
 
     if reading is None or instant.abstained:
@@ -129,28 +137,11 @@ def constrained(
         on_stage("generate")
     t2 = time.perf_counter()
     parts: list[str] = []
-    shown = ""
-    gen = b.model.stream(msgs, opts.max_tokens, schema=answer_schema(len(units)))
-    try:
-        while True:
-            try:
-                delta = next(gen)
-            except StopIteration as stop:
-                usage: Usage = stop.value
-                break
-            if not parts:
-                t_first = time.perf_counter()
-                timings["first_token"] = (t_first - t0) * 1000
-            parts.append(delta)
-            now = partial_answer("".join(parts))
-            if len(now) > len(shown) and now.startswith(shown):
-                yield now[len(shown) :]
-                shown = now
-    finally:
-        gen.close()  # a consumer that stops early releases the model (llama.cpp's lock)
+    stream = b.model.stream(msgs, opts.max_tokens, schema=answer_schema(len(units)))
+    usage, t_first = yield from relay(stream, parts, timings, t0, view=partial_answer)
     t3 = time.perf_counter()
     timings["generate"] = (t3 - t2) * 1000
-    if parts:
+    if t_first is not None:
         timings["decode"] = (t3 - t_first) * 1000  # first token to last: tokens/s
 
     j = parse_judgement("".join(parts))

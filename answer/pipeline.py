@@ -8,10 +8,10 @@ Two kinds of backend:
   retrieves. By default (`citations="constrained"`) answer/llm_answer.py then makes the
   extractive answer first, and the model answers in a JSON schema by picking the reader's best
   sentences (exact citations from their ids). With `citations="free"`, a context mode named
-  by the caller, or a server that refuses a schema, the prompt holds the passages (or with
-  `context="auto"` the whole document as numbered sentences when it fits), the generation is
-  streamed, each `[n]` is mapped to exact offsets (answer/citeparse.py). Every sentence is
-  verified by the shared checker (verify/checker.py).
+  by the caller, or a server that refuses a schema, answer/llm_free.py shows the model the
+  passages (or with `context="auto"` the whole document as numbered sentences when it fits:
+  answer/llm_context.py), streams the generation, and maps each `[n]` to exact offsets
+  (answer/citeparse.py). Every sentence is verified by the shared checker (verify/checker.py).
 
 Entry points, all over the same `generate` generator:
 
@@ -32,34 +32,31 @@ import threading
 import time
 from collections.abc import Callable, Generator, Iterator, Sequence
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 from answer.cited import name_documents, prompt_title, short_answer_problem, verify_offsets
-from answer.citeparse import cite
 from answer.extractive import ExtractiveBackend
 from answer.llm import (
     CONTEXT_MODES,
     ContextMode,
     LlmBackend,
-    Message,
     StructuredOutputRefused,
     Usage,
     collect,
-    context_error,
 )
-from answer.llm_answer import Outcome, constrained
+from answer.llm_answer import Outcome, Turn, constrained
+from answer.llm_context import choose_context, scoped_units
+from answer.llm_free import free_text
 from answer.prompting import (
     Exchange,
     Unit,
-    answer_messages,
     clean_rewrite,
-    fit_units,
     load_prompts,
-    passage_units,
     rewrite_messages,
     sentence_units,
 )
 from answer.routing import search_question
+from answer.streams import drain, text_only
 from core.errors import BadInput
 from core.types import Answer, Citation, ShortAnswer
 from retrieval.embed import Embedder
@@ -69,9 +66,6 @@ from verify.checker import Checker
 from verify.report import verify_sentences
 
 MAX_K = 50
-# Below this many characters per token no tokenizer goes: a document longer than
-# budget * this cannot fit, whatever the model, and is not tokenized to find out.
-MAX_CHARS_PER_TOKEN = 8
 
 
 class Backend(Protocol):
@@ -86,6 +80,14 @@ Scope = frozenset[str] | None
 
 
 Stage = Callable[[str], None]
+
+
+class AskOptions(TypedDict, total=False):
+    """The keyword options that `ask`, `stream` and `answers` pass on to `generate`."""
+
+    history: Sequence[Exchange]  # the conversation so far (an LLM rewrites a follow-up)
+    context: ContextMode | None  # what an LLM is shown; None: its backend's setting
+    docs: Scope  # restrict retrieval (and a whole-document context) to these doc_ids
 
 
 class Pipeline:
@@ -134,16 +136,9 @@ class Pipeline:
         k: int = 5,
         backend: str = "extractive",
         on_stage: Stage | None = None,
-        *,
-        history: Sequence[Exchange] = (),
-        context: ContextMode | None = None,
-        docs: Scope = None,
+        **opts: Unpack[AskOptions],
     ) -> Answer:
-        return _drain(
-            self.generate(
-                question, k, backend, on_stage, history=history, context=context, docs=docs
-            )
-        ).answer
+        return drain(self.generate(question, k, backend, on_stage, **opts)).answer
 
     def stream(
         self,
@@ -151,18 +146,14 @@ class Pipeline:
         k: int = 5,
         backend: str = "extractive",
         *,
-        history: Sequence[Exchange] = (),
-        context: ContextMode | None = None,
         on_stage: Stage | None = None,
-        docs: Scope = None,
+        **opts: Unpack[AskOptions],
     ) -> Iterator[str | Answer]:
         """Text deltas as they are generated, then the verified `Answer` as the last item.
 
         The deltas are the model's raw text (its own `[n]` numbers); the Answer's text has the
         markers renumbered to its citations, so show the Answer once it arrives."""
-        outcome = yield from self.generate(
-            question, k, backend, on_stage, history=history, context=context, docs=docs
-        )
+        outcome = yield from self.generate(question, k, backend, on_stage, **opts)
         yield outcome.answer
 
     def generate(
@@ -183,11 +174,9 @@ class Pipeline:
                 f"unknown backend {backend!r}",
                 f"use one of: {', '.join(sorted(self.backends))}",
             )
-        if context is not None and context not in CONTEXT_MODES:
-            raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
-        scope = frozenset(docs) if docs else None
+        scope = _checked(context, docs)
         if isinstance(b, LlmBackend):
-            outcome = yield from _text_only(
+            outcome = yield from text_only(
                 self._llm(b, question, k, on_stage, history, context, scope)
             )
         else:
@@ -200,11 +189,9 @@ class Pipeline:
         k: int = 5,
         backend: str = "extractive",
         *,
-        history: Sequence[Exchange] = (),
-        context: ContextMode | None = None,
         on_stage: Stage | None = None,
         deltas: bool = False,
-        docs: Scope = None,
+        **opts: Unpack[AskOptions],
     ) -> Iterator[str | Answer]:
         """Instant, then generated: for an LLM backend (constrained citations) the extractive
         answer at once (its `backend` is "extractive"), then the final verified Answer, which
@@ -212,13 +199,13 @@ class Pipeline:
         saying why. One Answer for the extractive backend. With `deltas`, the model's answer
         text is yielded as it is written, between the two."""
         b = self.backends.get(backend)
+        docs = opts.get("docs")
         if not isinstance(b, LlmBackend):
-            yield _drain(self.generate(question, k, backend, on_stage, docs=docs)).answer
+            yield drain(self.generate(question, k, backend, on_stage, docs=docs)).answer
             return
-        if context is not None and context not in CONTEXT_MODES:
-            raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
-        scope = frozenset(docs) if docs else None
-        gen = self._llm(b, question, k, on_stage, history, context, scope)
+        context = opts.get("context")
+        scope = _checked(context, docs)
+        gen = self._llm(b, question, k, on_stage, opts.get("history", ()), context, scope)
         try:
             while True:
                 try:
@@ -336,137 +323,30 @@ class Pipeline:
 
         # A context mode asked for by name belongs to the free-text path (passages or the whole
         # document, cited with [n]); by default the answer is constrained to sentence ids.
+        turn = Turn(question, standalone, retrieval, notes, timings, t0, on_stage, rewrite_usage)
         if opts.citations == "constrained" and context is None:
             try:
-                return (
-                    yield from constrained(
-                        self, b, question, retrieval, standalone, notes, timings, t0, on_stage,
-                        rewrite_usage,
-                    )
-                )  # fmt: skip
+                return (yield from constrained(self, b, turn))
             except StructuredOutputRefused as e:
                 notes.append(f"{e.problem}: the answer was parsed from free text")
-
-        units, whole, fit_notes = self._context(b, retrieval, query, context or opts.context)
-        notes.extend(fit_notes)
-        messages = answer_messages(
-            prompts, query, self._title(retrieval), units, whole, opts.max_sentences
-        )
-        if on_stage:
-            on_stage("generate")
-        t2 = time.perf_counter()
-        parts: list[str] = []
-        gen = b.model.stream(messages, opts.max_tokens)
-        try:
-            while True:
-                try:
-                    delta = next(gen)
-                except StopIteration as stop:
-                    usage: Usage = stop.value
-                    break
-                if not parts:
-                    timings["first_token"] = (time.perf_counter() - t0) * 1000
-                parts.append(delta)
-                yield delta
-        finally:
-            gen.close()  # a consumer that stops early releases the model (llama.cpp's lock)
-        t3 = time.perf_counter()
-        timings["generate"] = (t3 - t2) * 1000
-        if usage.finish_reason == "length":
-            notes.append(f"the answer was cut at {opts.max_tokens} tokens")
-
-        if on_stage:
-            on_stage("verify")
-        checker = self.checker
-        with self._verify_lock:
-            cited = cite("".join(parts), units, checker, sentence_units=whole)
-        self._check_offsets(cited.citations)
-        t4 = time.perf_counter()
-        timings["verify"] = (t4 - t3) * 1000
-        timings["total"] = (t4 - t0) * 1000
-        answer = Answer(
-            question=question,
-            answer=cited.answer,
-            abstained=cited.abstained,
-            backend=b.name,
-            citations=cited.citations,
-            sentences=cited.sentences,
-            passages=retrieval.passages,
-            timings_ms=timings,
-            standalone_question=standalone,
-            notes=(*notes, *cited.notes),
-        )
-        mode = "document" if whole else "passages"
-        return Outcome(answer, usage, rewrite_usage, mode, tuple(messages))
-
-    def _title(self, retrieval: Retrieval) -> str:
-        return prompt_title(self.index, retrieval)
+        return (yield from free_text(self, b, turn, context or opts.context))
 
     def document_units(self, scope: Scope = None) -> list[Unit]:
         """Every sentence of the collection, or of the documents in `scope`, numbered."""
         if self._units is None:
             self._units = sentence_units(self.index)
-        if not scope:
-            return self._units
-        sources = {d.source for d in self.index.documents if d.doc_id in scope}
-        kept = [u for u in self._units if u.source in sources]
-        return [replace(u, n=i) for i, u in enumerate(kept, start=1)]
+        return scoped_units(self._units, self.index, scope)
 
     def _context(
         self, b: LlmBackend, retrieval: Retrieval, question: str, mode: ContextMode
     ) -> tuple[list[Unit], bool, list[str]]:
         """What the model is shown: (units, whole document?, notes)."""
-        opts, model = b.options, b.model
-        prompts = load_prompts()
-        title = self._title(retrieval)
-        ctx = model.context_tokens
-        budget = ctx - opts.max_tokens - opts.margin_tokens if ctx else None
-
-        def build(units: list[Unit], whole: bool) -> list[Message]:
-            return answer_messages(prompts, question, title, units, whole, opts.max_sentences)
-
-        if mode == "document":
-            return self.document_units(retrieval.scope), True, []
-        if mode == "auto" and budget is not None:
-            units = self.document_units(retrieval.scope)
-            chars = sum(len(u.text) for u in units)
-            fits = units and chars <= budget * MAX_CHARS_PER_TOKEN
-            if fits and model.count_tokens(build(units, True)) <= budget:
-                return units, True, []
-        units = passage_units(retrieval.passages)
-        if budget is None:
-            return units, False, []
-        kept, left = fit_units(units, lambda u: build(u, False), model.count_tokens, budget)
-        if not kept:
-            n = model.count_tokens(build(units[:1], False))
-            raise context_error(n, opts.max_tokens, ctx or 0, getattr(model, "ctx_setting", ""))
-        notes = []
-        if left:
-            notes.append(
-                f"{len(left)} of {len(units)} passages left out to fit the model's context of "
-                f"{ctx} tokens"
-            )
-        return kept, False, notes
+        title = prompt_title(self.index, retrieval)
+        return choose_context(b, retrieval, question, mode, title, self.document_units)
 
 
-def _drain(gen: Generator[str, None, Outcome]) -> Outcome:
-    """Run a generator to its end: its return value."""
-    while True:
-        try:
-            next(gen)
-        except StopIteration as stop:
-            return stop.value
-
-
-def _text_only(gen: Generator[object, None, Outcome]) -> Generator[str, None, Outcome]:
-    """The text deltas of a generator that also yields the instant Answer (dropped here)."""
-    try:
-        while True:
-            try:
-                item = next(gen)
-            except StopIteration as stop:
-                return stop.value
-            if isinstance(item, str):
-                yield item
-    finally:
-        gen.close()
+def _checked(context: ContextMode | None, docs: Scope) -> Scope:
+    """The scope of `docs` (a frozenset, None for all), once `context` is known to be a mode."""
+    if context is not None and context not in CONTEXT_MODES:
+        raise BadInput(f"unknown context mode {context!r}", "use auto, passages or document")
+    return frozenset(docs) if docs else None

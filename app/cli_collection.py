@@ -13,6 +13,9 @@ from app.cli_common import emit as _emit
 from app.cli_common import log as _log
 from app.cli_common import settings as _settings
 
+# The ingest bar's tasks, by the stage names of `retrieval.index.build`'s progress callback.
+INGEST_STAGES = {"read": "reading documents", "embed": "embedding sentences"}
+
 
 def ingest(
     paths: Annotated[
@@ -34,11 +37,11 @@ def ingest(
     the shipped article into `default`)."""
     s = _settings(index_dir=index_dir, collection=collection)
     from app.engine import add_documents, make_embedder
-    from app.ingest_progress import IngestBar
+    from app.progress import StderrBar
 
     embedder = make_embedder(s, _log)
     show = sys.stderr.isatty() if progress is None else progress
-    with IngestBar(show) as bar:
+    with StderrBar(show, labels=INGEST_STAGES) as bar:
         done = add_documents(
             s, paths or list(s.sources), replace=replace, embedder=embedder, progress=bar.update
         )

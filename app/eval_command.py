@@ -17,17 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    TextColumn,
-    TimeElapsedColumn,
-    TimeRemainingColumn,
-)
-
 from app.engine import open_pipeline, resolve_docs
+from app.progress import StderrBar
 from core.errors import BadInput
 from eval.compare import compare, render_compare_md
 from eval.evaluate import evaluate
@@ -124,7 +115,16 @@ def _run(
     assert opts.qa_file is not None
     pipe = open_pipeline(s, log=log)
     scope = resolve_docs(pipe, list(opts.docs))
-    with _Progress(len(items), f"eval {opts.qa_file.name}", opts.progress) as bar:
+    bar = StderrBar(opts.progress, status=True, remaining=True)
+    bar.add("eval", f"eval {opts.qa_file.name}", len(items), status="")
+    errors = 0
+
+    def advance(outcome: Outcome) -> None:  # the errors so far are the bar's status
+        nonlocal errors
+        errors += outcome.error is not None
+        bar.advance("eval", status=f"{errors} errors" if errors else "")
+
+    with bar:
         doc = evaluate(
             pipe,
             items,
@@ -134,7 +134,7 @@ def _run(
             skipped=skipped,
             settings=settings_json(s),
             concurrency=workers,
-            on_outcome=bar.advance,
+            on_outcome=advance,
             docs=scope,
             run_info={
                 "limit": opts.limit,
@@ -160,42 +160,6 @@ def _run(
     else:
         print(summary_text(doc, out))
     return code
-
-
-class _Progress:
-    """A rich progress bar on stderr (errors so far as its status), or nothing."""
-
-    def __init__(self, total: int, label: str, enabled: bool) -> None:
-        self.enabled = enabled
-        self.errors = 0
-        if not enabled:
-            return
-        self.progress = Progress(
-            TextColumn("[bold]{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[status]}"),
-            TimeElapsedColumn(),
-            TimeRemainingColumn(),
-            console=Console(file=sys.stderr),
-            transient=False,
-        )
-        self.task = self.progress.add_task(label, total=total, status="")
-
-    def __enter__(self) -> _Progress:
-        if self.enabled:
-            self.progress.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        if self.enabled:
-            self.progress.stop()
-
-    def advance(self, outcome: Outcome) -> None:
-        self.errors += outcome.error is not None
-        if self.enabled:
-            status = f"{self.errors} errors" if self.errors else ""
-            self.progress.update(self.task, advance=1, status=status)
 
 
 def _gate_code(results: list[dict[str, Any]], log: Log) -> int:

@@ -19,11 +19,12 @@ import streamlit as st  # noqa: E402
 
 from app import ui_render as R  # noqa: E402
 from app import ui_state as S  # noqa: E402
+from app.ui_css import CSS  # noqa: E402
 
 st.set_page_config(
     page_title="docqa · chat with the article", page_icon=":material/menu_book:", layout="wide"
 )
-st.html(R.CSS)
+st.html(CSS)
 
 
 def main() -> None:

@@ -14,6 +14,7 @@ import streamlit as st
 from streamlit.delta_generator import DeltaGenerator
 
 from answer.pipeline import Pipeline
+from app import ui_export as X
 from app import ui_pdf
 from app import ui_render as R
 from app import ui_state as S
@@ -288,7 +289,7 @@ def render_reply(
                 _source_row(index, turn, c, ctx)
     with st.expander("Copy the answer", icon=":material/content_copy:"):
         # st.code has a copy button; the text is shown as code, never as HTML or Markdown.
-        st.code(R.answer_markdown(ans), language=None, wrap_lines=True)
+        st.code(X.answer_markdown(ans), language=None, wrap_lines=True)
     if ctx.show_passages and ans.passages:
         with st.expander(f"Retrieved passages ({len(ans.passages)}) and their scores"):
             st.html(_passages_html(ans))
@@ -301,8 +302,8 @@ def source_prefix(index: int) -> str:
 
 def export_markdown() -> str:
     """The conversation as Markdown, for the chat's export button."""
-    return R.chat_markdown(
-        [R.Exchange(t.question, t.about, t.answer, t.error) for t in S.history()]
+    return X.chat_markdown(
+        [X.Exchange(t.question, t.about, t.answer, t.error) for t in S.history()]
     )
 
 

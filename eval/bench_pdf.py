@@ -27,6 +27,7 @@ from answer.pipeline import Pipeline
 from core.types import page_at
 from eval.bench_reader import DATASETS, ROOT
 from eval.evaluate import evaluate
+from eval.pdfium_check import letters_and_digits, page_sizes, pdfium_pages
 from eval.qa import read_qa
 from ingest.load import read_source
 from ingest.pdf import open_pdf, page_texts, raw_pages
@@ -40,30 +41,6 @@ QA = DATASETS / "pdfs.jsonl"
 PLACE_AT_MOST = 3  # placing re-reads up to five pages (seconds): a few show it works
 
 
-def _norm(s: str) -> str:
-    return re.sub(r"[\W_]+", "", s).lower()
-
-
-def _pdfium_pages(path: Path) -> list[str]:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(path)
-    try:
-        return [_norm(pdf[i].get_textpage().get_text_range()) for i in range(len(pdf))]
-    finally:
-        pdf.close()
-
-
-def _page_sizes(path: Path) -> list[tuple[float, float]]:
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(path)
-    try:
-        return [tuple(pdf[i].get_size()) for i in range(len(pdf))]  # type: ignore[misc]
-    finally:
-        pdf.close()
-
-
 def _inside(b: QuoteBox, sizes: list[tuple[float, float]]) -> bool:
     width, height = sizes[b.page - 1]
     return 0 <= b.x0 < b.x1 <= width and 0 <= b.top < b.bottom <= height
@@ -72,7 +49,7 @@ def _inside(b: QuoteBox, sizes: list[tuple[float, float]]) -> bool:
 def _printed_on(quote: str, pages: list[str], page: int) -> bool:
     """The quote's first words are on that page in pypdfium2's text (hyphens, spaces and
     punctuation aside: only letters and digits are compared)."""
-    head = _norm(quote)[:24]
+    head = letters_and_digits(quote)[:24]
     return bool(head) and head in pages[page - 1]
 
 
@@ -122,8 +99,8 @@ def bench_pdf(
     gold = {str(r["id"]): r.get("page") for r in map(json.loads, QA.read_text().splitlines()) if r}
     recs = evaluate(make_pipeline(index, embedder), items, qa_file=QA)["questions"]
     docs = {d.source: (d, path) for d, path in zip(index.documents, files, strict=True)}
-    printed = {d.source: _pdfium_pages(path) for d, path in docs.values()}
-    sizes = {d.source: _page_sizes(path) for d, path in docs.values()}
+    printed = {d.source: pdfium_pages(path) for d, path in docs.values()}
+    sizes = {d.source: page_sizes(path) for d, path in docs.values()}
 
     cites = [c for r in recs for c in r["citations"]]
     spans = cites + [p for r in recs for p in r["passages"]]

@@ -95,38 +95,62 @@ def _asked(
     return part, r.query_vec
 
 
-def collect(
-    article: Article, embedder: Embedder, cache: Path = CACHE, log: Callable[[str], None] = print
+Ask = tuple[str, list[tuple[int, int]], dict]  # a question, its gold spans, its record's fields
+
+
+def _collected(
+    out: Path,
+    key: str,
+    article: Article,
+    embedder: Embedder,
+    cache: Path,
+    asks: list[Ask],
+    log: Callable[[str], None],
+    what: str,
 ) -> tuple[list[dict], np.ndarray]:
-    """One record per question and the matrix of question vectors, cached per article."""
-    out = cache / "data" / article.name
-    digest = sha256_bytes((article.text + json.dumps([asdict(q) for q in article.questions]))
-                          .encode("utf-8"))  # fmt: skip
-    stamp = f"{digest} {LIMIT} {K}"
+    """The records and question vectors of `asks` asked of `article`, from the cache in `out`
+    while `key` (what they are made from) is unchanged, else made and cached there (and the
+    number of `what` logged)."""
+    stamp = f"{sha256_bytes(key.encode('utf-8'))} {LIMIT} {K}"
     if (hit := _cached(out, stamp)) is not None:
         return hit
     index = article_index(article, embedder, cache)
     recs: list[dict] = []
     vecs: list[np.ndarray] = []
-    for q in article.questions:
-        golds = [(g.start, g.end) for g in q.golds]
-        part, vec = _asked(index, embedder, q.question, golds)
-        recs.append(
-            {
-                "article": article.name,
-                "split": article.split,
-                "id": q.id,
-                "question": q.question,
-                "answerable": q.answerable,
-                "golds": [g.text for g in q.golds],
-                "gold_spans": golds,
-                **part,
-            }
-        )
+    for question, golds, fields in asks:
+        part, vec = _asked(index, embedder, question, golds)
+        recs.append({**fields, **part})
         vecs.append(vec)
     mat = _store(out, stamp, recs, vecs)
-    log(f"{article.name}: {len(recs)} questions collected")
+    log(f"{article.name}: {len(recs)} {what} collected")
     return recs, mat
+
+
+def collect(
+    article: Article, embedder: Embedder, cache: Path = CACHE, log: Callable[[str], None] = print
+) -> tuple[list[dict], np.ndarray]:
+    """One record per question and the matrix of question vectors, cached per article."""
+    asks = []
+    for q in article.questions:
+        golds = [(g.start, g.end) for g in q.golds]
+        asks.append(
+            (
+                q.question,
+                golds,
+                {
+                    "article": article.name,
+                    "split": article.split,
+                    "id": q.id,
+                    "question": q.question,
+                    "answerable": q.answerable,
+                    "golds": [g.text for g in q.golds],
+                    "gold_spans": golds,
+                },
+            )
+        )
+    key = article.text + json.dumps([asdict(q) for q in article.questions])
+    out = cache / "data" / article.name
+    return _collected(out, key, article, embedder, cache, asks, log, "questions")
 
 
 def collect_foreign(
@@ -143,25 +167,17 @@ def collect_foreign(
     picked = [
         (o.name, q) for o in others for q in o.questions[:: max(1, len(o.questions) // per_other)]
     ]
-    out = cache / "foreign" / article.name
-    digest = sha256_bytes((article.text + json.dumps([(n, q.id) for n, q in picked]))
-                          .encode("utf-8"))  # fmt: skip
-    stamp = f"{digest} {LIMIT} {K}"
-    if (hit := _cached(out, stamp)) is not None:
-        return hit
-    index = article_index(article, embedder, cache)
-    recs: list[dict] = []
-    vecs: list[np.ndarray] = []
-    for name, q in picked:
-        part, vec = _asked(index, embedder, q.question, [])
-        recs.append(
+    asks = [
+        (
+            q.question, [],
             {
                 "article": article.name, "split": "foreign", "asked_from": name,
                 "id": f"{article.name}/{q.id}", "question": q.question, "answerable": False,
-                "golds": [], "gold_spans": [], **part,
-            }
-        )  # fmt: skip
-        vecs.append(vec)
-    mat = _store(out, stamp, recs, vecs)
-    log(f"{article.name}: {len(recs)} foreign questions collected")
-    return recs, mat
+                "golds": [], "gold_spans": [],
+            },
+        )
+        for name, q in picked
+    ]  # fmt: skip
+    key = article.text + json.dumps([(n, q.id) for n, q in picked])
+    out = cache / "foreign" / article.name
+    return _collected(out, key, article, embedder, cache, asks, log, "foreign questions")

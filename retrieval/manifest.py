@@ -7,6 +7,9 @@ from typing import Any
 
 from retrieval.index import FORMAT
 
+# The files of a version folder (retrieval/store.py) besides the text extracted from sources.
+MANIFEST = "manifest.json"
+SOURCES = "sources.json"
 DATA_FILES = ("chunks.jsonl", "chunks.faiss", "sentences.faiss")
 
 

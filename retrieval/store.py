@@ -29,26 +29,15 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
-
-import faiss
 
 from core.errors import BadInput, IndexProblem
-from core.types import Chunk, Document, Section, Span
-from retrieval.index import (
-    EXTRACTED,
-    FORMAT,
-    DocIndex,
-    distinct_sentences,
-    new_version,
-    sha256_file,
-)
-from retrieval.manifest import DATA_FILES, manifest_problem
+from retrieval.index import EXTRACTED, DocIndex, new_version
+from retrieval.manifest import MANIFEST, SOURCES
+from retrieval.store_read import read_version
+from retrieval.store_write import fsync_dir, write_version
 
 POINTER = "CURRENT"
 LOCK = ".lock"
-MANIFEST = "manifest.json"
-SOURCES = "sources.json"
 _VERSION = re.compile(r"^v-[0-9T]+-[0-9a-f]+$")
 # What a format-1 index kept directly in the index dir; removed once a version replaces it.
 _LEGACY = (MANIFEST, "chunks.jsonl", "chunks.faiss", "sentences.faiss", "clauses.faiss")
@@ -221,58 +210,6 @@ def tidy(index_dir: Path) -> None:
 # ---- saving --------------------------------------------------------------------------------
 
 
-def _write_json(path: Path, doc: Any) -> None:
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(json.dumps(doc, indent=2, ensure_ascii=False))
-        f.flush()
-        os.fsync(f.fileno())
-
-
-def _fsync_file(path: Path) -> None:
-    with open(path, "rb") as f:
-        os.fsync(f.fileno())
-
-
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _write_version(index: DocIndex, folder: Path) -> dict[str, Any]:
-    folder.mkdir()
-    with open(folder / "chunks.jsonl", "w", encoding="utf-8") as f:
-        for c in index.chunks:
-            f.write(json.dumps(c.to_json(), ensure_ascii=False) + "\n")
-        f.flush()
-        os.fsync(f.fileno())
-    for name, vectors in (
-        ("chunks.faiss", index.chunk_faiss),
-        ("sentences.faiss", index.sentence_faiss),
-    ):
-        faiss.write_index(vectors, str(folder / name))
-        _fsync_file(folder / name)  # faiss does not: the rename below must not outrun the data
-    names = list(DATA_FILES)
-    for meta, doc in zip(index.manifest["sources"], index.documents, strict=True):
-        if meta.get("extracted"):
-            out = folder / meta["extracted"]
-            out.parent.mkdir(exist_ok=True)
-            with open(out, "w", encoding="utf-8", newline="") as f:
-                f.write(doc.text)
-            names.append(meta["extracted"])
-    files = {name: sha256_file(folder / name) for name in names}
-    manifest = {**index.manifest, "files": files}
-    sources = [{"path": s["path"], "sha256": s["sha256"]} for s in manifest["sources"]]
-    _write_json(folder / SOURCES, {"format": FORMAT, "sources": sources})
-    _write_json(folder / MANIFEST, manifest)
-    if (folder / EXTRACTED).is_dir():
-        _fsync_dir(folder / EXTRACTED)
-    _fsync_dir(folder)
-    return manifest
-
-
 def save(index: DocIndex, index_dir: Path, expect: str | None = None) -> None:
     """Write `index` as a new version of `index_dir` and switch CURRENT to it atomically.
 
@@ -308,7 +245,7 @@ def _save_locked(index: DocIndex, index_dir: Path) -> None:
     tmp = index_dir / f".tmp-{index.version}"
     _remove(tmp)
     try:
-        manifest = _write_version(index, tmp)
+        manifest = write_version(index, tmp)
         os.rename(tmp, final)
     except BaseException:
         _remove(tmp)
@@ -319,7 +256,7 @@ def _save_locked(index: DocIndex, index_dir: Path) -> None:
         f.flush()
         os.fsync(f.fileno())
     os.replace(pointer_tmp, index_dir / POINTER)  # the switch: atomic
-    _fsync_dir(index_dir)
+    fsync_dir(index_dir)
     index.manifest = manifest
     _clean(index_dir, final)
 
@@ -336,72 +273,13 @@ def load(index_dir: Path) -> DocIndex:
     if folder is None:
         raise IndexProblem(f"no index in {index_dir}", "run `docqa ingest` to build it")
     try:
-        return _load_version(index_dir, folder)
+        return read_version(index_dir, folder)
     except IndexProblem:
         # Another process may have switched versions and removed this one while it was read.
         now = live_folder(index_dir)
         if now is None or now == folder:
             raise
-        return _load_version(index_dir, now)
-
-
-def _load_version(index_dir: Path, folder: Path) -> DocIndex:
-    try:
-        manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-        why = manifest_problem(manifest)
-        if why:
-            raise IndexProblem(f"the manifest of {folder} {why}", "rebuild it")
-        for name, digest in manifest["files"].items():
-            if sha256_file(folder / name) != digest:
-                raise IndexProblem(f"index file {folder / name} is corrupt", "rebuild it")
-        chunks = [
-            Chunk.from_json(json.loads(line))
-            for line in (folder / "chunks.jsonl").read_text(encoding="utf-8").splitlines()
-        ]
-        chunk_faiss = faiss.read_index(str(folder / "chunks.faiss"))
-        sent_faiss = faiss.read_index(str(folder / "sentences.faiss"))
-        documents = [_document_from_meta(m, folder) for m in manifest["sources"]]
-    except IndexProblem:
-        raise
-    except (OSError, ValueError, KeyError, TypeError, AttributeError, RuntimeError) as e:
-        raise IndexProblem(f"index in {folder} is unreadable ({e})", "rebuild it") from None
-    sentences, sentence_sources = distinct_sentences(chunks)
-    chunk_vecs = chunk_faiss.reconstruct_n(0, chunk_faiss.ntotal)
-    sent_vecs = sent_faiss.reconstruct_n(0, sent_faiss.ntotal)
-    if len(chunk_vecs) != len(chunks) or len(sent_vecs) != len(sentences):
-        raise IndexProblem(f"index in {folder} is inconsistent", "rebuild it")
-    try:
-        return DocIndex(
-            documents,
-            chunks,
-            chunk_vecs,
-            sentences,
-            sentence_sources,
-            sent_vecs,
-            manifest,
-            folder.name if folder != index_dir else "",
-        )
-    except (KeyError, ValueError) as e:  # chunks that name sentences they do not hold
-        raise IndexProblem(f"index in {folder} is inconsistent ({e})", "rebuild it") from None
-
-
-def _document_from_meta(m: dict[str, Any], folder: Path) -> Document:
-    path = folder / m["extracted"] if m.get("extracted") else Path(m["path"])
-    text = ""
-    if path.exists():
-        with open(path, encoding="utf-8", newline="") as f:
-            text = f.read()
-    return Document(
-        source=m["source"],
-        text=text,
-        title=m.get("title", ""),
-        author=m.get("author", ""),
-        date=m.get("date", ""),
-        excluded=tuple(Span(a, b) for a, b in m.get("excluded", [])),
-        sections=tuple(Section(h, a, b) for h, a, b in m.get("sections", [])),
-        doc_id=m.get("doc_id", ""),
-        pages=tuple(m.get("pages", ())),
-    )
+        return read_version(index_dir, now)
 
 
 def remove_index(index_dir: Path) -> None:
@@ -417,9 +295,9 @@ def remove_index(index_dir: Path) -> None:
         _clean(index_dir, live)  # one version left, so that no older one takes its place
         with contextlib.suppress(FileNotFoundError):
             os.unlink(index_dir / POINTER)
-        _fsync_dir(index_dir)
+        fsync_dir(index_dir)
         if live is not None and live != index_dir:
             doomed = index_dir / f".tmp-{live.name}"
             os.rename(live, doomed)
-            _fsync_dir(index_dir)
+            fsync_dir(index_dir)
             _remove(doomed)

@@ -7,7 +7,6 @@ only pays for its own reruns.
 from __future__ import annotations
 
 import json
-import os
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 
 from app import ui_state as S
 from core.types import Answer
+from tests.app_env import app_env
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app" / "streamlit_app.py")
@@ -46,17 +46,8 @@ GOOD_MD = (
 @pytest.fixture(scope="module", autouse=True)
 def _env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """A private index folder and a small upload limit, for every app in this module."""
-    work = tmp_path_factory.mktemp("app-flows")
-    saved = {k: os.environ.get(k) for k in ("DOCQA_INDEX_DIR", "DOCQA_MAX_UPLOAD_BYTES")}
-    os.environ["DOCQA_INDEX_DIR"] = str(work / "index")
-    os.environ["DOCQA_MAX_UPLOAD_BYTES"] = str(MAX_UPLOAD)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_env(tmp_path_factory.mktemp("app-flows"), MAX_UPLOAD):
+        yield
 
 
 def new_app() -> AppTest:
@@ -667,7 +658,7 @@ def test_an_upload_gets_generic_starters() -> None:
 
 
 def test_badges_jump_to_their_sources_and_the_answer_can_be_copied_and_exported() -> None:
-    from app import ui_render as R
+    from app import ui_export as X
 
     at = ask(new_app(), "How much has Japan invested in India?")
     ask(at, "When did India and Japan establish diplomatic relations?")
@@ -679,10 +670,10 @@ def test_badges_jump_to_their_sources_and_the_answer_can_be_copied_and_exported(
             assert any(f'id="dq-src-{i}-{c.id}"' in h for h in htmls(at) if "dq-src" in h)
     # Copy: the answer's Markdown in a code block (which has a copy button).
     codes = [c.value for c in at.code]
-    assert codes == [R.answer_markdown(t.answer).rstrip("\n") for t in turns(at)]
+    assert codes == [X.answer_markdown(t.answer).rstrip("\n") for t in turns(at)]
     # Export: the whole chat as Markdown, with each answer's markers and sources.
     [export] = [b for b in at.main.get("download_button") if b.proto.label == "Export the chat"]
-    md = R.chat_markdown([R.Exchange(t.question, t.about, t.answer, t.error) for t in turns(at)])
+    md = X.chat_markdown([X.Exchange(t.question, t.about, t.answer, t.error) for t in turns(at)])
     title = TITLE
     assert md.startswith("# docqa conversation\n")
     assert md.count(f"*Asking about: {title}*") == 1

@@ -8,7 +8,6 @@ caught mid-way it holds the real `add_documents` at its first embedding batch.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,7 +19,8 @@ from app import engine
 from app import ui_state as S
 from app.settings import load_settings
 from data import DEFAULT_ARTICLE
-from tests.test_app_flows import APP, GOOD_MD, TIMEOUT, captions, plain, settle, turns
+from tests.app_env import app_env
+from tests.test_app_flows import GOOD_MD, ask, captions, new_app, plain, settle, turns
 
 PASSWORD_PDF = Path(__file__).resolve().parents[2] / "shared" / "pdfs" / "password-example.pdf"
 MILL = (
@@ -37,34 +37,14 @@ ORCHARD = (
 
 @pytest.fixture(scope="module", autouse=True)
 def _env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    work = tmp_path_factory.mktemp("app-library")
-    saved = {k: os.environ.get(k) for k in ("DOCQA_INDEX_DIR", "DOCQA_MAX_UPLOAD_BYTES")}
-    os.environ["DOCQA_INDEX_DIR"] = str(work / "index")
-    os.environ["DOCQA_MAX_UPLOAD_BYTES"] = "60000"
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-
-
-def new_app() -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    assert not at.exception, at.exception
-    return at
+    with app_env(tmp_path_factory.mktemp("app-library"), 60_000):
+        yield
 
 
 def drop(at: AppTest, *files: tuple[str, bytes]) -> AppTest:
     """Drop files on the panel (one batch); the ingest starts in its thread."""
     box = at.sidebar.get("file_uploader")[0]
     box.set_value([(n, d, "text/plain") for n, d in files]).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def ask(at: AppTest, question: str) -> AppTest:
-    at.chat_input[0].set_value(question).run()
     assert not at.exception, at.exception
     return at
 

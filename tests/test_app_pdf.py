@@ -3,7 +3,6 @@ page with the quote boxed on request, and a bad PDF is refused in the sidebar in
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -11,6 +10,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from app import ui_state as S
+from tests.app_env import app_env
 from tests.test_app_flows import settle
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -22,17 +22,8 @@ pytestmark = pytest.mark.skipif(not PDFS.is_dir(), reason="the shared PDFs are n
 
 @pytest.fixture(scope="module", autouse=True)
 def _env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    work = tmp_path_factory.mktemp("app-pdf")
-    saved = {k: os.environ.get(k) for k in ("DOCQA_INDEX_DIR", "DOCQA_MAX_UPLOAD_BYTES")}
-    os.environ["DOCQA_INDEX_DIR"] = str(work / "index")
-    os.environ["DOCQA_MAX_UPLOAD_BYTES"] = str(2_000_000)
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    yield
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
+    with app_env(tmp_path_factory.mktemp("app-pdf"), 2_000_000):
+        yield
 
 
 def _upload(name: str) -> AppTest:

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import re
 
+from app import ui_export as X
 from app import ui_render as R
+from app.ui_css import CSS
 from core.types import Answer, AnswerSentence, Citation, Document, Section, Span
 
 HOSTILE = '<script>alert(1)</script> <img src=x onerror="alert(2)"> & "q" [x](javascript:1)'
@@ -171,7 +173,7 @@ def _badge_colours(css: str) -> tuple[str, str]:
 
 
 def test_badge_contrast_meets_wcag_aa_in_light_and_dark() -> None:
-    css = R.CSS
+    css = CSS
     light = _badge_colours(css)
     dark_block = css.split("@media (prefers-color-scheme: dark)", 1)[1]
     dark = _badge_colours(dark_block)
@@ -194,11 +196,11 @@ def test_badges_link_to_their_source_cards() -> None:
 def test_chat_markdown_keeps_markers_sources_and_errors() -> None:
     cite = Citation(1, "dir/doc.txt", 10, 20, "line one\nline two", "c")
     ans = Answer("q", "It grew [1].", False, "extractive", (cite,), ())
-    md = R.chat_markdown(
+    md = X.chat_markdown(
         [
-            R.Exchange("How much?", "Doc A", ans),
-            R.Exchange("And then?", "Doc A", None, "the index fell over"),
-            R.Exchange("Other?", "Doc B", None),
+            X.Exchange("How much?", "Doc A", ans),
+            X.Exchange("And then?", "Doc A", None, "the index fell over"),
+            X.Exchange("Other?", "Doc B", None),
         ]
     )
     assert "## Q1. How much?\n\nIt grew [1].\n\nSources:\n\n[1] doc.txt:10-20\n" in md

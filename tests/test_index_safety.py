@@ -317,7 +317,7 @@ def test_unwritable_index_dir_is_one_line(idx, monkeypatch, capsys, embedder, tm
     def read_only(*a, **k):
         raise OSError(errno.EROFS, "Read-only file system")
 
-    monkeypatch.setattr(store, "_write_version", read_only)
+    monkeypatch.setattr(store, "write_version", read_only)
     doc = tmp_path / "other.txt"
     doc.write_text("Other\n\nThe ferry leaves at noon.\n")
     r = docqa(["ingest", str(doc)], monkeypatch, capsys, embedder, idx, tmp_path)

@@ -12,6 +12,7 @@ import pytest
 
 from core.errors import BadInput
 from core.types import Document, page_at
+from eval.pdfium_check import letters_and_digits, pdfium_pages
 from ingest.load import read_source
 
 from .inproc import docqa, make_index
@@ -27,21 +28,6 @@ ACROSS_COLUMNS = (
     "disagree alert, and may affect the flightcrew’s ability to accomplish continued safe "
     "flight and landing."
 )
-
-
-def _norm(s: str) -> str:
-    return re.sub(r"[\W_]+", "", s).lower()
-
-
-def _pdfium_pages(path: Path) -> list[str]:
-    """Each page's text as pypdfium2 gives it: another extraction, to check ours against."""
-    import pypdfium2 as pdfium
-
-    pdf = pdfium.PdfDocument(path)
-    try:
-        return [_norm(pdf[i].get_textpage().get_text_range()) for i in range(len(pdf))]
-    finally:
-        pdf.close()
 
 
 @pytest.fixture(scope="module")
@@ -167,7 +153,7 @@ def test_page_map(fr: Document, scotus: Document) -> None:
     assert len(fr.pages) == 15 and fr.pages[0] == 0
     assert list(fr.pages) == sorted(fr.pages)
     assert scotus.pages == (0,)
-    printed = _pdfium_pages(FR)
+    printed = pdfium_pages(FR)
     for phrase, page in (
         ("resulting in 157 fatalities", 2),
         ("The FAA estimates that this proposed AD affects 73 airplanes", 5),
@@ -175,11 +161,11 @@ def test_page_map(fr: Document, scotus: Document) -> None:
         ("Issued on August 3, 2020.", 15),
     ):
         assert page_at(fr.pages, fr.text.index(phrase)) == page
-        assert _norm(phrase) in printed[page - 1]
+        assert letters_and_digits(phrase) in printed[page - 1]
     # Each page's slice begins with a paragraph printed on that page.
     ends = [*fr.pages[1:], len(fr.text)]
     for number, (a, b) in enumerate(zip(fr.pages, ends, strict=True), start=1):
-        head = _norm(fr.text[a:b].split("\n\n")[0])[:30]
+        head = letters_and_digits(fr.text[a:b].split("\n\n")[0])[:30]
         if head:
             assert head in printed[number - 1], number
 
