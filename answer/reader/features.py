@@ -92,11 +92,16 @@ def missing_entities(q: Analysis, lemmas: frozenset[str]) -> int:
 
 
 def answer_spans(q: Analysis, s: Analysis) -> list[SpanCand]:
-    """Phrases of the sentence that could answer: not made only of the question's words."""
+    """Phrases of the sentence that could answer: not made only of the question's words (its
+    content words, or every token where it has none, as a date or a number the question
+    already names)."""
+    asked = frozenset(q.lemmas)
     out = []
     for sp in s.spans:
-        words = set(s.lemmas[sp.tok_start : sp.tok_end]) & s.content
-        if words and words <= q.content:
+        toks = [i for i in range(sp.tok_start, sp.tok_end) if s.pos[i] != "PUNCT"]
+        words = {s.lemmas[i] for i in toks} & s.content
+        repeated = words <= q.content if words else all(s.lemmas[i] in asked for i in toks)
+        if repeated:
             continue
         out.append(sp)
     return out
