@@ -41,6 +41,9 @@ class Usage:
     # How a JSON schema was enforced: "grammar" (llama.cpp in process), "json_schema" or
     # "json_object" (the server's response_format), "" when no schema was asked for.
     constrained: str = ""
+    # Prompt tokens the model already held from an earlier call (llama.cpp's prefix reuse: the
+    # shared system prompt), so not evaluated again; None when the backend cannot tell.
+    cached_tokens: int | None = None
 
 
 class StructuredOutputRefused(BackendError):

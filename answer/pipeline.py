@@ -47,7 +47,7 @@ from answer.llm import (
     collect,
     context_error,
 )
-from answer.llm_answer import Outcome, constrained
+from answer.llm_answer import Outcome, constrained, warm
 from answer.prompting import (
     Exchange,
     Unit,
@@ -118,6 +118,12 @@ class Pipeline:
             if self._checker is None:
                 self._checker = Checker(self.embedder, self.index)
             return self._checker
+
+    def warm(self, backend: str) -> int:
+        """Load backend's model and have it read the prompt prefix all questions share, so the
+        first question does not pay for it (answer/llm_answer.py `warm`); tokens held."""
+        b = self.backends.get(backend)
+        return warm(self.index, b) if isinstance(b, LlmBackend) else 0
 
     def retrieve(self, question: str, k: int = 5, docs: Scope = None) -> Retrieval:
         """The top k passages; `docs` (doc_ids, see `retrieval.collection.match_documents`)
