@@ -34,7 +34,7 @@ from answer.grounded import (
     partial_answer,
 )
 from answer.llm import LlmBackend, Message, Usage
-from answer.prompting import cite_messages, document_title, load_prompts
+from answer.prompting import Unit, cite_messages, document_title, load_prompts
 from answer.streams import relay
 from core.types import Answer, Citation, ShortAnswer
 from retrieval.index import DocIndex
@@ -92,6 +92,24 @@ class Host(Protocol):
     def _check_offsets(
         self, citations: tuple[Citation, ...], short: ShortAnswer | None = None
     ) -> None: ...
+
+
+def warm(index: DocIndex, b: LlmBackend) -> int:
+    """Have the model read, once, the part of the constrained prompt every question on this
+    index shares (the system prompt, the document's title), when it can keep it (llama.cpp's
+    prefix reuse): the first question then pays only for its own sentences. Two prompts that
+    differ in their sentences and question tell that shared part. Returns its token count (0:
+    this model keeps nothing between calls)."""
+    keep = getattr(b.model, "warm", None)
+    if keep is None or b.options.citations != "constrained":
+        return 0
+    prompts, title = load_prompts(), document_title(index)
+
+    def sample(text: str) -> list[Message]:
+        return cite_messages(prompts, text, title, [Unit(1, "", 0, len(text), text, "", "")],
+                             MAX_IDS)  # fmt: skip
+
+    return keep([sample("Who?"), sample("Where is it?")])
 
 
 def _stands(instant: Answer, notes: list[str], why: str, timings: dict[str, float]) -> Answer:

@@ -192,6 +192,31 @@ class LlamaCppModel:
             # No template in the file: llama-cpp-python's fallback format adds a few tokens.
             return sum(len(m.llm.tokenize(x.content.encode("utf-8"))) + 8 for x in messages)
 
+    def warm(self, samples: Sequence[Sequence[Message]]) -> int:
+        """Load the model and evaluate the prompt prefix that all `samples` share (the system
+        prompt and what the user message starts with), so that the first question finds it in
+        the KV cache (llama-cpp-python reuses the longest cached prefix of the next prompt)
+        instead of paying for it. Returns the number of prefix tokens now held."""
+        m = self.loaded()
+        with m.lock:
+            toks = [self._prompt_tokens(m, s) for s in samples]
+            if not toks or any(t is None for t in toks):
+                return 0
+            prefix = toks[0]
+            for t in toks[1:]:
+                prefix = prefix[: _shared(prefix, t)]
+            held = _shared(_held(m), prefix)
+            if held < len(prefix):
+                m.llm.n_tokens = held  # eval() drops the cache from here on, then extends it
+                try:
+                    m.llm.eval(prefix[held:])
+                except (ValueError, RuntimeError) as e:
+                    raise BackendError(
+                        f"llama.cpp failed while reading the prompt ({type(e).__name__}: {e})",
+                        "see the log; try another model file",
+                    ) from None
+            return len(prefix)
+
     def stream(
         self, messages: Sequence[Message], max_tokens: int, schema: dict | None = None
     ) -> Generator[str, None, Usage]:
@@ -200,6 +225,9 @@ class LlamaCppModel:
         with m.lock:
             toks = self._prompt_tokens(m, messages)
             n_prompt = len(toks) if toks is not None else None
+            # What llama-cpp-python will reuse: the cached tokens this prompt starts with (all
+            # but the last when the whole prompt is cached: it is read again for its logits).
+            cached = None if toks is None else min(_shared(_held(m), toks), max(len(toks) - 1, 0))
             if n_prompt is not None and n_prompt + max_tokens > self.n_ctx:
                 raise context_error(n_prompt, max_tokens, self.n_ctx, CTX_SETTING)
             try:
@@ -237,4 +265,19 @@ class LlamaCppModel:
             n_out = len(m.llm.tokenize("".join(parts).encode("utf-8"), add_bos=False))
             if n_prompt is None:
                 n_prompt = max(0, m.llm.n_tokens - n_out)
-            return Usage(n_prompt, n_out, toks is not None, finish, "grammar" if grammar else "")
+            return Usage(n_prompt, n_out, toks is not None, finish, "grammar" if grammar else "",
+                         cached)  # fmt: skip
+
+
+def _held(m: _Loaded) -> list[int]:
+    """The tokens whose keys and values the model's context holds now."""
+    return m.llm.input_ids[: m.llm.n_tokens].tolist()
+
+
+def _shared(a: Sequence[int], b: Sequence[int]) -> int:
+    n = 0
+    for x, y in zip(a, b, strict=False):
+        if x != y:
+            break
+        n += 1
+    return n

@@ -44,7 +44,7 @@ from answer.llm import (
     Usage,
     collect,
 )
-from answer.llm_answer import Outcome, Turn, constrained
+from answer.llm_answer import Outcome, Turn, constrained, warm
 from answer.llm_context import choose_context, scoped_units
 from answer.llm_free import free_text
 from answer.prompting import (
@@ -120,6 +120,12 @@ class Pipeline:
             if self._checker is None:
                 self._checker = Checker(self.embedder, self.index)
             return self._checker
+
+    def warm(self, backend: str) -> int:
+        """Load backend's model and have it read the prompt prefix all questions share, so the
+        first question does not pay for it (answer/llm_answer.py `warm`); tokens held."""
+        b = self.backends.get(backend)
+        return warm(self.index, b) if isinstance(b, LlmBackend) else 0
 
     def retrieve(self, question: str, k: int = 5, docs: Scope = None) -> Retrieval:
         """The top k passages; `docs` (doc_ids, see `retrieval.collection.match_documents`)

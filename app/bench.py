@@ -6,6 +6,8 @@
                                  re-derive the checker's thresholds (eval/calibrate_checker.py)
     python -m app.bench llm [N [M]]  the LLM backend beside the extractive one, on the first N
                      dev questions and M SQuAD questions (default N=all, M=N or 20)
+    python -m app.bench llm-ui [N]  the llamacpp backend in the app in headless Chromium: Enter
+                     to the extractive answer on screen, N dev questions (eval/bench_ui.py)
     python -m app.bench embed    the embedding paths alone: ONNX, torch, LangChain
                                  (eval/bench_embed.py)
     python -m app.bench ingest [--embed]
@@ -39,11 +41,12 @@ from eval.bench_llm import bench_llm
 from eval.bench_pdf import bench_pdf
 from eval.bench_reader import reader_report
 from eval.bench_scale import bench_scale
+from eval.bench_ui import bench_instant
 from eval.calibrate_checker import calibration
 from retrieval.embed import Embedder
 
 USAGE = (
-    "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | embed "
+    "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | llm-ui [N] | embed "
     "| ingest [--embed] | collection | scale | pdf]"
 )
 
@@ -75,6 +78,12 @@ def main(argv: list[str] | None = None) -> int:
         squad = int(args[2]) if len(args) == 3 else None
         _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
                          s.llamacpp_model, limit, squad, engine.llm_threads(s)))  # fmt: skip
+    elif args[0] == "llm-ui" and len(args) <= 2 and all(a.isdigit() for a in args[1:]):
+        from app.ui_chat import instant_label
+
+        marker = instant_label("llamacpp", writing=False).split(";")[0]
+        n = int(args[1]) if len(args) == 2 else 5
+        _print(bench_instant(s.index_dir.resolve(), s.llamacpp_model, marker, n))
     elif args == ["embed"]:
         _print(bench_embed(by_backend, engine.make_pipeline))
     elif args == ["scale"]:

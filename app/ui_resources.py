@@ -8,8 +8,11 @@ a collection of their own, built with the shared model (app/ui_library.py).
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
+import threading
+import weakref
 from pathlib import Path
 
 import streamlit as st
@@ -17,7 +20,7 @@ import streamlit as st
 from answer.pipeline import Pipeline
 from app import engine
 from app.settings import Settings
-from core.errors import BadInput
+from core.errors import BadInput, DocqaError
 from ingest.read import decode_text, source_format
 from retrieval.embed import Embedder
 
@@ -109,12 +112,32 @@ def llm_backends(s: Settings) -> dict:
     return engine.llm_backends(s)
 
 
-def with_backends(base: Pipeline, backends: dict) -> Pipeline:
-    """A pipeline over the same index and model, with a session's own backends added (and a
-    checker of its own: a pipeline's lock guards its checker's caches)."""
+# base pipeline -> (the backends, the pipeline with them): made once, not on every rerun.
+_WITH: weakref.WeakKeyDictionary[Pipeline, tuple[dict, Pipeline]] = weakref.WeakKeyDictionary()
+
+
+def with_backends(base: Pipeline, backends: dict, chosen: str = "") -> Pipeline:
+    """A pipeline over the same index and model, with these backends added: made once per base
+    pipeline and set of backends, and kept. Made afresh on every rerun, it had a new checker
+    whose caches were empty for every question: the instant answer took ~300 ms longer (2
+    loaded cores). A pipeline's lock guards its checker's caches, so sessions may share it.
+    When `chosen` is the local model, it is loaded and the prompt prefix all questions share
+    is read in the background as the pipeline is made, so the first question pays neither."""
     if not backends:
         return base
-    return engine.make_pipeline(base.index, base.embedder, base.search_settings, backends)
+    got = _WITH.get(base)
+    if got is not None and got[0] is backends:
+        return got[1]
+    pipe = engine.make_pipeline(base.index, base.embedder, base.search_settings, backends)
+    _WITH[base] = (backends, pipe)
+    if chosen == "llamacpp":  # (a server keeps nothing for us between calls)
+        threading.Thread(target=_warm, args=(pipe, chosen), daemon=True).start()
+    return pipe
+
+
+def _warm(pipe: Pipeline, name: str) -> None:
+    with contextlib.suppress(DocqaError, ImportError, OSError):  # the first question says why
+        pipe.warm(name)
 
 
 def safe_name(name: str) -> str:

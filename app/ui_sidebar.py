@@ -114,4 +114,4 @@ def _resolve(s: Settings, doc_pipe: Pipeline) -> tuple[str, Pipeline, list[str]]
         msg = f"{B.LABELS[s.backend]} is not available in this install; answering with extractive."
         st.warning(R.md_escape(msg), icon=":material/warning:")
         return "extractive", doc_pipe, [msg]
-    return s.backend, RES.with_backends(doc_pipe, backends), []
+    return s.backend, RES.with_backends(doc_pipe, backends, s.backend), []

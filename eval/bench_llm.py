@@ -92,6 +92,8 @@ class Tally:
     ttft_ms: list[float] = field(default_factory=list)
     tok_s: list[float] = field(default_factory=list)
     total_ms: list[float] = field(default_factory=list)
+    prompt_tok: list[int] = field(default_factory=list)
+    read_tok: list[int] = field(default_factory=list)  # prompt tokens not found in the cache
 
     def add(self, q: Question, a: Answer, total_ms: float) -> None:
         self.n += 1
@@ -134,6 +136,10 @@ def _ms(xs: list[float], q: float) -> str:
     return f"{nearest_rank(xs, q):,.0f}" if xs else "n/a"
 
 
+def _p50(xs: list[int]) -> str:
+    return f"{statistics.median(xs):.0f}" if xs else "n/a"
+
+
 def table(tallies: list[Tally]) -> list[str]:
     rows = [
         ("accuracy", lambda t: _r(t.correct, t.n)),
@@ -145,11 +151,13 @@ def table(tallies: list[Tally]) -> list[str]:
         ("sentences supported", lambda t: _r(t.supported, t.sentences)),
         ("answers written by the model", lambda t: _r(t.by_model, t.answers)),
         ("time to first token p50 ms", lambda t: _ms(t.ttft_ms, 0.5)),
+        ("prompt tokens p50", lambda t: _p50(t.prompt_tok)),
+        ("prompt tokens read (not cached) p50", lambda t: _p50(t.read_tok)),
         ("tokens/s p50", lambda t: f"{statistics.median(t.tok_s):.1f}" if t.tok_s else "n/a"),
         ("total p50 ms", lambda t: _ms(t.total_ms, 0.5)),
         ("total p95 ms", lambda t: _ms(t.total_ms, 0.95)),
     ]
-    w = 32
+    w = 35
     out = ["| " + "metric".ljust(w) + " | " + " | ".join(t.name for t in tallies) + " |"]
     out.append("|" + "-" * (w + 2) + "|" + "|".join("-" * (len(t.name) + 2) for t in tallies) + "|")
     for label, f in rows:
@@ -215,6 +223,10 @@ def run_set(
         for tally in (llm, both, unsure):
             if "first_token" in t:
                 tally.ttft_ms.append(t["first_token"])
+            if o.usage is not None:
+                tally.prompt_tok.append(o.usage.prompt_tokens)
+                if o.usage.cached_tokens is not None:
+                    tally.read_tok.append(o.usage.prompt_tokens - o.usage.cached_tokens)
             if o.usage is not None and t.get("decode", 0) > 0 and o.usage.completion_tokens > 1:
                 tally.tok_s.append((o.usage.completion_tokens - 1) / (t["decode"] / 1000))
     return [ex, llm, both, unsure], errors
@@ -282,8 +294,11 @@ def bench_llm(
         recs: list[dict] = []
         if dev:
             pipe = make_pipeline(index, embedder, backends=backends)
+            warm = _warm(pipe)
+            load = _load()
             tallies, errors = run_set(pipe, dev, label, recs)
             yield f"\n### dev set ({len(dev)} questions), {path.name}"
+            yield f"{warm}; load average (1 min) {load} at the start, {_load()} at the end"
             yield from table(tallies)
             yield from (f"error: {e}" for e in errors[:5])
         if not sample:
@@ -291,17 +306,35 @@ def bench_llm(
             continue
         all_t: list[Tally] | None = None
         errors = []
+        load = _load()
         for name in dict.fromkeys(a for a, _ in sample):
             qs = [q for a, q in sample if a == name]
             pipe = make_pipeline(article_index(articles[name], embedder), embedder,
                                  backends=backends)  # fmt: skip
+            _warm(pipe)
             ts, errs = run_set(pipe, qs, label, recs)
             errors += errs
             all_t = ts if all_t is None else [_merge(x, y) for x, y in zip(all_t, ts, strict=True)]
         yield f"\n### SQuAD 2.0 dev articles, {len(sample)} questions (seed {SEED}), {path.name}"
+        yield f"load average (1 min) {load} at the start, {_load()} at the end"
         yield from table(all_t or [])
         yield from (f"error: {e}" for e in errors[:5])
         yield f"per question: {write_records(recs, path.stem)}"
+
+
+def _warm(pipe: Pipeline) -> str:
+    """Each pipeline's shared prompt prefix is read before its first question, as the app does
+    when it opens a document (Pipeline.warm): the figures are those of a warm app."""
+    t = time.perf_counter()
+    n = pipe.warm("llamacpp")
+    return f"shared prompt prefix read before the first question: {n} tokens in " \
+           f"{time.perf_counter() - t:.1f} s"  # fmt: skip
+
+
+def _load() -> str:
+    import os
+
+    return f"{os.getloadavg()[0]:.2f}"
 
 
 PROGRESS = ROOT / ".docqa" / "bench" / "llm-progress.jsonl"

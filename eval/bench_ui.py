@@ -10,9 +10,11 @@ import importlib.util
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,3 +67,130 @@ def first_page(index_dir: Path, backend: str, timeout_s: float = 150.0) -> float
             os.killpg(proc.pid, signal.SIGTERM)  # streamlit, started by `docqa ui`, with it
             proc.wait(timeout=20)
             browser.close()
+
+
+# Installed before a question is typed: when Enter goes down, when the new assistant message
+# first shows the instant (extractive) answer, and when the final answer (with its sources, or an
+# abstention) is in.
+_WATCH_JS = """
+([marker]) => {
+  const before = document.querySelectorAll('[data-testid="stChatMessageAvatarAssistant"]').length;
+  const w = window.__dq = {t0: null, instant: null, done: null};
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && w.t0 === null) w.t0 = performance.now();
+  }, true);
+  const check = () => {
+    if (w.t0 === null || w.done !== null) return;
+    const msgs = [...document.querySelectorAll('[data-testid="stChatMessage"]')].filter(
+      (m) => m.querySelector('[data-testid="stChatMessageAvatarAssistant"]'));
+    const m = msgs.length > before ? msgs[msgs.length - 1] : null;
+    if (!m) return;
+    if (w.instant === null && m.innerText.includes(marker)) w.instant = performance.now();
+    if (m.querySelector('.dq-abstain')
+        || (m.querySelector('.dq-answer') && m.querySelector('.dq-src .dq-quote'))) {
+      w.done = performance.now();
+    }
+  };
+  new MutationObserver(check).observe(document.body,
+    {childList: true, subtree: true, characterData: true});
+}
+"""
+
+
+def _send(page, question: str) -> None:  # type: ignore[no-untyped-def]
+    box = page.locator('[data-testid="stChatInputTextArea"]')
+    box.fill(question)
+    box.press("Enter")
+
+
+def _times(page, timeout_s: float) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    page.wait_for_function("() => window.__dq.done !== null", timeout=timeout_s * 1000,
+                           polling=50)  # fmt: skip
+    t = page.evaluate("() => window.__dq")
+    if t["instant"] is None:
+        raise RuntimeError("the instant answer was never shown")
+    return t["instant"] - t["t0"], t["done"] - t["t0"]
+
+
+def instant_answer(
+    index_dir: Path,
+    model: Path,
+    questions: list[str],
+    marker: str,
+    follow_ups: bool = False,
+    timeout_s: float = 300.0,
+) -> list[tuple[float, float]]:
+    """(ms from Enter to the instant extractive answer on screen, ms to the final answer) per
+    question, in the real app with the llamacpp backend, after one unmeasured question that
+    loads the model. Each question in a new conversation, or with `follow_ups` all in one (the
+    model rewrites a follow-up first). `marker`: text the app shows with the instant answer."""
+    from playwright.sync_api import sync_playwright
+
+    port = _port()
+    env = {**os.environ, "DOCQA_INDEX_DIR": str(index_dir), "DOCQA_BACKEND": "llamacpp",
+           "DOCQA_LLAMACPP_MODEL": str(model), "HF_HUB_OFFLINE": "1"}  # fmt: skip
+    out: list[tuple[float, float]] = []
+    with sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "app", "ui", "--port", str(port)], cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        )  # fmt: skip
+        try:
+            t0 = time.perf_counter()
+            page = None
+            for i, q in enumerate([questions[0], *questions]):
+                if page is not None and (not follow_ups or i == 1):
+                    page.close()
+                    page = None
+                if page is not None:
+                    page.evaluate(_WATCH_JS, [marker])
+                    _send(page, q)
+                    out.append(_times(page, timeout_s))
+                    continue
+                page = browser.new_page()
+                while True:
+                    try:
+                        page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded",
+                                  timeout=2000)  # fmt: skip
+                        break
+                    except Exception:
+                        if time.perf_counter() - t0 > timeout_s:
+                            raise
+                        time.sleep(0.2)
+                box = page.locator('[data-testid="stChatInputTextArea"]')
+                box.wait_for(timeout=timeout_s * 1000)
+                page.wait_for_selector("text=Ask anything", timeout=timeout_s * 1000)
+                page.wait_for_timeout(300)  # the page's own reruns settle
+                page.evaluate(_WATCH_JS, [marker])
+                _send(page, q)
+                t = _times(page, timeout_s)
+                if i:  # the first one loads the model
+                    out.append(t)
+            return out
+        finally:
+            os.killpg(proc.pid, signal.SIGTERM)
+            proc.wait(timeout=20)
+            browser.close()
+
+
+def bench_instant(index_dir: Path, model: Path | None, marker: str, n: int = 5) -> Iterator[str]:
+    """`python -m app.bench llm-ui [N]`: the instant answer in the browser with the llamacpp
+    backend (issue #12: on screen within 100 ms of the question), on N dev questions the
+    model is asked about, each in a new conversation and then all as follow-ups of one."""
+    from eval.bench_llm import dev_questions, model_paths
+
+    why = why_not()
+    paths = model_paths(model)
+    if why or not paths:
+        yield f"skipped: {why or 'no local model (make install-llm)'}"
+        return
+    qs = [q.question for q in dev_questions(None) if q.answerable][3 : 3 + n]
+    for follow_ups in (False, True):
+        t = instant_answer(index_dir, paths[0], qs, marker, follow_ups)
+        inst, done = [a for a, _ in t], [b for _, b in t]
+        kind = "as follow-ups in one conversation" if follow_ups else "each in a new conversation"
+        yield (f"browser, {paths[0].name}, {len(t)} questions {kind}: Enter -> extractive answer "
+               f"on screen p50 {statistics.median(inst):,.0f} ms (max {max(inst):,.0f}); -> final "
+               f"answer p50 {statistics.median(done):,.0f} ms; load average (1 min) "
+               f"{os.getloadavg()[0]:.2f}")  # fmt: skip

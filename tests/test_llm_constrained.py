@@ -29,7 +29,7 @@ from answer.grounded import (
     parse_judgement,
     partial_answer,
 )
-from answer.llm import LlmBackend, LlmOptions, StructuredOutputRefused, collect
+from answer.llm import LlmBackend, LlmOptions, Message, StructuredOutputRefused, collect
 from answer.llm_llamacpp import LlamaCppModel
 from answer.llm_openai import OpenAIConfig, OpenAIModel
 from answer.pipeline import Pipeline
@@ -40,6 +40,7 @@ from .test_llm_support import ALIAS, llama_server, require_small_llm
 
 Q = "How much did Japan invest in India in 2023-24?"
 FACT = "$3.1 billion"
+Q2 = "In which century did relations between Japan and India begin?"
 
 
 def test_the_reply_is_read_from_json_and_nothing_else() -> None:
@@ -219,3 +220,21 @@ def test_a_server_that_refuses_every_schema_gets_free_text(
     assert any("does not accept a JSON schema" in n and "free text" in n for n in ans.notes)
     for c in ans.citations:
         assert article_text[c.start : c.end] == c.quote
+
+
+@pytest.mark.llm
+def test_warming_reads_the_shared_prompt_prefix_once(small, article_index, embedder) -> None:
+    pipe = Pipeline(article_index, embedder, backends={"llamacpp": LlmBackend(small, OPTIONS)})
+    system = small.count_tokens(_messages(_units(pipe))[:1])
+    # Another prompt first, so that the cache holds something else (as after a follow-up's
+    # rewrite): warming must replace it with the constrained prompt's shared part.
+    collect(small.stream([Message("user", "Say hi.")], 4))
+    n = pipe.warm("llamacpp")
+    assert n > system  # the system turn, then the user turn's start and the title
+    assert pipe.warm("llamacpp") == n  # already held: nothing more is read
+    outs = [collect(pipe.generate(q, k=3, backend="llamacpp"))[1] for q in (Q, Q2)]
+    for out in outs:
+        assert out.usage is not None and out.usage.cached_tokens is not None
+        # The question's prompt starts with what warming read; only its own part is new.
+        assert n - 2 <= out.usage.cached_tokens < out.usage.prompt_tokens
+    assert pipe.warm("extractive") == 0
