@@ -29,10 +29,11 @@ from answer.reader.features import (
     answerability_features,
 )
 from answer.reader.linear import Logistic, Softmax
-from answer.reader.nlp import LABEL_INDEX, LABELS, Nlp
+from answer.reader.nlp import LABEL_INDEX, Nlp
 from answer.reader.reader import WEIGHTS
 from eval.metrics import answer_contained, token_f1
 from eval.reader_data import LIMIT, collect
+from eval.reader_fit import fit_choice, fit_logistic, fit_types
 from eval.reader_prep import Q, prepare, without_answer
 from eval.squad import all_articles
 from retrieval.embed import Embedder
@@ -52,64 +53,6 @@ FOREIGN_PER_ARTICLE = 10
 _SPAN_COLS = (SPAN_FEATURES.index("type_p"), SPAN_FEATURES.index("type_p_x_near"))
 _NEAR = SPAN_FEATURES.index("near_match")
 _S = {n: SENTENCE_FEATURES.index(n) for n in ("type_mass", "type_max", "type_other", "best_span")}
-
-
-def fit_types(qs: list[Q]) -> Softmax:
-    from sklearn.linear_model import LogisticRegression
-
-    xs = np.stack([q.qvec for q in qs if q.type_y >= 0]).astype(np.float64)
-    ys = np.array([q.type_y for q in qs if q.type_y >= 0])
-    lr = LogisticRegression(C=4.0, max_iter=2000).fit(xs, ys)
-    coef = np.zeros((len(LABELS), xs.shape[1]))
-    inter = np.full(len(LABELS), -30.0)  # a label never seen as an answer gets ~0
-    for i, lab in enumerate(lr.classes_):
-        coef[lab], inter[lab] = lr.coef_[i], lr.intercept_[i]
-    return Softmax(LABELS, coef, inter)
-
-
-def _fit_logistic(
-    x: np.ndarray, y: np.ndarray, names: tuple[str, ...], c: float, w: np.ndarray | None = None
-) -> Logistic:
-    from sklearn.linear_model import LogisticRegression
-
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    lr = LogisticRegression(C=c, max_iter=3000).fit((x - mean) / scale, y, sample_weight=w)
-    return Logistic(names, mean, scale, lr.coef_[0].copy(), float(lr.intercept_[0]))
-
-
-def fit_choice(
-    groups: list[np.ndarray], chosen: list[np.ndarray], names: tuple[str, ...], l2: float = 1.0
-) -> Logistic:
-    """A linear scorer fitted so that the softmax over each group puts its mass on the chosen
-    rows (a conditional logit): the phrase model picks one phrase of a sentence, so it is
-    fitted to rank phrases within a sentence rather than to judge each alone."""
-    from scipy.optimize import minimize
-
-    x = np.concatenate(groups)
-    mean = x.mean(axis=0)
-    scale = x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    x = (x - mean) / scale
-    sizes = np.array([len(g) for g in groups])
-    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
-    group = np.repeat(np.arange(len(groups)), sizes)
-    target = np.concatenate([c / c.sum() for c in chosen])
-    n = len(groups)
-
-    def loss(w: np.ndarray) -> tuple[float, np.ndarray]:
-        z = x @ w
-        z = z - np.maximum.reduceat(z, starts)[group]
-        e = np.exp(z)
-        log_norm = np.log(np.add.reduceat(e, starts))
-        p = e / np.exp(log_norm)[group]
-        value = -(target * (z - log_norm[group])).sum() + 0.5 * l2 * w @ w
-        return value / n, (x.T @ (p - target) + l2 * w) / n
-
-    w = minimize(loss, np.zeros(x.shape[1]), jac=True, method="L-BFGS-B",
-                 options={"maxiter": 500}).x  # fmt: skip
-    return Logistic(names, mean, scale, w, 0.0)
 
 
 def patch_spans(q: Q, probs: np.ndarray) -> list[np.ndarray]:
@@ -162,7 +105,7 @@ def fit(
         if len(q.sent_x):
             tx.append(patch_sentences(q, p, best_spans(q, p, spans)[0]))
             ty.append(q.sent_y)
-    sentences = _fit_logistic(np.concatenate(tx), np.concatenate(ty), SENTENCE_FEATURES, 1.0)
+    sentences = fit_logistic(np.concatenate(tx), np.concatenate(ty), SENTENCE_FEATURES, 1.0)
     fold = Fold(types, spans, sentences)
     ax, ay, aw = [], [], []
     extra = [(q, foreign_weight) for q in (foreign or []) if foreign_weight]
@@ -174,7 +117,7 @@ def fit(
                 ax.append(x)
                 ay.append(qq.rec["answerable"])
                 aw.append(w)
-    fold.answerability = _fit_logistic(
+    fold.answerability = fit_logistic(
         np.stack(ax), np.array(ay), ANSWERABILITY_FEATURES, 1.0, np.array(aw)
     )
     return fold

@@ -9,7 +9,7 @@ import pytest
 from answer.reader.features import SPAN_FEATURES, _tree_distance, span_features
 from answer.reader.nlp import LABEL_INDEX, LABELS, QUESTION_WORDS, Nlp
 from answer.reader.reader import QuestionView
-from eval.train_reader import fit_choice
+from eval.reader_fit import fit_choice
 
 
 @pytest.fixture(scope="module")
