@@ -20,7 +20,8 @@ Entry points, all over the same `generate` generator:
   them, then the final, verified `Answer` as its last item;
 - `generate(...)` yields the deltas and returns an `Outcome` (the answer plus token usage);
 - `answers(question, k, backend, *, history, deltas)` yields the instant extractive `Answer`,
-  then the final one (instant, then generated: what the CLI and the app show).
+  then the final one (instant, then generated: what the CLI and the app show); for a follow-up,
+  first the extractive answer to it as asked, then the one to the rewritten question.
 
 A failing LLM raises `BackendError`; offering the extractive answer instead is the caller's
 choice (the CLI's `--fallback`, the app's note).
@@ -300,7 +301,7 @@ class Pipeline:
         history: Sequence[Exchange],
         context: ContextMode | None,
         scope: Scope = None,
-    ) -> Generator[str, None, Outcome]:
+    ) -> Generator[str | Answer, None, Outcome]:
         if not question or not question.strip():
             raise BadInput("the question is empty", "type a question about the document")
         prompts = load_prompts()  # validated once per process; a bad file fails here
@@ -312,6 +313,8 @@ class Pipeline:
         standalone: str | None = None
         rewrite_usage: Usage | None = None
         if history and opts.history_turns:
+            if opts.citations == "constrained" and context is None:
+                yield from self._as_asked(question, k, scope)
             if on_stage:
                 on_stage("rewrite")
             msgs = rewrite_messages(prompts, history, question, opts.history_turns)
@@ -336,6 +339,18 @@ class Pipeline:
             except StructuredOutputRefused as e:
                 notes.append(f"{e.problem}: the answer was parsed from free text")
         return (yield from free_text(self, b, turn, context or opts.context))
+
+    def _as_asked(self, question: str, k: int, scope: Scope) -> Iterator[Answer]:
+        """A follow-up's extractive answer to the question as asked, before the model spends
+        seconds rewriting it: what the extractive backend itself answers (it reads no history),
+        shown at once; the answer to the rewritten question follows. An abstention is not
+        shown: the rewritten question may well be answered."""
+        t0 = time.perf_counter()
+        retrieval = self.retrieve(question, k, scope)
+        early, _ = self._read(self.backends["extractive"], question, retrieval,
+                              (time.perf_counter() - t0) * 1000)  # fmt: skip
+        if not early.abstained:
+            yield early
 
     def document_units(self, scope: Scope = None) -> list[Unit]:
         """Every sentence of the collection, or of the documents in `scope`, numbered."""

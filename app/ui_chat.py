@@ -131,7 +131,9 @@ def _streamed(
     with contextlib.closing(items):
         for item in items:
             if isinstance(item, Answer):
-                if instant is None and final is None and item.backend == "extractive":
+                # Before the model writes, each extractive answer replaces the one on screen
+                # (a follow-up's answer as asked, then the one to its rewritten question).
+                if not text and item.backend == "extractive":
                     instant = item
                     stage = ""
                     show(force=True)

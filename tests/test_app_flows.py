@@ -469,6 +469,12 @@ def test_llamacpp_streams_and_rewrites_a_follow_up(monkeypatch: pytest.MonkeyPat
     for call in calls:
         instant, *deltas, last = call["items"]
         assert isinstance(instant, Answer) and instant.backend == "extractive"
+        # A follow-up's extractive answer as asked comes first (unless it abstains), then the
+        # one to its rewritten question.
+        if deltas and isinstance(deltas[0], Answer):
+            assert call is calls[1] and deltas[0].backend == "extractive"
+            assert instant.standalone_question is None and deltas[0].standalone_question
+            deltas = deltas[1:]
         assert all(isinstance(d, str) for d in deltas) and last.answer
         if last.backend == "llamacpp":
             assert deltas and " ".join("".join(deltas).split()).rstrip(".!?") in last.answer

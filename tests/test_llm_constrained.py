@@ -238,3 +238,34 @@ def test_warming_reads_the_shared_prompt_prefix_once(small, article_index, embed
         # The question's prompt starts with what warming read; only its own part is new.
         assert n - 2 <= out.usage.cached_tokens < out.usage.prompt_tokens
     assert pipe.warm("extractive") == 0
+
+
+@pytest.mark.llm
+def test_a_follow_up_shows_its_answer_as_asked_before_the_rewrite(
+    small, article_index, embedder
+) -> None:
+    """The rewrite of a follow-up is a whole model call: the extractive answer to the question
+    as asked comes first, then the one to the rewritten question, then the final one."""
+    pipe = Pipeline(article_index, embedder, backends={"llamacpp": LlmBackend(small, OPTIONS)})
+    calls: list[int] = []
+    stream = small.stream
+
+    def counted(*args, **kwargs):  # type: ignore[no-untyped-def]
+        calls.append(len(calls))
+        return stream(*args, **kwargs)
+
+    small.stream = counted  # type: ignore[method-assign]
+    try:
+        earlier = [("Who is Japan's prime minister?", "Kishida [1].")]
+        events = pipe.answers(Q, k=3, backend="llamacpp", history=earlier)
+        first = next(events)
+        assert calls == [], "the model was called before the first answer"
+        rest = list(events)
+    finally:
+        small.stream = stream  # type: ignore[method-assign]
+    assert isinstance(first, Answer) and first.backend == "extractive" and not first.abstained
+    assert first.standalone_question is None and FACT in first.answer
+    answers = [a for a in rest if isinstance(a, Answer)]
+    assert len(answers) == 2 and answers[0].backend == "extractive"
+    assert answers[0].standalone_question is not None  # answered after the rewrite
+    assert calls, "the follow-up was never rewritten"
