@@ -140,6 +140,16 @@ def browser() -> Iterator[object]:
             b.close()
 
 
+def _upload(page, *paths: Path) -> None:  # type: ignore[no-untyped-def]
+    """Files into the sidebar's uploader, once there is one: after an upload the app gives the
+    box a new key (to empty it), and while Streamlit swaps the two a loaded machine shows both
+    for a moment."""
+    sel = '[data-testid="stFileUploaderDropzoneInput"]'
+    page.wait_for_function(f"() => document.querySelectorAll('{sel}').length === 1",
+                           timeout=60_000)  # fmt: skip
+    page.locator(sel).set_input_files([str(p) for p in paths])
+
+
 def _open(browser, url: str, height: int = 1000):
     page = browser.new_page(viewport={"width": 1280, "height": height})
     page.goto(url, wait_until="domcontentloaded")
@@ -224,7 +234,7 @@ def test_hostile_document_runs_nothing_in_browser(
         encoding="utf-8",
     )
     page = _open(browser, server)
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(hostile))
+    _upload(page, hostile)
     page.wait_for_selector("text=Indexed hostile.md", timeout=60_000)
     page.get_by_role("tab", name="Article").click()
     doc = page.locator(".dq-doc")
@@ -298,13 +308,12 @@ def test_the_page_always_says_which_document_is_asked_about(
     bad = tmp_path / "x.txt"
     bad.write_bytes(b"\x00\x01\x02binary\x00" * 20)
     page = _open(browser, server)
-    dropzone = page.locator('[data-testid="stFileUploaderDropzoneInput"]')
     chips = page.locator('[data-testid="stSidebar"] [data-testid="stFileChip"]')
     box = page.locator('[data-testid="stChatInputTextArea"]')
 
-    dropzone.set_input_files(str(bad))
+    _upload(page, bad)
     page.wait_for_selector("text=binary file", timeout=60_000)
-    dropzone.set_input_files(str(good))  # the next upload clears the stale error
+    _upload(page, good)  # the next upload clears the stale error
     page.wait_for_selector("text=Indexed lighthouse.md", timeout=60_000)
     assert page.get_by_text("binary file").count() == 0
     assert chips.count() == 0  # the box is empty again: the list below is what is asked
@@ -343,7 +352,7 @@ def test_a_question_sent_while_indexing_is_kept_and_refused(
     )
     page = _open(browser, server)
     t0 = time.perf_counter()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(str(big))
+    _upload(page, big)
     page.locator('[data-testid="stSidebar"] [data-testid="stProgress"]').wait_for(timeout=60_000)
     bar_s = time.perf_counter() - t0
     page.get_by_text("Embedding sentences").first.wait_for(timeout=60_000)
@@ -391,9 +400,7 @@ def test_two_uploads_a_scoped_question_cites_the_chosen_one(
     )
     page = _open(browser, server)
     t0 = time.perf_counter()
-    page.locator('[data-testid="stFileUploaderDropzoneInput"]').set_input_files(
-        [str(mill), str(orchard)]
-    )
+    _upload(page, mill, orchard)
     page.wait_for_selector("text=Indexed mill.md, orchard.md", timeout=60_000)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stChatInputTextArea\"]')"
