@@ -10,12 +10,11 @@ import numpy as np
 
 from answer.reader.features import (
     SENTENCE_FEATURES,
-    SPAN_FEATURES,
     QuestionView,
     SentenceStats,
     answer_spans,
+    phrase_features,
     sentence_features,
-    span_features,
 )
 from answer.reader.nlp import LABEL_INDEX, LABELS, Analysis, Nlp
 from eval.metrics import token_f1
@@ -53,8 +52,7 @@ def prepare(recs: list[dict], qvecs: np.ndarray, nlp: Nlp, index_info: dict) -> 
         for c, s in zip(r["cands"], sents, strict=True):
             spans = answer_spans(qa, s)
             texts = [s.text[sp.start : sp.end] for sp in spans]
-            xs = np.stack([span_features(view, s, sp) for sp in spans]) if spans else np.zeros(
-                (0, len(SPAN_FEATURES)))  # fmt: skip
+            xs = phrase_features(view, s, spans)
             span_x.append(xs)
             span_lab.append(np.array([LABEL_INDEX[sp.label] for sp in spans], dtype=int))
             golds = r["golds"]

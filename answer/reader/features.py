@@ -144,15 +144,39 @@ def sentence_features(
     )
 
 
-def span_features(qv: QuestionView, s: Analysis, sp: SpanCand) -> np.ndarray:
+@dataclass(frozen=True)
+class _Shared:
+    """What every phrase of one sentence shares against one question, computed once."""
+
+    positions: tuple[int, ...]  # tokens whose lemma is one of the question's content words
+    depths: dict[int, dict[int, int]]  # for each of those: its ancestors, with their hops
+
+
+def _shared(q: Analysis, s: Analysis) -> _Shared:
+    positions = tuple(s.content_positions(q.content))
+    return _Shared(positions, {i: _depths(s.heads, i) for i in positions})
+
+
+def phrase_features(qv: QuestionView, s: Analysis, spans: list[SpanCand]) -> np.ndarray:
+    """`span_features` of each phrase of `s`, one row each."""
+    if not spans:
+        return np.zeros((0, len(SPAN_FEATURES)))
+    shared = _shared(qv.analysis, s)
+    return np.stack([span_features(qv, s, sp, shared) for sp in spans])
+
+
+def span_features(
+    qv: QuestionView, s: Analysis, sp: SpanCand, shared: _Shared | None = None
+) -> np.ndarray:
     """What makes a phrase the answer: its answer type against the question's, where the
     question's words sit around it (in the text and in the parse), and its shape."""
     q = qv.analysis
+    sh = shared or _shared(q, s)
     n = len(s.lemmas)
     toks = s.lemmas[sp.tok_start : sp.tok_end]
     words = set(toks) & s.content
     overlap = len(words & q.content) / len(words) if words else 0.0
-    matches = [i for i in s.content_positions(q.content) if not sp.tok_start <= i < sp.tok_end]
+    matches = [i for i in sh.positions if not sp.tok_start <= i < sp.tok_end]
     if matches:
         dist = min(min(abs(i - sp.tok_start), abs(i - (sp.tok_end - 1))) for i in matches)
         near = 1.0 / (1.0 + dist)
@@ -161,8 +185,7 @@ def span_features(qv: QuestionView, s: Analysis, sp: SpanCand) -> np.ndarray:
         near, after = 0.0, 0.0
     root = sp.root
     head = s.heads[root]
-    in_q = [lem in q.content for lem in s.lemmas]
-    outside = [i for i in range(n) if not sp.tok_start <= i < sp.tok_end]
+    grand = s.heads[head]
     type_p = float(qv.type_probs[LABEL_INDEX[sp.label]])
     n_tok = sp.tok_end - sp.tok_start
     is_number = float(any(ch.isdigit() for ch in s.text[sp.start : sp.end]))
@@ -184,10 +207,11 @@ def span_features(qv: QuestionView, s: Analysis, sp: SpanCand) -> np.ndarray:
                 float(bool(matches)),
                 after,
                 is_number,
-                1.0 / (1.0 + _tree_distance(s.heads, root, matches)),
-                float(head != root and in_q[head]),
-                float(in_q[s.heads[head]] and s.heads[head] != head),
-                float(any(s.heads[i] == head and in_q[i] for i in outside if i != head)),
+                1.0 / (1.0 + _tree_distance(s.heads, root, matches, sh.depths)),
+                float(head != root and s.lemmas[head] in q.content),
+                float(s.lemmas[grand] in q.content and grand != head),
+                # a question word outside the phrase that hangs from the phrase's own head
+                float(any(s.heads[i] == head and i != head for i in matches)),
                 sp.tok_start / max(n, 1),
                 float(sp.tok_start > 0 and s.pos[sp.tok_start - 1] == "PUNCT"),
                 float(sp.tok_end < n and s.pos[sp.tok_end] == "PUNCT"),
@@ -210,12 +234,22 @@ def _ancestors(heads: tuple[int, ...], i: int) -> list[int]:
     return out
 
 
-def _tree_distance(heads: tuple[int, ...], root: int, targets: list[int]) -> int:
-    """Dependency hops from `root` to the nearest of `targets` (capped at _TREE_FAR)."""
+def _depths(heads: tuple[int, ...], i: int) -> dict[int, int]:
+    return {a: k for k, a in enumerate(_ancestors(heads, i))}
+
+
+def _tree_distance(
+    heads: tuple[int, ...],
+    root: int,
+    targets: list[int],
+    depths: dict[int, dict[int, int]] | None = None,
+) -> int:
+    """Dependency hops from `root` to the nearest of `targets` (capped at _TREE_FAR);
+    `depths`: the targets' `_depths`, when already known."""
     up = _ancestors(heads, root)
     best = _TREE_FAR
     for t in targets[:20]:
-        depth = {a: k for k, a in enumerate(_ancestors(heads, t))}
+        depth = depths[t] if depths is not None else _depths(heads, t)
         for k, a in enumerate(up):
             if a in depth:
                 best = min(best, k + depth[a])

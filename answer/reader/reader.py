@@ -30,8 +30,8 @@ from answer.reader.features import (
     QuestionView,
     answer_spans,
     answerability_features,
+    phrase_features,
     sentence_features,
-    span_features,
 )
 from answer.reader.linear import Logistic, Softmax, read_weights
 from answer.reader.nlp import LABELS, Analysis, Nlp, SpanCand
@@ -129,7 +129,7 @@ def score_cands(
         spans = answer_spans(qv.analysis, s)
         phrase = None
         if spans:
-            ps = models.spans.choice_proba(np.stack([span_features(qv, s, sp) for sp in spans]))
+            ps = models.spans.choice_proba(phrase_features(qv, s, spans))
             i = int(np.argmax(ps))
             phrase = _phrase(c, spans[i], float(ps[i]))
         x = sentence_features(qv, c.stats, s, spans, phrase.p if phrase else 0.0)
