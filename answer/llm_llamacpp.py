@@ -23,6 +23,7 @@ from typing import Any
 
 from answer.llm import Message, StructuredOutputRefused, Usage, context_error
 from core.errors import BackendError
+from core.text import common_prefix
 
 CTX_SETTING = "DOCQA_LLAMACPP_CTX"
 INSTALL_HINT = "run `make install-llm` (or pip install '.[llm]')"
@@ -204,8 +205,8 @@ class LlamaCppModel:
                 return 0
             prefix = toks[0]
             for t in toks[1:]:
-                prefix = prefix[: _shared(prefix, t)]
-            held = _shared(_held(m), prefix)
+                prefix = prefix[: common_prefix(prefix, t)]
+            held = common_prefix(_held(m), prefix)
             if held < len(prefix):
                 m.llm.n_tokens = held  # eval() drops the cache from here on, then extends it
                 try:
@@ -227,7 +228,9 @@ class LlamaCppModel:
             n_prompt = len(toks) if toks is not None else None
             # What llama-cpp-python will reuse: the cached tokens this prompt starts with (all
             # but the last when the whole prompt is cached: it is read again for its logits).
-            cached = None if toks is None else min(_shared(_held(m), toks), max(len(toks) - 1, 0))
+            cached = (
+                None if toks is None else min(common_prefix(_held(m), toks), max(len(toks) - 1, 0))
+            )
             if n_prompt is not None and n_prompt + max_tokens > self.n_ctx:
                 raise context_error(n_prompt, max_tokens, self.n_ctx, CTX_SETTING)
             try:
@@ -272,12 +275,3 @@ class LlamaCppModel:
 def _held(m: _Loaded) -> list[int]:
     """The tokens whose keys and values the model's context holds now."""
     return m.llm.input_ids[: m.llm.n_tokens].tolist()
-
-
-def _shared(a: Sequence[int], b: Sequence[int]) -> int:
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n

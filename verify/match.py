@@ -10,6 +10,7 @@ from functools import lru_cache
 
 from rapidfuzz import fuzz
 
+from core.text import common_prefix
 from verify.claims import Facts, Token
 from verify.lexicon import (
     DEMONYM_SUFFIXES,
@@ -20,16 +21,6 @@ from verify.lexicon import (
 )
 
 ACRONYM_SKIP = NAME_CONNECTORS
-
-
-def common_prefix(a: str, b: str) -> int:
-    """How many leading characters two words share."""
-    n = 0
-    for x, y in zip(a, b, strict=False):
-        if x != y:
-            break
-        n += 1
-    return n
 
 
 def prefix_match(a: str, b: str) -> bool:
