@@ -6,6 +6,7 @@ Needs playwright and Debian's /usr/bin/chromium (as tests/test_browser_app.py); 
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import os
 import signal
@@ -36,6 +37,32 @@ def _port() -> int:
         return int(s.getsockname()[1])
 
 
+@contextlib.contextmanager
+def _app(env: dict[str, str], port: int) -> Iterator[None]:
+    """`docqa ui` on `port`, stopped with its streamlit when the block ends."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "app", "ui", "--port", str(port)], cwd=ROOT, env=env,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )  # fmt: skip
+    try:
+        yield
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)  # streamlit, started by `docqa ui`, with it
+        proc.wait(timeout=20)
+
+
+def _goto(page, port: int, t0: float, timeout_s: float) -> None:  # type: ignore[no-untyped-def]
+    """Open the app, retrying while the server is not listening yet (its first second or so)."""
+    while True:
+        try:
+            page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded", timeout=2000)
+            return
+        except Exception:
+            if time.perf_counter() - t0 > timeout_s:
+                raise
+            time.sleep(0.1)
+
+
 def first_page(index_dir: Path, backend: str, timeout_s: float = 150.0) -> float:
     from playwright.sync_api import sync_playwright
 
@@ -44,28 +71,15 @@ def first_page(index_dir: Path, backend: str, timeout_s: float = 150.0) -> float
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         t0 = time.perf_counter()
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "ui", "--port", str(port)], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
         try:
-            page = browser.new_page()
-            while True:  # the server is not listening yet for the first second or so
-                try:
-                    page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded",
-                              timeout=2000)  # fmt: skip
-                    break
-                except Exception:
-                    if time.perf_counter() - t0 > timeout_s:
-                        raise
-                    time.sleep(0.1)
-            wait_ms = timeout_s * 1000
-            page.wait_for_selector('[data-testid="stChatInputTextArea"]', timeout=wait_ms)
-            page.wait_for_selector("text=Ask anything", timeout=wait_ms)
-            return time.perf_counter() - t0
+            with _app(env, port):
+                page = browser.new_page()
+                _goto(page, port, t0, timeout_s)
+                wait_ms = timeout_s * 1000
+                page.wait_for_selector('[data-testid="stChatInputTextArea"]', timeout=wait_ms)
+                page.wait_for_selector("text=Ask anything", timeout=wait_ms)
+                return time.perf_counter() - t0
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)  # streamlit, started by `docqa ui`, with it
-            proc.wait(timeout=20)
             browser.close()
 
 
@@ -132,45 +146,32 @@ def instant_answer(
     out: list[tuple[float, float]] = []
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "app", "ui", "--port", str(port)], cwd=ROOT, env=env,
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
         try:
-            t0 = time.perf_counter()
-            page = None
-            for i, q in enumerate([questions[0], *questions]):
-                if page is not None and (not follow_ups or i == 1):
-                    page.close()
-                    page = None
-                if page is not None:
+            with _app(env, port):
+                t0 = time.perf_counter()
+                page = None
+                for i, q in enumerate([questions[0], *questions]):
+                    if page is not None and (not follow_ups or i == 1):
+                        page.close()
+                        page = None
+                    if page is not None:
+                        page.evaluate(_WATCH_JS, [marker])
+                        _send(page, q)
+                        out.append(_times(page, timeout_s))
+                        continue
+                    page = browser.new_page()
+                    _goto(page, port, t0, timeout_s)
+                    box = page.locator('[data-testid="stChatInputTextArea"]')
+                    box.wait_for(timeout=timeout_s * 1000)
+                    page.wait_for_selector("text=Ask anything", timeout=timeout_s * 1000)
+                    page.wait_for_timeout(300)  # the page's own reruns settle
                     page.evaluate(_WATCH_JS, [marker])
                     _send(page, q)
-                    out.append(_times(page, timeout_s))
-                    continue
-                page = browser.new_page()
-                while True:
-                    try:
-                        page.goto(f"http://127.0.0.1:{port}", wait_until="domcontentloaded",
-                                  timeout=2000)  # fmt: skip
-                        break
-                    except Exception:
-                        if time.perf_counter() - t0 > timeout_s:
-                            raise
-                        time.sleep(0.2)
-                box = page.locator('[data-testid="stChatInputTextArea"]')
-                box.wait_for(timeout=timeout_s * 1000)
-                page.wait_for_selector("text=Ask anything", timeout=timeout_s * 1000)
-                page.wait_for_timeout(300)  # the page's own reruns settle
-                page.evaluate(_WATCH_JS, [marker])
-                _send(page, q)
-                t = _times(page, timeout_s)
-                if i:  # the first one loads the model
-                    out.append(t)
-            return out
+                    t = _times(page, timeout_s)
+                    if i:  # the first one loads the model
+                        out.append(t)
+                return out
         finally:
-            os.killpg(proc.pid, signal.SIGTERM)
-            proc.wait(timeout=20)
             browser.close()
 
 
