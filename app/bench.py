@@ -47,7 +47,7 @@ from retrieval.embed import Embedder
 
 USAGE = (
     "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | llm-ui [N] | embed "
-    "| ingest [--embed] | collection | scale | pdf]"
+    "| ingest [--embed] | collection | scale | pdf | reader]"
 )
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from answer.llm import LlmBackend
+from answer.llm import LlmBackend, LlmOptions
 from answer.llm_llamacpp import LlamaCppModel
 from answer.llm_openai import OpenAIConfig, OpenAIModel
 from answer.pipeline import Pipeline
@@ -315,4 +315,8 @@ def llm_backends(s: Settings) -> dict:
         # No setting names a remote model's context yet: without it, passages are sent.
         context_tokens=getattr(s, "openai_ctx", None),
     )
-    return {"llamacpp": LlmBackend(local), "openai": LlmBackend(OpenAIModel(remote))}
+    opts = LlmOptions(sentences_shown=s.llm_sentences)
+    return {
+        "llamacpp": LlmBackend(local, opts),
+        "openai": LlmBackend(OpenAIModel(remote), opts),
+    }

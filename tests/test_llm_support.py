@@ -134,3 +134,15 @@ def test_local_model_threads_follow_the_setting_else_the_cores() -> None:
     assert 1 <= default <= 8 and default == min(os.cpu_count() or 1, 8)
     with pytest.raises(BadInput, match="llamacpp_threads"):
         load_settings(llamacpp_threads=0)
+
+
+def test_llm_sentences_setting_reaches_both_llm_backends() -> None:
+    from app.engine import llm_backends
+    from app.settings import load_settings
+    from core.errors import BadInput
+
+    for n in (3, 6):
+        backends = llm_backends(load_settings(llm_sentences=n))
+        assert {b.options.sentences_shown for b in backends.values()} == {n}
+    with pytest.raises(BadInput, match="llm_sentences"):
+        load_settings(llm_sentences=0)
