@@ -67,6 +67,9 @@ from verify.checker import Checker
 from verify.report import verify_sentences
 
 MAX_K = 50
+# Sentences analysed ahead of the questions: a ~100-page report's worth; beyond that the
+# analyses of a large collection would hold hundreds of MB for sentences rarely read.
+PREREAD_LIMIT = 5_000
 
 
 class Backend(Protocol):
@@ -127,6 +130,13 @@ class Pipeline:
         first question does not pay for it (answer/llm_answer.py `warm`); tokens held."""
         b = self.backends.get(backend)
         return warm(self.index, b) if isinstance(b, LlmBackend) else 0
+
+    def preread(self, limit: int = PREREAD_LIMIT) -> int:
+        """Have the extractive reader analyse up to `limit` of the index's sentences ahead of
+        the questions (spaCy; ~100 ms of a first answer on 2 loaded cores is that analysis);
+        how many were new. Meant for a background thread of a long-lived process (the app)."""
+        b = self.backends.get("extractive")
+        return b.reader.preread(self.index, limit) if isinstance(b, ExtractiveBackend) else 0
 
     def retrieve(self, question: str, k: int = 5, docs: Scope = None) -> Retrieval:
         """The top k passages; `docs` (doc_ids, see `retrieval.collection.match_documents`)

@@ -262,6 +262,7 @@ def apply(library: Library, job: Job, embedder: Embedder, s: Settings) -> None:
     if job.result is None:
         return
     library.pipeline = engine.make_pipeline(job.result.index, embedder, engine.search_settings(s))
+    RES.preread(library.pipeline)
     for p in job.dropped_files:
         _unlink_batch(p, library)
 

@@ -44,6 +44,7 @@ def _shared_pipeline(key: str, _settings: Settings) -> Pipeline:
     idx = engine.open_index(_settings, emb)
     pipe = engine.make_pipeline(idx, emb, engine.search_settings(_settings))
     _freeze_heap()
+    preread(pipe)
     return pipe
 
 
@@ -133,6 +134,17 @@ def with_backends(base: Pipeline, backends: dict, chosen: str = "") -> Pipeline:
     if chosen == "llamacpp":  # (a server keeps nothing for us between calls)
         threading.Thread(target=_warm, args=(pipe, chosen), daemon=True).start()
     return pipe
+
+
+def preread(pipe: Pipeline) -> None:
+    """The reader analyses the documents' sentences in the background (every reader of the
+    process shares the analyses), so a first question about them reads none."""
+    threading.Thread(target=_preread, args=(pipe,), daemon=True).start()
+
+
+def _preread(pipe: Pipeline) -> None:
+    with contextlib.suppress(DocqaError, ImportError, OSError):  # a question says why
+        pipe.preread()
 
 
 def _warm(pipe: Pipeline, name: str) -> None:

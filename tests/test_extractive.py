@@ -134,3 +134,23 @@ def test_a_short_answer_must_lie_in_its_quote_and_match_the_source(pipeline) -> 
     assert "outside its cited quote" in short_answer_problem(pipeline.index, outside, cites)
     wrong = ShortAnswer("$99 trillion", sa.start, sa.end, sa.source)
     assert "does not match" in short_answer_problem(pipeline.index, wrong, cites)
+
+
+def test_preread_analyses_the_sentences_a_question_then_reads(article_index, embedder) -> None:
+    """Every reader of a process shares one cache of analyses, and `preread` fills it ahead
+    of the questions: a question about pre-read sentences analyses only itself."""
+    from answer.extractive import ExtractiveBackend
+    from answer.pipeline import Pipeline
+    from answer.reader.nlp import Nlp
+    from answer.reader.reader import Reader
+
+    nlp = Nlp()
+    pipe = Pipeline(article_index, embedder)
+    pipe.backends["extractive"] = ExtractiveBackend(Reader(nlp=nlp))
+    n = len(article_index.sentences)
+    assert pipe.preread(limit=n) == len({s.text for s in article_index.sentences}) > 20
+    assert pipe.preread(limit=n) == 0  # nothing left to analyse
+    before = len(nlp._cache)
+    pipe.ask("How much has Japan invested in India?")
+    assert len(nlp._cache) == before + 1  # the question; its candidates were all pre-read
+    assert Reader().nlp is Reader().nlp  # readers made without one share the process's

@@ -8,6 +8,7 @@ lazily, and each text is analysed once per process.
 from __future__ import annotations
 
 import threading
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -127,6 +128,28 @@ class Nlp:
                 for t, doc in zip(todo, docs, strict=True):
                     self._cache[t] = _analysis(t, doc)
             return [self._cache[t] for t in texts]
+
+    def preanalyze(self, texts: Iterable[str], batch: int = 16) -> int:
+        """Analyse texts before a question reads them (a document's sentences, in the
+        background), a small batch at a time: a question waits at most one batch for the lock.
+        Returns how many were new."""
+        done = 0
+        chunk: list[str] = []
+        for t in texts:
+            if t not in self._cache:
+                chunk.append(t)
+            if len(chunk) == batch:
+                self.analyze(chunk)
+                done, chunk = done + len(chunk), []
+        if chunk:
+            self.analyze(chunk)
+        return done + len(chunk)
+
+
+@lru_cache(maxsize=1)
+def shared_nlp() -> Nlp:
+    """The process's one cache of analyses, for every reader (each pipeline makes one)."""
+    return Nlp()
 
 
 def _analysis(text: str, doc: Any) -> Analysis:

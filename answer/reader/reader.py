@@ -34,7 +34,7 @@ from answer.reader.features import (
     sentence_features,
 )
 from answer.reader.linear import Logistic, Softmax, read_weights
-from answer.reader.nlp import LABELS, Analysis, Nlp, SpanCand
+from answer.reader.nlp import LABELS, Analysis, Nlp, SpanCand, shared_nlp
 from core.errors import BadInput
 from retrieval.index import DocIndex
 from retrieval.search import Retrieval
@@ -148,7 +148,7 @@ class Reader:
 
     def __init__(self, weights: Path = WEIGHTS, nlp: Nlp | None = None) -> None:
         self.weights = weights
-        self.nlp = nlp or Nlp()
+        self.nlp = nlp or shared_nlp()
         self._models: Models | None = None
         self._lock = threading.Lock()
 
@@ -162,6 +162,11 @@ class Reader:
     def warm_up(self) -> None:
         _ = self.models
         self.nlp.warm_up()
+
+    def preread(self, index: DocIndex, limit: int) -> int:
+        """Analyse the index's first `limit` sentences now, so that a question's first reading
+        of them costs nothing; how many were new."""
+        return self.nlp.preanalyze(s.text for s in index.sentences[:limit])
 
     def read(self, index: DocIndex, retrieval: Retrieval) -> Reading:
         m = self.models
