@@ -141,6 +141,13 @@ class DocIndex:
     def sentence_row(self, source: str, sent: Sentence) -> int | None:
         return self._sentence_row.get((source, sent.start, sent.end))
 
+    @cached_property
+    def row_of_text(self) -> dict[str, int]:
+        """A row of each distinct sentence text: its vector is that text's embedding (the
+        vectors are made by encoding exactly `sentence.text`), so a claim quoting a sentence
+        needs no encoding."""
+        return {s.text: r for r, s in reversed(list(enumerate(self.sentences)))}
+
     def document(self, source: str) -> Document | None:
         return self._by_source.get(source)
 

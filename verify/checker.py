@@ -116,6 +116,11 @@ class Checker:
 
     def _encode(self, texts: list[str]) -> list[np.ndarray]:
         todo = [t for t in dict.fromkeys(texts) if t not in self._vecs]
+        if self.index is not None and todo:  # a quoted sentence: the index has its vector
+            rows, vecs = self.index.row_of_text, self.index.sentence_vecs
+            for t in [t for t in todo if t in rows]:
+                self._vecs.put(t, vecs[rows[t]])
+            todo = [t for t in todo if t not in rows]
         for i in range(0, len(todo), self.settings.batch):
             part = todo[i : i + self.settings.batch]
             for t, v in zip(part, self.embedder.encode(part), strict=True):
