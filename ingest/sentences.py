@@ -27,6 +27,9 @@ _SPACE = re.compile(r"\s+")
 _CUT = re.compile(r"[a-z0-9]{3}[.!?][\"”’)\]]*(\s+)(?=[\"“‘(\[]?[A-Z0-9])")
 # Without any of these, pysbd has nothing to split: the segment is one sentence.
 _TERMINAL = re.compile(r"[.!?…]")
+# No sentence starts with these: a piece that does was cut after an abbreviation pysbd does not
+# know ("Los Angeles, Cal.; on behalf of ...") and belongs to the sentence before it.
+_CONTINUES = frozenset(";,:)]}")
 
 
 @lru_cache(maxsize=1)
@@ -81,8 +84,23 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
         # and the checker calls it too long to be one claim).
         return _regex_sentences(text, start, end)
     if end - start > MAX_SEGMENT:
-        return [s for a, b in segments(text, start, end) for s in _split_segment(text, a, b)]
-    return _split_segment(text, start, end)
+        pieces = [s for a, b in segments(text, start, end) for s in _split_segment(text, a, b)]
+    else:
+        pieces = _split_segment(text, start, end)
+    return _rejoin(text, pieces)
+
+
+def _rejoin(text: str, sentences: list[Sentence]) -> list[Sentence]:
+    """Each sentence that starts with punctuation only a continuation starts with, joined to
+    the one before it."""
+    out: list[Sentence] = []
+    for s in sentences:
+        if out and s.text[0] in _CONTINUES:
+            start = out[-1].start
+            out[-1] = Sentence(start, s.end, text[start : s.end])
+        else:
+            out.append(s)
+    return out
 
 
 def _split_segment(text: str, start: int, end: int) -> list[Sentence]:

@@ -125,6 +125,11 @@ def test_no_sentence_comes_from_furniture(article_text: str) -> None:
             ["It was called “soft power.”", "Many agreed.", "Trade rose 40%."],
         ),
         ("Trade was US$ $22.85 billion in 2023-24.", ["Trade was US$ $22.85 billion in 2023-24."]),
+        # pysbd cuts after "Cal." (an abbreviation it does not know); no sentence starts ";".
+        (
+            "She came from Los Angeles, Cal.; on behalf of the firm. It paid, Ala., and left.",
+            ["She came from Los Angeles, Cal.; on behalf of the firm.", "It paid, Ala., and left."],
+        ),
     ],
 )
 def test_sentence_segmentation(text: str, expected: list[str]) -> None:

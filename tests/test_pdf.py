@@ -138,6 +138,15 @@ def test_margin_line_numbers_and_furniture_of_the_transcript_are_left_out(
     assert "STEVEN E. MERCER, ESQ., Deputy Attorney General, Los Angeles, Cal.;" in scotus.text
 
 
+def test_an_appearance_line_is_one_sentence(scotus: Document) -> None:
+    # The counsel's name and whom he speaks for, over two numbered lines, in one sentence
+    # (pysbd alone cut it after "Cal." and left "; on behalf of the Petitioner." nameless).
+    for who in ("Petitioner", "Respondent"):
+        (s,) = [s for s in scotus.sentences if f"on behalf of the {who}" in s.text]
+        assert s.text.endswith(f"Cal.; on behalf of the {who}.") and "ESQ." in s.text
+        assert scotus.text[s.start : s.end] == s.text
+
+
 def test_metadata(fr: Document, scotus: Document) -> None:
     assert fr.date == "2020-08-06"  # the PDF's CreationDate
     assert scotus.date == "2009-01-13"
