@@ -97,7 +97,8 @@ def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> 
     the word `start`: DEHYPHENATE for a word fragment, a hyphen and a lower-case letter (a soft
     hyphen always); "" after any other dash that follows a letter or digit, the dash kept. The
     hyphen also stays when the fragment is in capitals ("FAA-" + "approved") or when the pages
-    around write the hyphenated word inside a line (`compounds`: "non-normal")."""
+    around write the hyphenated word inside a line (`compounds`: "non-normal"). A line ending
+    in "/" or "@" right after a character goes on without a space ("https://" + "www.faa.gov")."""
     if end[-1:] == "\u00ad":
         return DEHYPHENATE
     m = _FRAGMENT.search(end)
@@ -108,7 +109,12 @@ def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> 
             return DEHYPHENATE
     if len(end) >= 2 and end[-1] in DASHES and end[-2].isalnum():
         return ""
+    if len(end) >= 2 and end[-1] in _GLUE and not end[-2].isspace() and start:
+        return ""  # an address broken after its "//", "/" or "@" goes on without a space
     return " "
+
+
+_GLUE = "/@"
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")

@@ -157,6 +157,27 @@ def test_space_between_lines_ends_a_paragraph(space: float, sep: str, tmp_path: 
     assert "to hear the harbour master" in text and "hear\n" not in text
 
 
+def test_an_address_broken_at_a_line_end_stays_whole(tmp_path: Path) -> None:
+    path = tmp_path / "address.pdf"
+    lines = [
+        "The rules and the forms for the port are on the harbour site at https://",
+        "harbour.example.org/rules/forms and requests for a berth go to berths@",
+        "harbour.example.org, with the ship's name, its length and the cargo it",
+        "carries, at least two days before it comes in, as the rules say it must.",
+    ]
+    _lines_pdf(path, lines, [6.0, 6.0, 6.0])
+    text = read_source(path, tmp_path / "x").doc.text
+    assert "site at https://harbour.example.org/rules/forms and requests" in text
+    assert "go to berths@harbour.example.org, with" in text
+    assert "ship's name, its length and the cargo it carries, at least" in text
+
+
+def test_addresses_of_the_rule_are_whole(fr: Document) -> None:
+    assert "on the internet at https://www.regulations.gov by searching" in fr.text
+    assert "9-FAA-SACO-AD-Inquiry@faa.gov" in fr.text
+    assert "https:// " not in fr.text and "@ " not in fr.text
+
+
 def test_labelled_paragraphs_of_the_preamble_are_apart(fr: Document) -> None:
     # Page 1 and 15: "AGENCY:", "ACTION:", "DATES:" start flush left, set off by space only.
     assert "(FAA), DOT.\n\nACTION: Notice of proposed rulemaking (NPRM).\n\nSUMMARY:" in fr.text
