@@ -98,7 +98,8 @@ def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> 
     hyphen always); "" after any other dash that follows a letter or digit, the dash kept. The
     hyphen also stays when the fragment is in capitals ("FAA-" + "approved") or when the pages
     around write the hyphenated word inside a line (`compounds`: "non-normal"). A line ending
-    in "/" or "@" right after a character goes on without a space ("https://" + "www.faa.gov")."""
+    in "/", "@" or "=" right after a character goes on without a space ("https://" +
+    "www.faa.gov")."""
     if end[-1:] == "\u00ad":
         return DEHYPHENATE
     m = _FRAGMENT.search(end)
@@ -110,11 +111,11 @@ def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> 
     if len(end) >= 2 and end[-1] in DASHES and end[-2].isalnum():
         return ""
     if len(end) >= 2 and end[-1] in _GLUE and not end[-2].isspace() and start:
-        return ""  # an address broken after its "//", "/" or "@" goes on without a space
+        return ""  # an address broken after its "//", "/", "@" or "=" goes on without a space
     return " "
 
 
-_GLUE = "/@"
+_GLUE = "/@="
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")

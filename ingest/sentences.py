@@ -84,23 +84,27 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
         # and the checker calls it too long to be one claim).
         return _regex_sentences(text, start, end)
     if end - start > MAX_SEGMENT:
-        pieces = [s for a, b in segments(text, start, end) for s in _split_segment(text, a, b)]
-    else:
-        pieces = _split_segment(text, start, end)
-    return _rejoin(text, pieces)
+        return [s for a, b in segments(text, start, end) for s in _split_segment(text, a, b)]
+    return _split_segment(text, start, end)
 
 
 def _rejoin(text: str, sentences: list[Sentence]) -> list[Sentence]:
-    """Each sentence that starts with punctuation only a continuation starts with, joined to
-    the one before it."""
+    """pysbd's cuts that are no sentence end undone, within one segment: a piece that starts
+    with punctuation only a continuation starts with, or follows a piece that ends without a
+    sentence's final punctuation ("paragraphs (p)(4)" | "(i) and" | "(ii) of this AD apply."),
+    is joined to the piece before it."""
     out: list[Sentence] = []
     for s in sentences:
-        if out and s.text[0] in _CONTINUES:
+        if out and (s.text[0] in _CONTINUES or not _ENDS.search(out[-1].text)):
             start = out[-1].start
             out[-1] = Sentence(start, s.end, text[start : s.end])
         else:
             out.append(s)
     return out
+
+
+# How a sentence ends: final punctuation, then perhaps closing quotes or brackets.
+_ENDS = re.compile(r"[.!?…:][\"'”’)\]]*$")
 
 
 def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
@@ -117,14 +121,14 @@ def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
         at = para.find(core, cursor)
         if at < 0:
             # pysbd changed the text: fall back for the rest of the paragraph.
-            return out + _regex_sentences(text, start + cursor, end)
+            return _rejoin(text, out + _regex_sentences(text, start + cursor, end))
         s, e = _tight(text, start + at, start + at + len(core))
         if e > s:
             out.append(Sentence(s, e, text[s:e]))
         cursor = at + len(core)
     if para[cursor:].strip():
         out.extend(_regex_sentences(text, start + cursor, end))
-    return out
+    return _rejoin(text, out)
 
 
 def _regex_sentences(text: str, start: int, end: int) -> list[Sentence]:

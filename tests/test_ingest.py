@@ -130,6 +130,11 @@ def test_no_sentence_comes_from_furniture(article_text: str) -> None:
             "She came from Los Angeles, Cal.; on behalf of the firm. It paid, Ala., and left.",
             ["She came from Los Angeles, Cal.; on behalf of the firm.", "It paid, Ala., and left."],
         ),
+        # pysbd cuts before enumerators; a piece ending in a word ends no sentence.
+        (
+            "The provisions of paragraphs (p)(4) (i) and (ii) of this AD apply. They did.",
+            ["The provisions of paragraphs (p)(4) (i) and (ii) of this AD apply.", "They did."],
+        ),
     ],
 )
 def test_sentence_segmentation(text: str, expected: list[str]) -> None:

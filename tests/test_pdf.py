@@ -175,7 +175,17 @@ def test_an_address_broken_at_a_line_end_stays_whole(tmp_path: Path) -> None:
 def test_addresses_of_the_rule_are_whole(fr: Document) -> None:
     assert "on the internet at https://www.regulations.gov by searching" in fr.text
     assert "9-FAA-SACO-AD-Inquiry@faa.gov" in fr.text
+    assert "PICResults.aspx?mode=Publication&doctype=MMELByModel" in fr.text
     assert "https:// " not in fr.text and "@ " not in fr.text
+
+
+def test_sentences_of_the_rule_are_not_cut_at_enumerators(fr: Document) -> None:
+    want = (
+        "(4) For service information that contains steps that are labeled as Required for "
+        "Compliance (RC), the provisions of paragraphs (p)(4)(i) and (ii) of this AD apply."
+    )
+    assert want in [s.text for s in fr.sentences]
+    assert not [s.text for s in fr.sentences if re.fullmatch(r"\(\w+\)( and)?", s.text)]
 
 
 def test_labelled_paragraphs_of_the_preamble_are_apart(fr: Document) -> None:
