@@ -90,12 +90,14 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
 
 def _rejoin(text: str, sentences: list[Sentence]) -> list[Sentence]:
     """pysbd's cuts that are no sentence end undone, within one segment: a piece that starts
-    with punctuation only a continuation starts with, or follows a piece that ends without a
-    sentence's final punctuation ("paragraphs (p)(4)" | "(i) and" | "(ii) of this AD apply."),
-    is joined to the piece before it."""
+    with punctuation only a continuation starts with, that has no letter or digit (the dots
+    of a table's leaders), or that follows a piece ending without a sentence's final
+    punctuation ("paragraphs (p)(4)" | "(i) and" | "(ii) of this AD apply."), is joined to
+    the piece before it."""
     out: list[Sentence] = []
     for s in sentences:
-        if out and (s.text[0] in _CONTINUES or not _ENDS.search(out[-1].text)):
+        bare = not any(ch.isalnum() for ch in s.text)
+        if out and (s.text[0] in _CONTINUES or bare or not _ENDS.search(out[-1].text)):
             start = out[-1].start
             out[-1] = Sentence(start, s.end, text[start : s.end])
         else:
@@ -103,8 +105,9 @@ def _rejoin(text: str, sentences: list[Sentence]) -> list[Sentence]:
     return out
 
 
-# How a sentence ends: final punctuation, then perhaps closing quotes or brackets.
-_ENDS = re.compile(r"[.!?…:][\"'”’)\]]*$")
+# How a sentence ends: final punctuation right after a word, then perhaps closing quotes or
+# brackets. Dots after a space are a table's leaders ("Crane test ........ $85").
+_ENDS = re.compile(r"[^\s.!?…:][.!?…:]+[\"'”’)\]]*$")
 
 
 def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
