@@ -170,16 +170,3 @@ def lines_of(words: list[Word]) -> list[Line]:
 
 def leaves(words: list[Word], em: float) -> list[Leaf]:
     return [Leaf(tuple(lines_of(region))) for region in xy_cut(words, em) if region]
-
-
-def column_right(leaf: Leaf, regions: Sequence[Leaf], em: float) -> float:
-    """Where the lines of the leaf's column may reach: the farthest right end of the regions
-    that start where it starts (within an em) without reaching over a region that starts to
-    its right (a title across the columns). A region of short lines (a caption, a dateline)
-    ends well before the column's edge; measured alone its longest line looks full."""
-    right = leaf.x1
-    beside = [r.x0 for r in regions if r.x0 >= leaf.x1]
-    for r in regions:
-        if abs(r.x0 - leaf.x0) <= em and not any(x < r.x1 for x in beside):
-            right = max(right, r.x1)
-    return right

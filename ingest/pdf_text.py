@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from itertools import pairwise
 from statistics import median
 
-from ingest.pdf_layout import Box, Leaf, Line, Word, column_right, leaves
+from ingest.pdf_layout import Box, Leaf, Line, Word, leaves
 from ingest.pdf_page import FOOTNOTE_MARK, RawPage, furniture
 
 HYPHENS = "-\u2010\u00ad"  # hyphen-minus, hyphen, soft hyphen
@@ -69,11 +69,11 @@ def page_text(
     body_out, notes_out = _Builder(em, compounds), _Builder(em, compounds)
     prev: Leaf | None = None
     for leaf in body:
-        body_out.leaf(leaf, prev, column_right(leaf, regions, em))
+        body_out.leaf(leaf, prev)
         prev = leaf
     prev = None
     for leaf in notes:
-        notes_out.leaf(leaf, prev, column_right(leaf, notes, em))
+        notes_out.leaf(leaf, prev)
         prev = leaf
     out = _with_notes(body_out, notes_out, bool(body) and _ends_open(body[-1], em))
     text = "".join(out.text)
@@ -274,9 +274,7 @@ class _Builder:
         for ch in sep:
             self._put(ch)
 
-    def leaf(self, leaf: Leaf, prev: Leaf | None, right: float | None = None) -> None:
-        """`right`: where the lines of the leaf's column may reach (its own longest line
-        when not given)."""
+    def leaf(self, leaf: Leaf, prev: Leaf | None) -> None:
         first = leaf.lines[0]
         if prev is not None:
             column_break = leaf.top < prev.bottom  # moved up: the next column
@@ -286,7 +284,7 @@ class _Builder:
         before: Line | None = None
         for ln in leaf.lines:
             if before is not None:
-                self._break(self._line_sep(before, ln, leaf, pitch, right or leaf.x1))
+                self._break(self._line_sep(before, ln, leaf, pitch))
             self._line(ln)
             before = ln
 
@@ -295,9 +293,7 @@ class _Builder:
         next."""
         return line_join("".join(self.text[-JOIN_CONTEXT:]), nxt.words[0].text, self.compounds)
 
-    def _line_sep(
-        self, a: Line, b: Line, leaf: Leaf, pitch: float = 0.0, right: float = 0.0
-    ) -> str:
+    def _line_sep(self, a: Line, b: Line, leaf: Leaf, pitch: float = 0.0) -> str:
         em = self.em
         # Extra space between two lines of a column is space between paragraphs
         # ("...these products." / "DATES: The FAA must..."), unless a word or a sentence
@@ -313,7 +309,7 @@ class _Builder:
         # A line that stopped although the next line's first word would have fitted after it
         # ended on purpose (a heading, an address line, a caption); one ending in a dash goes on.
         first = b.words[0]
-        fits = a.x1 + 0.5 * em + (first.x1 - first.x0) < max(right, leaf.x1) - em
+        fits = a.x1 + 0.5 * em + (first.x1 - first.x0) < leaf.x1 - em
         fits = fits and a.text[-1:] not in DASHES
         if indent or (short and ends_sentence) or fits:
             return "\n\n"

@@ -190,29 +190,6 @@ def test_sentences_of_the_rule_are_not_cut_at_enumerators(fr: Document) -> None:
     assert not [s.text for s in fr.sentences if not re.search(r"\w", s.text)]
 
 
-def test_short_lines_above_a_wider_paragraph_stay_lines(tmp_path: Path) -> None:
-    # A dateline of two lines, then (after a blank band) a paragraph as wide as the column:
-    # the dateline's longest line is no full line of that column.
-    path = tmp_path / "dateline.pdf"
-    lines = [
-        "Harbour Board, in the north hall",
-        "Monday, May 4, 2026",
-        "The board met in the north hall on the first Monday of May to hear",
-        "the harbour master, who read the report on the new cranes and on",
-        "the grain that the ships had brought in from the south before the storms.",
-    ]
-    _lines_pdf(path, lines, [6.0, 18.0, 6.0, 6.0])
-    text = read_source(path, tmp_path / "x").doc.text
-    assert "Harbour Board, in the north hall\n\nMonday, May 4, 2026\n\nThe board met" in text
-    assert "to hear the harbour master, who read the report on the new cranes and on the" in text
-
-
-def test_the_transcript_caption_keeps_its_lines(scotus: Document) -> None:
-    assert "- x\n\nWashington, D.C.\n\nTuesday, January 13, 2009\n\nThe above-entitled" in (
-        scotus.text
-    )
-
-
 def test_labelled_paragraphs_of_the_preamble_are_apart(fr: Document) -> None:
     # Page 1 and 15: "AGENCY:", "ACTION:", "DATES:" start flush left, set off by space only.
     assert "(FAA), DOT.\n\nACTION: Notice of proposed rulemaking (NPRM).\n\nSUMMARY:" in fr.text
@@ -220,8 +197,6 @@ def test_labelled_paragraphs_of_the_preamble_are_apart(fr: Document) -> None:
     # A heading set off by space from its paragraph is not run into it.
     assert "Confidential Business Information (CBI)\n\nCBI is commercial" in fr.text
     assert "Proposed Maintenance-Related Actions\n\nTo ensure that each" in fr.text
-    # The signature's lines end short of the column's edge; the filing line is no part of it.
-    assert "Aircraft Certification Service.\n\n[FR Doc. 2020–17221" in fr.text
 
 
 def test_margin_line_numbers_and_furniture_of_the_transcript_are_left_out(
