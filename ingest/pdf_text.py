@@ -7,7 +7,8 @@ so a page's text is the same both times, and each of its characters keeps its bo
   lower-case letter, is joined without the hyphen ("manu-" + "facturer"), unless the fragment
   before the hyphen is in capitals ("FAA-" + "approved" is a compound); any other dash at a
   line end is kept and joined without a space ("2018–23–" + "51", "non-" + "U.S.").
-- Paragraphs break at a first-line indent, after a short line ending a sentence, after a line
+- Paragraphs break at a first-line indent, at extra space between two lines, after a short
+  line ending a sentence, after a line
   the next line's first word would have fitted on, and between regions; a sentence that runs
   from the bottom of one column to the top of the next (or the next page) is continued.
 - Small print at the foot of a column (footnotes) follows the page's body text, or comes just
@@ -18,6 +19,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from itertools import pairwise
+from statistics import median
 
 from ingest.pdf_layout import Box, Leaf, Line, Word, leaves
 from ingest.pdf_page import FOOTNOTE_MARK, RawPage, furniture
@@ -29,6 +32,9 @@ _CLOSERS = "\"'’”)]»"
 # A line filling 70% of its column's width reads as full (ragged right margins vary that
 # much); one under 60% that ends a sentence ends its paragraph.
 FULL, SHORT = 0.7, 0.6
+# Lines of a paragraph stand at one pitch (within 2% on the shared PDFs); spacing between
+# paragraphs adds at least a tenth of it (11.4-13.2 pt against 10, 9 against 8).
+PARAGRAPH_SPACE = 1.08
 JOIN_CONTEXT = 24  # characters of a line's end that decide how it joins the next
 
 
@@ -91,7 +97,9 @@ def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> 
     the word `start`: DEHYPHENATE for a word fragment, a hyphen and a lower-case letter (a soft
     hyphen always); "" after any other dash that follows a letter or digit, the dash kept. The
     hyphen also stays when the fragment is in capitals ("FAA-" + "approved") or when the pages
-    around write the hyphenated word inside a line (`compounds`: "non-normal")."""
+    around write the hyphenated word inside a line (`compounds`: "non-normal"). A line ending
+    in "/", "@" or "=" right after a character goes on without a space ("https://" +
+    "www.faa.gov")."""
     if end[-1:] == "\u00ad":
         return DEHYPHENATE
     m = _FRAGMENT.search(end)
@@ -102,7 +110,12 @@ def line_join(end: str, start: str, compounds: frozenset[str] = frozenset()) -> 
             return DEHYPHENATE
     if len(end) >= 2 and end[-1] in DASHES and end[-2].isalnum():
         return ""
+    if len(end) >= 2 and end[-1] in _GLUE and not end[-2].isspace() and start:
+        return ""  # an address broken after its "//", "/", "@" or "=" goes on without a space
     return " "
+
+
+_GLUE = "/@="
 
 
 _LETTERS = re.compile(r"[^\W\d_]+")
@@ -209,6 +222,20 @@ def _ends_open(leaf: Leaf, em: float) -> bool:
     return full and bool(t) and t[-1] not in _TERMINAL
 
 
+def baseline(ln: Line) -> float:
+    """Where the line's body-size glyphs stand (a smaller bullet or marker aside)."""
+    big = max(w.size for w in ln.words)
+    return max(w.bottom for w in ln.words if w.size >= 0.9 * big)
+
+
+def line_pitch(leaf: Leaf) -> float:
+    """The usual distance from one baseline to the next in the leaf; 0 when under three
+    lines (two lines show no usual distance to compare with)."""
+    if len(leaf.lines) < 3:
+        return 0.0
+    return median(baseline(b) - baseline(a) for a, b in pairwise(leaf.lines))
+
+
 def _footnote_mark(w: Word, big: float, base: float) -> bool:
     """A footnote marker standing alone: a smaller number raised above the line's baseline."""
     raised = w.size < 0.8 * big and w.bottom < base - 0.15 * big
@@ -253,10 +280,11 @@ class _Builder:
             column_break = leaf.top < prev.bottom  # moved up: the next column
             cont = column_break and _ends_open(prev, self.em) and not _indented(leaf, self.em)
             self._break(self._join(first) if cont else "\n\n")
+        pitch = line_pitch(leaf)
         before: Line | None = None
         for ln in leaf.lines:
             if before is not None:
-                self._break(self._line_sep(before, ln, leaf))
+                self._break(self._line_sep(before, ln, leaf, pitch))
             self._line(ln)
             before = ln
 
@@ -265,8 +293,14 @@ class _Builder:
         next."""
         return line_join("".join(self.text[-JOIN_CONTEXT:]), nxt.words[0].text, self.compounds)
 
-    def _line_sep(self, a: Line, b: Line, leaf: Leaf) -> str:
+    def _line_sep(self, a: Line, b: Line, leaf: Leaf, pitch: float = 0.0) -> str:
         em = self.em
+        # Extra space between two lines of a column is space between paragraphs
+        # ("...these products." / "DATES: The FAA must..."), unless a word or a sentence
+        # plainly goes on (a line-end dash, a lower-case start).
+        spaced = pitch > 0 and baseline(b) - baseline(a) >= PARAGRAPH_SPACE * pitch
+        if spaced and a.text[-1:] not in DASHES and not b.text[:1].islower():
+            return "\n\n"
         ends_sentence = a.text.rstrip(_CLOSERS)[-1:] in _TERMINAL
         short = a.x1 - leaf.x0 < SHORT * (leaf.x1 - leaf.x0)
         # A first-line indent starts a paragraph; a hanging indent under a full line that has

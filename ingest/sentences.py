@@ -27,6 +27,9 @@ _SPACE = re.compile(r"\s+")
 _CUT = re.compile(r"[a-z0-9]{3}[.!?][\"”’)\]]*(\s+)(?=[\"“‘(\[]?[A-Z0-9])")
 # Without any of these, pysbd has nothing to split: the segment is one sentence.
 _TERMINAL = re.compile(r"[.!?…]")
+# No sentence starts with these: a piece that does was cut after an abbreviation pysbd does not
+# know ("Los Angeles, Cal.; on behalf of ...") and belongs to the sentence before it.
+_CONTINUES = frozenset(";,:)]}")
 
 
 @lru_cache(maxsize=1)
@@ -85,6 +88,28 @@ def split_sentences(text: str, start: int = 0, end: int | None = None) -> list[S
     return _split_segment(text, start, end)
 
 
+def _rejoin(text: str, sentences: list[Sentence]) -> list[Sentence]:
+    """pysbd's cuts that are no sentence end undone, within one segment: a piece that starts
+    with punctuation only a continuation starts with, that has no letter or digit (the dots
+    of a table's leaders), or that follows a piece ending without a sentence's final
+    punctuation ("paragraphs (p)(4)" | "(i) and" | "(ii) of this AD apply."), is joined to
+    the piece before it."""
+    out: list[Sentence] = []
+    for s in sentences:
+        bare = not any(ch.isalnum() for ch in s.text)
+        if out and (s.text[0] in _CONTINUES or bare or not _ENDS.search(out[-1].text)):
+            start = out[-1].start
+            out[-1] = Sentence(start, s.end, text[start : s.end])
+        else:
+            out.append(s)
+    return out
+
+
+# How a sentence ends: final punctuation right after a word, then perhaps closing quotes or
+# brackets. Dots after a space are a table's leaders ("Crane test ........ $85").
+_ENDS = re.compile(r"[^\s.!?…:][.!?…:]+[\"'”’)\]]*$")
+
+
 def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
     if not _TERMINAL.search(text, start, end):
         return _regex_sentences(text, start, end)  # pysbd would keep it whole, slowly
@@ -99,14 +124,14 @@ def _split_segment(text: str, start: int, end: int) -> list[Sentence]:
         at = para.find(core, cursor)
         if at < 0:
             # pysbd changed the text: fall back for the rest of the paragraph.
-            return out + _regex_sentences(text, start + cursor, end)
+            return _rejoin(text, out + _regex_sentences(text, start + cursor, end))
         s, e = _tight(text, start + at, start + at + len(core))
         if e > s:
             out.append(Sentence(s, e, text[s:e]))
         cursor = at + len(core)
     if para[cursor:].strip():
         out.extend(_regex_sentences(text, start + cursor, end))
-    return out
+    return _rejoin(text, out)
 
 
 def _regex_sentences(text: str, start: int, end: int) -> list[Sentence]:

@@ -125,6 +125,22 @@ def test_no_sentence_comes_from_furniture(article_text: str) -> None:
             ["It was called “soft power.”", "Many agreed.", "Trade rose 40%."],
         ),
         ("Trade was US$ $22.85 billion in 2023-24.", ["Trade was US$ $22.85 billion in 2023-24."]),
+        # pysbd cuts after "Cal." (an abbreviation it does not know); no sentence starts ";".
+        (
+            "She came from Los Angeles, Cal.; on behalf of the firm. It paid, Ala., and left.",
+            ["She came from Los Angeles, Cal.; on behalf of the firm.", "It paid, Ala., and left."],
+        ),
+        # A table's rows with leader dots: pysbd made "." a sentence of its own and cut at
+        # the leaders.
+        (
+            "Crane test .. 1 hour at $85 = $85 ...... $0 ....... $85. Next row .... 3 hours.",
+            ["Crane test .. 1 hour at $85 = $85 ...... $0 ....... $85.", "Next row .... 3 hours."],
+        ),
+        # pysbd cuts before enumerators; a piece ending in a word ends no sentence.
+        (
+            "The provisions of paragraphs (p)(4) (i) and (ii) of this AD apply. They did.",
+            ["The provisions of paragraphs (p)(4) (i) and (ii) of this AD apply.", "They did."],
+        ),
     ],
 )
 def test_sentence_segmentation(text: str, expected: list[str]) -> None:

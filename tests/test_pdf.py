@@ -121,6 +121,84 @@ def test_a_word_broken_at_a_line_end_is_joined(tmp_path: Path) -> None:
     assert "manu-" not in text
 
 
+def _lines_pdf(path: Path, lines: list[str], gaps: list[float], size: int = 11) -> None:
+    """One page of lines at x=20 mm, `gaps[k]` mm from line k to line k+1."""
+    from fpdf import FPDF
+
+    pdf = FPDF()
+    pdf.add_page()
+    pdf.set_font("Helvetica", size=size)
+    y = 30.0
+    for k, line in enumerate(lines):
+        pdf.text(20, y, line)
+        y += gaps[k] if k < len(gaps) else 0
+    pdf.output(str(path))
+
+
+# The first paragraph's last line is the longest: only the space above the next one (no
+# indent, no short line) says a paragraph ends there.
+_TWO_PARAGRAPHS = [
+    "The board met in the north hall on the first Monday of May to hear",
+    "the harbour master, who read the report on the new cranes and on",
+    "the grain that the ships had brought in from the south before the storms.",
+    "Comments came in from the traders over the following weeks, and the",
+    "board read every one of them before it voted on the new harbour dues",
+    "at its meeting in the second week of June, as it had said it would.",
+]
+
+
+# 6.9 mm against 6: a tenth more; twice as much would already part them as two regions.
+@pytest.mark.parametrize(("space", "sep"), [(6.9, "\n\n"), (6.0, " ")])
+def test_space_between_lines_ends_a_paragraph(space: float, sep: str, tmp_path: Path) -> None:
+    path = tmp_path / "paragraphs.pdf"
+    _lines_pdf(path, _TWO_PARAGRAPHS, [6.0, 6.0, space, 6.0, 6.0])
+    text = read_source(path, tmp_path / "x").doc.text
+    assert f"before the storms.{sep}Comments came in" in text
+    assert "to hear the harbour master" in text and "hear\n" not in text
+
+
+def test_an_address_broken_at_a_line_end_stays_whole(tmp_path: Path) -> None:
+    path = tmp_path / "address.pdf"
+    lines = [
+        "The rules and the forms for the port are on the harbour site at https://",
+        "harbour.example.org/rules/forms and requests for a berth go to berths@",
+        "harbour.example.org, with the ship's name, its length and the cargo it",
+        "carries, at least two days before it comes in, as the rules say it must.",
+    ]
+    _lines_pdf(path, lines, [6.0, 6.0, 6.0])
+    text = read_source(path, tmp_path / "x").doc.text
+    assert "site at https://harbour.example.org/rules/forms and requests" in text
+    assert "go to berths@harbour.example.org, with" in text
+    assert "ship's name, its length and the cargo it carries, at least" in text
+
+
+def test_addresses_of_the_rule_are_whole(fr: Document) -> None:
+    assert "on the internet at https://www.regulations.gov by searching" in fr.text
+    assert "9-FAA-SACO-AD-Inquiry@faa.gov" in fr.text
+    assert "PICResults.aspx?mode=Publication&doctype=MMELByModel" in fr.text
+    assert "https:// " not in fr.text and "@ " not in fr.text
+
+
+def test_sentences_of_the_rule_are_not_cut_at_enumerators(fr: Document) -> None:
+    want = (
+        "(4) For service information that contains steps that are labeled as Required for "
+        "Compliance (RC), the provisions of paragraphs (p)(4)(i) and (ii) of this AD apply."
+    )
+    assert want in [s.text for s in fr.sentences]
+    assert not [s.text for s in fr.sentences if re.fullmatch(r"\(\w+\)( and)?", s.text)]
+    # The cost table's leader dots are no sentences of their own.
+    assert not [s.text for s in fr.sentences if not re.search(r"\w", s.text)]
+
+
+def test_labelled_paragraphs_of_the_preamble_are_apart(fr: Document) -> None:
+    # Page 1 and 15: "AGENCY:", "ACTION:", "DATES:" start flush left, set off by space only.
+    assert "(FAA), DOT.\n\nACTION: Notice of proposed rulemaking (NPRM).\n\nSUMMARY:" in fr.text
+    assert fr.text.count("on these products.\n\nDATES: The FAA must receive comments") == 2
+    # A heading set off by space from its paragraph is not run into it.
+    assert "Confidential Business Information (CBI)\n\nCBI is commercial" in fr.text
+    assert "Proposed Maintenance-Related Actions\n\nTo ensure that each" in fr.text
+
+
 def test_margin_line_numbers_and_furniture_of_the_transcript_are_left_out(
     scotus: Document,
 ) -> None:
@@ -136,6 +214,15 @@ def test_margin_line_numbers_and_furniture_of_the_transcript_are_left_out(
     assert "Alderson Reporting Company" not in scotus.text
     assert "Official - Subject to Final Review" not in scotus.text
     assert "STEVEN E. MERCER, ESQ., Deputy Attorney General, Los Angeles, Cal.;" in scotus.text
+
+
+def test_an_appearance_line_is_one_sentence(scotus: Document) -> None:
+    # The counsel's name and whom he speaks for, over two numbered lines, in one sentence
+    # (pysbd alone cut it after "Cal." and left "; on behalf of the Petitioner." nameless).
+    for who in ("Petitioner", "Respondent"):
+        (s,) = [s for s in scotus.sentences if f"on behalf of the {who}" in s.text]
+        assert s.text.endswith(f"Cal.; on behalf of the {who}.") and "ESQ." in s.text
+        assert scotus.text[s.start : s.end] == s.text
 
 
 def test_metadata(fr: Document, scotus: Document) -> None:
