@@ -20,7 +20,7 @@ from pydantic_settings import (
 
 from core.errors import BadInput
 from data import DEFAULT_ARTICLE
-from retrieval.collection import check_name
+from retrieval.names import check_name
 
 BackendName = Literal["extractive", "llamacpp", "openai"]
 

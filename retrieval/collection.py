@@ -11,7 +11,6 @@ or its path (retrieval/parts.py `doc_id_for`: a short hash of the resolved path)
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,20 +18,10 @@ from typing import Any
 from core.errors import BadInput
 from core.types import Document
 from retrieval.index import DocIndex
+from retrieval.names import DEFAULT, check_name, is_name
 from retrieval.parts import display_title, doc_id_for
 
-DEFAULT = "default"
 COLLECTIONS = "collections"
-_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
-
-
-def check_name(name: str) -> str:
-    if not _NAME.match(name):
-        raise BadInput(
-            f"bad collection name {name!r}",
-            "use 1 to 64 letters, digits, - or _ (e.g. --collection my-papers)",
-        )
-    return name
 
 
 def collection_dir(index_dir: Path, name: str) -> Path:
@@ -45,7 +34,7 @@ def collection_names(index_dir: Path) -> list[str]:
     """The named collections that have a folder (the default one always exists)."""
     folder = index_dir / COLLECTIONS
     names = sorted(p.name for p in folder.iterdir() if p.is_dir()) if folder.is_dir() else []
-    return [DEFAULT, *(n for n in names if _NAME.match(n) and n != DEFAULT)]
+    return [DEFAULT, *(n for n in names if is_name(n) and n != DEFAULT)]
 
 
 @dataclass(frozen=True)
