@@ -65,3 +65,16 @@ def test_help_of_every_command_imports_nothing_heavy(tmp_path: Path) -> None:
         code, err, heavy = _probe("from app.cli import main; main()", args, tmp_path)
         assert code == 0, err
         assert heavy == [], args
+
+
+def test_one_shot_ask_imports_neither_scipy_nor_torch(tmp_path: Path) -> None:
+    """bm25s builds with numpy (retrieval/bm25.py) and spaCy runs on thinc's numpy ops
+    (answer/reader/nlp.py): a one-shot `ask` answers without scipy or torch loaded."""
+    body = "from app.cli import main; main()"
+    code, err, _ = _probe(body, ["ingest", "--json"], tmp_path)
+    assert code == 0, err
+    code, err, heavy = _probe(body, ["ask", "--json", "How much has Japan invested in India?"],
+                              tmp_path)  # fmt: skip
+    assert code == 0, err
+    assert {"faiss", "onnxruntime", "spacy"} <= set(heavy)  # the probe sees what was loaded
+    assert "scipy" not in heavy and "torch" not in heavy
