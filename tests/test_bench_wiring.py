@@ -33,3 +33,16 @@ def test_checker_table_lays_out_the_figures() -> None:
     lines = checker_table(res)
     assert lines[1].startswith("dev") and "0.900" in lines[1]
     assert "warm check of one sentence" in lines[-1]
+
+
+def test_scale_corpus_holds_only_pdfs_that_ingest_reads() -> None:
+    """The scale bench builds one collection of everything: a PDF ingest refuses (the shared
+    password-protected and malformed ones) would stop the whole build, so it is left out."""
+    from eval.bench_scale import PDFS, _readable
+
+    if not PDFS.is_dir():
+        pytest.skip(f"the shared PDFs are not on this machine ({PDFS})")
+    verdicts = {p.name: _readable(p) for p in PDFS.glob("*.pdf")}
+    assert verdicts["password-example.pdf"] is False
+    assert verdicts["malformed-from-issue-932.pdf"] is False
+    assert verdicts["federal-register-2020-17221.pdf"] is True
