@@ -36,10 +36,10 @@ def ingest(
     """Add files and folders to a collection, embedding only what is new or changed (default:
     the shipped article into `default`)."""
     s = _settings(index_dir=index_dir, collection=collection)
-    from app.engine import add_documents, make_embedder
+    from app.engine import add_documents, make_ingest_embedder
     from app.progress import StderrBar
 
-    embedder = make_embedder(s, _log)
+    embedder = make_ingest_embedder(s, _log)
     show = sys.stderr.isatty() if progress is None else progress
     with StderrBar(show, labels=INGEST_STAGES) as bar:
         done = add_documents(

@@ -48,6 +48,12 @@ def make_embedder(s: Settings, log: Log = _quiet) -> Embedder:
     return make_embedder_for(s.threads, s.embed_backend, s.model_cache_dir, log)
 
 
+def make_ingest_embedder(s: Settings, log: Log = _quiet) -> Embedder:
+    """The embedder of a process that only ingests (`docqa ingest`): every core by default."""
+    threads = s.ingest_threads or max(1, min(os.cpu_count() or 1, 8))
+    return make_embedder_for(threads, s.embed_backend, s.model_cache_dir, log)
+
+
 def make_embedder_for(
     threads: int, backend: str, cache_dir: Path | None, log: Log = _quiet
 ) -> Embedder:

@@ -185,3 +185,16 @@ def test_help_imports_nothing_heavy(tmp_path: Path) -> None:
     code += "'langchain_core','rapidfuzz','pydantic') if m in sys.modules), file=sys.stderr)"
     r = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
     assert r.stderr.strip().splitlines()[-1] == "[]"
+
+
+def test_ingest_embeds_on_every_core_unless_told() -> None:
+    """`docqa ingest` has no question waiting: its embedder takes the cores (up to 8), or the
+    setting; questions keep `threads`."""
+    import os
+
+    from app.engine import make_embedder, make_ingest_embedder
+    from app.settings import load_settings
+
+    assert make_ingest_embedder(load_settings(ingest_threads=3)).threads == 3
+    assert make_ingest_embedder(load_settings()).threads == max(1, min(os.cpu_count() or 1, 8))
+    assert make_embedder(load_settings()).threads == 1
