@@ -49,6 +49,7 @@ def docqa(
     mp.setattr(sys, "argv", ["docqa", *args])
     mp.setattr(sys, "stdin", io.StringIO(stdin))
     mp.setattr(engine, "make_embedder", lambda s, log=None: embedder)
+    mp.setattr(engine, "make_ingest_embedder", lambda s, log=None: embedder)
     capsys.readouterr()
     with pytest.raises(SystemExit) as e:
         main()
