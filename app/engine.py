@@ -50,7 +50,7 @@ def make_embedder(s: Settings, log: Log = _quiet) -> Embedder:
 
 def make_ingest_embedder(s: Settings, log: Log = _quiet) -> Embedder:
     """The embedder of a process that only ingests (`docqa ingest`): every core by default."""
-    threads = s.ingest_threads or max(1, min(os.cpu_count() or 1, 8))
+    threads = s.ingest_threads or _all_cores()
     return make_embedder_for(threads, s.embed_backend, s.model_cache_dir, log)
 
 
@@ -303,7 +303,12 @@ def open_pipeline(
 def llm_threads(s: Settings) -> int:
     """The local model's threads: the setting, else every core up to 8 (the model holds its
     own lock, so one question at a time uses them)."""
-    return s.llamacpp_threads or max(1, min(os.cpu_count() or 1, 8))
+    return s.llamacpp_threads or _all_cores()
+
+
+def _all_cores() -> int:
+    """Every core, up to 8: what a process doing one long job at a time may take."""
+    return max(1, min(os.cpu_count() or 1, 8))
 
 
 def llm_backends(s: Settings) -> dict:

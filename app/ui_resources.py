@@ -13,6 +13,7 @@ import gc
 import json
 import threading
 import weakref
+from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
@@ -132,24 +133,25 @@ def with_backends(base: Pipeline, backends: dict, chosen: str = "") -> Pipeline:
     pipe = engine.make_pipeline(base.index, base.embedder, base.search_settings, backends)
     _WITH[base] = (backends, pipe)
     if chosen == "llamacpp":  # (a server keeps nothing for us between calls)
-        threading.Thread(target=_warm, args=(pipe, chosen), daemon=True).start()
+        _in_background(lambda: pipe.warm(chosen))
     return pipe
 
 
 def preread(pipe: Pipeline) -> None:
     """The reader analyses the documents' sentences in the background (every reader of the
     process shares the analyses), so a first question about them reads none."""
-    threading.Thread(target=_preread, args=(pipe,), daemon=True).start()
+    _in_background(pipe.preread)
 
 
-def _preread(pipe: Pipeline) -> None:
-    with contextlib.suppress(DocqaError, ImportError, OSError):  # a question says why
-        pipe.preread()
+def _in_background(call: Callable[[], object]) -> None:
+    """Work ahead of the questions, on a daemon thread; what fails is told by the first
+    question that needs it, not here."""
 
+    def run() -> None:
+        with contextlib.suppress(DocqaError, ImportError, OSError):
+            call()
 
-def _warm(pipe: Pipeline, name: str) -> None:
-    with contextlib.suppress(DocqaError, ImportError, OSError):  # the first question says why
-        pipe.warm(name)
+    threading.Thread(target=run, daemon=True).start()
 
 
 def safe_name(name: str) -> str:

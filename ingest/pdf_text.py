@@ -8,9 +8,9 @@ so a page's text is the same both times, and each of its characters keeps its bo
   before the hyphen is in capitals ("FAA-" + "approved" is a compound); any other dash at a
   line end is kept and joined without a space ("2018–23–" + "51", "non-" + "U.S.").
 - Paragraphs break at a first-line indent, at extra space between two lines, after a short
-  line ending a sentence, after a line
-  the next line's first word would have fitted on, and between regions; a sentence that runs
-  from the bottom of one column to the top of the next (or the next page) is continued.
+  line ending a sentence, after a line the next line's first word would have fitted on, and
+  between regions; a sentence that runs from the bottom of one column to the top of the next
+  (or the next page) is continued.
 - Small print at the foot of a column (footnotes) follows the page's body text, or comes just
   before the body's last paragraph when that one runs on to the next page.
 """

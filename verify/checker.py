@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from core.errors import BadInput
-from core.types import Sentence, Support
+from core.types import Support
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex
 from verify.candidates import (
@@ -222,19 +222,7 @@ class Checker:
 
     def _vectors_of(self, spans: list[EvidenceSpan]) -> list[np.ndarray]:
         """Vectors of evidence sentences: the index's when it has them, else encoded."""
-        idx = self.index
-        out: list[np.ndarray | None] = []
-        for sp in spans:
-            row = None
-            if idx is not None:
-                row = idx.sentence_row(sp.source, Sentence(sp.start, sp.end, sp.quote))
-            if idx is not None and row is not None and idx.sentences[row].text == sp.quote:
-                out.append(idx.sentence_vecs[row])
-            else:
-                out.append(None)
-        need = [sp.quote for sp, v in zip(spans, out, strict=True) if v is None]
-        enc = iter(self._encode(need))
-        return [v if v is not None else next(enc) for v in out]
+        return self._encode([sp.quote for sp in spans])
 
     def judge(
         self, claim: str, evidence: Sequence[EvidenceSpan], claim_vec: np.ndarray | None = None

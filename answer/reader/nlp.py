@@ -135,7 +135,7 @@ class Nlp:
         Returns how many were new."""
         done = 0
         chunk: list[str] = []
-        for t in texts:
+        for t in dict.fromkeys(texts):
             if t not in self._cache:
                 chunk.append(t)
             if len(chunk) == batch:
