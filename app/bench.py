@@ -87,13 +87,14 @@ def main(argv: list[str] | None = None) -> int:
     elif args == ["embed"]:
         _print(bench_embed(by_backend, engine.make_pipeline))
     elif args == ["scale"]:
-        _print(bench_scale(engine.make_embedder(s), DEFAULT_ARTICLE))
+        ingester = engine.make_ingest_embedder(s)
+        _print(bench_scale(engine.make_embedder(s), DEFAULT_ARTICLE, ingester))
     elif args == ["collection"]:
         _print(bench_collection(engine.make_embedder(s), engine.make_pipeline))
     elif args == ["pdf"]:
         _print(bench_pdf(engine.make_embedder(s), engine.make_pipeline))
     elif args[0] == "ingest" and args[1:] in ([], ["--embed"]):
-        _print(ingest_scaling(engine.make_embedder(s) if args[1:] else None))
+        _print(ingest_scaling(engine.make_ingest_embedder(s) if args[1:] else None))
     else:
         print(USAGE, file=sys.stderr)
         return 2

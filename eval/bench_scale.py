@@ -117,19 +117,25 @@ def _latency(index: DocIndex, embedder: Embedder, questions: list[str]) -> tuple
     return nearest_rank(lat, 0.5), nearest_rank(lat, 0.95)
 
 
-def bench_scale(embedder: Embedder, article: Path) -> Iterator[str]:
+def bench_scale(
+    embedder: Embedder, article: Path, ingest_embedder: Embedder | None = None
+) -> Iterator[str]:
+    """`ingest_embedder` builds the collection, as `docqa ingest` would (every core); questions
+    are encoded with `embedder`, as `docqa ask` does (one thread)."""
+    ingester = ingest_embedder or embedder
     tmp = Path(tempfile.mkdtemp(prefix="docqa-bench-scale-"))
     paths = corpus(tmp / "docs")
     mb = sum(p.stat().st_size for p in paths) / 1e6
-    embedder.encode(["warm up"])
+    ingester.encode(["warm up"])
     t = time.perf_counter()
-    idx = build(paths, tmp / "index", embedder, IndexSettings())
+    idx = build(paths, tmp / "index", ingester, IndexSettings())
     built = time.perf_counter() - t
     save(idx, tmp / "index")
     disk = _size(live_folder(tmp / "index") or tmp / "index") / 1e6
     n_s = len(idx.sentences)
     yield (f"collection: {len(idx.documents)} documents ({mb:.1f} MB), {len(idx.chunks)} chunks, "
-           f"{n_s} sentences; ingest {built:.0f} s: {n_s / built:.0f} sentences/s, "
+           f"{n_s} sentences; ingest ({ingester.threads} embedding threads) {built:.0f} s: "
+           f"{n_s / built:.0f} sentences/s, "
            f"{mb / built:.3f} MB/s; index on disk {disk:.1f} MB")  # fmt: skip
     questions = [it.question for it in read_qa(DATASETS / "dev.jsonl")[0]]
     one = build([article], tmp / "one", embedder, IndexSettings())
