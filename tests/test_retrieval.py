@@ -8,6 +8,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from answer.routing import search_question
 from core.errors import BadInput, IndexProblem
@@ -202,3 +204,41 @@ def test_best_sentence_per_chunk_matches_a_plain_loop() -> None:
         scores = rng.normal(size=50).astype(np.float32) - rng.uniform(0, 3)
         want = np.array([scores[r].max() if len(r) else 0.0 for r in rows], dtype=np.float32)
         assert np.array_equal(_best_per_chunk(idx, scores), want)
+
+
+def _bm25s_reference(texts: list[str], stopwords) -> list[list[str]]:
+    import bm25s
+    import Stemmer
+
+    from core.text import fold
+
+    stem = Stemmer.Stemmer("english")
+    out = bm25s.tokenize([fold(t) for t in texts], stopwords=stopwords, stemmer=stem,
+                         return_ids=False, show_progress=False)  # fmt: skip
+    return [list(t) for t in out]
+
+
+_DATASETS = Path(__file__).parents[1] / "eval" / "datasets"
+_SHIPPED_TEXTS = [ARTICLE, *sorted(_DATASETS.glob("*.jsonl"))]
+
+
+@pytest.mark.parametrize("stopwords", ["english", "question"])
+def test_tokenize_gives_bm25s_tokens_on_every_shipped_text(stopwords: str) -> None:
+    """retrieval.bm25.tokenize re-does bm25s.tokenize without its per-call overhead: the same
+    tokens, in the same order, on every line of the article and of the project's Q&A sets."""
+    from retrieval.bm25 import QUESTION_STOPWORDS, tokenize
+
+    stop = "english" if stopwords == "english" else QUESTION_STOPWORDS
+    lines = [ln for p in _SHIPPED_TEXTS for ln in p.read_text(encoding="utf-8").splitlines()]
+    lines += ["", "  ", "A", "naïve café Ⅻ 1,000 x2 don't", "“Curly” — quotes’ and ＦＵＬＬ width"]
+    assert len(lines) > 300
+    assert tokenize(lines, stop) == _bm25s_reference(lines, stop)
+
+
+@given(st.lists(st.text(max_size=60), max_size=5))
+@settings(max_examples=200, deadline=None)
+def test_tokenize_gives_bm25s_tokens_on_any_text(texts: list[str]) -> None:
+    from retrieval.bm25 import QUESTION_STOPWORDS, tokenize
+
+    assert tokenize(texts) == _bm25s_reference(texts, "english")
+    assert tokenize(texts, QUESTION_STOPWORDS) == _bm25s_reference(texts, QUESTION_STOPWORDS)
