@@ -157,74 +157,70 @@ def _shared(q: Analysis, s: Analysis) -> _Shared:
     return _Shared(positions, {i: _depths(s.heads, i) for i in positions})
 
 
+# Where each part of a phrase's row starts (SPAN_FEATURES' order).
+_N_PLAIN = 19
+_DEP_COL = {d: _N_PLAIN + i for i, d in enumerate(_DEPS)}
+_POS_COL = {p: _N_PLAIN + len(_DEPS) + i for i, p in enumerate(_POS)}
+_POS_OTHER = _N_PLAIN + len(_DEPS) + len(_POS)
+_WH_COL = {w: _POS_OTHER + 1 + k * len(_WH_CROSS) for k, w in enumerate(_WH_KINDS)}
+
+
 def phrase_features(qv: QuestionView, s: Analysis, spans: list[SpanCand]) -> np.ndarray:
-    """`span_features` of each phrase of `s`, one row each."""
+    """What makes a phrase the answer, one row per phrase of `s`: its answer type against the
+    question's, where the question's words sit around it (in the text and in the parse), and
+    its shape. Built as one matrix: the reader scores ~200 phrases per question, and a row
+    assembled from small arrays each cost a third of a warm ask."""
+    out = np.zeros((len(spans), len(SPAN_FEATURES)))
     if not spans:
-        return np.zeros((0, len(SPAN_FEATURES)))
-    shared = _shared(qv.analysis, s)
-    return np.stack([span_features(qv, s, sp, shared) for sp in spans])
-
-
-def span_features(
-    qv: QuestionView, s: Analysis, sp: SpanCand, shared: _Shared | None = None
-) -> np.ndarray:
-    """What makes a phrase the answer: its answer type against the question's, where the
-    question's words sit around it (in the text and in the parse), and its shape."""
+        return out
     q = qv.analysis
-    sh = shared or _shared(q, s)
-    n = len(s.lemmas)
-    toks = s.lemmas[sp.tok_start : sp.tok_end]
-    words = set(toks) & s.content
-    overlap = len(words & q.content) / len(words) if words else 0.0
-    matches = [i for i in sh.positions if not sp.tok_start <= i < sp.tok_end]
-    if matches:
-        dist = min(min(abs(i - sp.tok_start), abs(i - (sp.tok_end - 1))) for i in matches)
-        near = 1.0 / (1.0 + dist)
-        after = float(sp.tok_start > min(matches))
-    else:
-        near, after = 0.0, 0.0
-    root = sp.root
-    head = s.heads[root]
-    grand = s.heads[head]
-    type_p = float(qv.type_probs[LABEL_INDEX[sp.label]])
-    n_tok = sp.tok_end - sp.tok_start
-    is_number = float(any(ch.isdigit() for ch in s.text[sp.start : sp.end]))
-    pos = s.pos[root]
-    cross = np.zeros((len(_WH_KINDS), len(_WH_CROSS)))
-    cross[_WH_KINDS.index(q.wh) if q.wh in _WH_KINDS else -1] = (
-        float(sp.label != "OTHER"), float(pos == "VERB"), math.log1p(n_tok),
-        float(pos == "NUM" or is_number > 0),
-    )  # fmt: skip
-    return np.concatenate(
-        [
-            [
-                type_p,
-                float(sp.label != "OTHER"),
-                overlap,
-                float(overlap > 0),
-                math.log1p(len(toks)),
-                near,
-                float(bool(matches)),
-                after,
-                is_number,
-                1.0 / (1.0 + _tree_distance(s.heads, root, matches, sh.depths)),
-                float(head != root and s.lemmas[head] in q.content),
-                float(s.lemmas[grand] in q.content and grand != head),
-                # a question word outside the phrase that hangs from the phrase's own head
-                float(any(s.heads[i] == head and i != head for i in matches)),
-                sp.tok_start / max(n, 1),
-                float(sp.tok_start > 0 and s.pos[sp.tok_start - 1] == "PUNCT"),
-                float(sp.tok_end < n and s.pos[sp.tok_end] == "PUNCT"),
-                type_p * near,
-                float(n_tok == 1),
-                float(n_tok >= 5),
-            ],
-            [float(sp.dep == d) for d in _DEPS],
-            [float(pos == p) for p in _POS],
-            [float(pos not in _POS)],
-            cross.ravel(),
-        ]
-    )
+    sh = _shared(q, s)
+    n, qc, lemmas, heads, pos_tags = len(s.lemmas), q.content, s.lemmas, s.heads, s.pos
+    wh_col = _WH_COL.get(q.wh, _WH_COL[""])
+    plain = []
+    ups: dict[int, list[int]] = {}
+    for r, sp in enumerate(spans):
+        a, b, root = sp.tok_start, sp.tok_end, sp.root
+        words = set(lemmas[a:b]) & s.content
+        overlap = len(words & qc) / len(words) if words else 0.0
+        matches = [i for i in sh.positions if not a <= i < b]
+        if matches:
+            dist = min(min(abs(i - a), abs(i - (b - 1))) for i in matches)
+            near = 1.0 / (1.0 + dist)
+            after = float(a > matches[0])
+        else:
+            near, after = 0.0, 0.0
+        head = heads[root]
+        grand = heads[head]
+        type_p = float(qv.type_probs[LABEL_INDEX[sp.label]])
+        n_tok = b - a
+        number = any(ch.isdigit() for ch in s.text[sp.start : sp.end])
+        pos = pos_tags[root]
+        if root not in ups:
+            ups[root] = _ancestors(heads, root)
+        hops = _tree_distance(heads, root, matches, sh.depths, ups[root])
+        plain.append((
+            type_p, sp.label != "OTHER", overlap, overlap > 0, math.log1p(len(lemmas[a:b])),
+            near, bool(matches), after, number, 1.0 / (1.0 + hops),
+            head != root and lemmas[head] in qc, lemmas[grand] in qc and grand != head,
+            # a question word outside the phrase that hangs from the phrase's own head
+            any(heads[i] == head and i != head for i in matches),
+            a / max(n, 1), a > 0 and pos_tags[a - 1] == "PUNCT", b < n and pos_tags[b] == "PUNCT",
+            type_p * near, n_tok == 1, n_tok >= 5,
+        ))  # fmt: skip
+        if sp.dep in _DEP_COL:
+            out[r, _DEP_COL[sp.dep]] = 1.0
+        out[r, _POS_COL.get(pos, _POS_OTHER)] = 1.0
+        out[r, wh_col : wh_col + len(_WH_CROSS)] = (
+            sp.label != "OTHER", pos == "VERB", math.log1p(n_tok), pos == "NUM" or number,
+        )  # fmt: skip
+    out[:, :_N_PLAIN] = plain
+    return out
+
+
+def span_features(qv: QuestionView, s: Analysis, sp: SpanCand) -> np.ndarray:
+    """`phrase_features` of one phrase."""
+    return phrase_features(qv, s, [sp])[0]
 
 
 def _ancestors(heads: tuple[int, ...], i: int) -> list[int]:
@@ -243,10 +239,11 @@ def _tree_distance(
     root: int,
     targets: list[int],
     depths: dict[int, dict[int, int]] | None = None,
+    up: list[int] | None = None,
 ) -> int:
     """Dependency hops from `root` to the nearest of `targets` (capped at _TREE_FAR);
-    `depths`: the targets' `_depths`, when already known."""
-    up = _ancestors(heads, root)
+    `depths`: the targets' `_depths`, and `up`: `root`'s ancestors, when already known."""
+    up = up if up is not None else _ancestors(heads, root)
     best = _TREE_FAR
     for t in targets[:20]:
         depth = depths[t] if depths is not None else _depths(heads, t)
