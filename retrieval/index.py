@@ -138,6 +138,13 @@ class DocIndex:
         starts = (np.cumsum(lens) - lens)[has]
         return flat, starts, has
 
+    @cached_property
+    def chunk_row_ptr(self) -> np.ndarray:
+        """Where each chunk's rows start in `chunk_row_runs`' flat rows (one more entry than
+        chunks, for the last end), so a subset of chunks finds its rows without a loop."""
+        lens = np.array([len(r) for r in self.chunk_rows], dtype=np.int64)
+        return np.concatenate([[0], np.cumsum(lens)]).astype(np.int64)
+
     def sentence_row(self, source: str, sent: Sentence) -> int | None:
         return self._sentence_row.get((source, sent.start, sent.end))
 

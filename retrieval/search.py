@@ -193,6 +193,19 @@ def _candidates(
     return rows
 
 
+def _runs_of(index: DocIndex, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`chunk_row_runs` of the chunks `rows` only: their sentence rows chunk after chunk, where
+    each run starts, and which have any. Without a loop: one over ~2,000 candidates' arrays
+    cost ~15% of a search at 100,000 chunks."""
+    ptr = index.chunk_row_ptr
+    first = ptr[rows]
+    lens = ptr[rows + 1] - first
+    at = np.cumsum(lens) - lens  # where each chunk's run starts among the candidates' rows
+    flat = index.chunk_row_runs[0][np.arange(int(lens.sum())) + np.repeat(first - at, lens)]
+    has = lens > 0
+    return flat, at[has], has
+
+
 def _search_rows(
     index: DocIndex,
     question: str,
@@ -208,11 +221,7 @@ def _search_rows(
     """`search` over the chunks `rows` only (a large collection's candidates): the same
     scores, normalised over the candidates. `sentence_scores` holds the candidates' sentences
     (0 elsewhere), which are all a reader looks at."""
-    runs = [index.chunk_rows[i] for i in rows]
-    lens = np.array([len(r) for r in runs], dtype=np.int64)
-    has = lens > 0
-    flat = np.concatenate(runs).astype(np.int64) if has.any() else np.zeros(0, dtype=np.int64)
-    starts = (np.cumsum(lens) - lens)[has]
+    flat, starts, has = _runs_of(index, rows)
 
     def best(scores: np.ndarray) -> np.ndarray:
         out = np.zeros(len(rows), dtype=np.float32)

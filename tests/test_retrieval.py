@@ -206,6 +206,29 @@ def test_best_sentence_per_chunk_matches_a_plain_loop() -> None:
         assert np.array_equal(_best_per_chunk(idx, scores), want)
 
 
+def test_runs_of_candidate_chunks_match_a_plain_loop() -> None:
+    """The candidates' sentence rows found without a loop equal the loop they replaced, for
+    random subsets of chunks (empty chunks, unsorted and repeated rows included)."""
+    from types import SimpleNamespace
+
+    from retrieval.index import DocIndex
+    from retrieval.search import _runs_of
+
+    rng = np.random.default_rng(1)
+    for _ in range(300):
+        rows = [rng.integers(0, 80, size=rng.integers(0, 6)) for _ in range(rng.integers(1, 40))]
+        idx = SimpleNamespace(chunk_rows=rows, chunks=rows)
+        idx.chunk_row_runs = DocIndex.chunk_row_runs.func(idx)
+        idx.chunk_row_ptr = DocIndex.chunk_row_ptr.func(idx)
+        pick = rng.integers(0, len(rows), size=rng.integers(1, 2 * len(rows)))
+        runs = [rows[i] for i in pick]
+        lens = np.array([len(r) for r in runs], dtype=np.int64)
+        flat, starts, has = _runs_of(idx, pick)
+        assert np.array_equal(flat, np.concatenate([np.zeros(0, int), *runs]).astype(np.int64))
+        assert np.array_equal(has, lens > 0)
+        assert np.array_equal(starts, (np.cumsum(lens) - lens)[lens > 0])
+
+
 def _bm25s_reference(texts: list[str], stopwords) -> list[list[str]]:
     import bm25s
     import Stemmer
