@@ -1,0 +1,64 @@
+"""`docqa serve`: the HTTP API (app/serve.py), with its models loaded once, at startup."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from app.cli_common import BackendOpt, CollectionOpt, IndexOpt
+from app.cli_common import log as _log
+from core.errors import BadInput
+
+
+def is_loopback(host: str) -> bool:
+    """Only this machine can connect: localhost, 127.0.0.0/8 or ::1."""
+    import ipaddress
+
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def serve(
+    host: Annotated[
+        str, typer.Option(help="Address to bind; one that is not loopback needs --allow-remote.")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port to serve on.", min=1, max=65535)] = 8000,
+    allow_remote: Annotated[
+        bool,
+        typer.Option(
+            "--allow-remote",
+            help="Bind a non-loopback address: anyone who reaches it can read the documents "
+            "(the API has no authentication).",
+        ),
+    ] = False,
+    collection: CollectionOpt = None,
+    backend: BackendOpt = None,
+    index_dir: IndexOpt = None,
+    log_level: Annotated[
+        str, typer.Option(help="uvicorn's log level (critical, error, warning, info, debug).")
+    ] = "info",
+) -> None:
+    """Serve the HTTP API: /ask, /retrieve, /check, /docs, /health and an OpenAI-compatible
+    /v1/chat/completions whose replies keep their citations (under the extra key "docqa")."""
+    # Refused before anything is loaded: the documents are readable by whoever can connect.
+    if not is_loopback(host) and not allow_remote:
+        raise BadInput(
+            f"--host {host} is reachable from other machines, and the API has no authentication",
+            "add --allow-remote to mean it, or bind 127.0.0.1",
+        )
+    from app.serve import run
+    from app.serve_state import Service
+
+    service = Service({"index_dir": index_dir, "collection": collection, "backend": backend}, _log)
+    pipe = service.warm()
+    s = service.settings
+    _log(
+        f"serving collection {s.collection} ({len(pipe.index.documents)} document(s), backend "
+        f"{s.backend}) on http://{host}:{port} (POST /ask, /v1/chat/completions; GET /health)"
+    )
+    run(service, host, port, log_level)
