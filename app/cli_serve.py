@@ -8,6 +8,7 @@ import typer
 
 from app.cli_common import BackendOpt, CollectionOpt, IndexOpt
 from app.cli_common import log as _log
+from app.cli_common import settings as _settings
 from core.errors import BadInput
 
 
@@ -51,10 +52,12 @@ def serve(
             f"--host {host} is reachable from other machines, and the API has no authentication",
             "add --allow-remote to mean it, or bind 127.0.0.1",
         )
+    flags = {"index_dir": index_dir, "collection": collection, "backend": backend}
+    _settings(**flags)  # a bad setting is told before the models and the server are imported
     from app.serve import run
     from app.serve_state import Service
 
-    service = Service({"index_dir": index_dir, "collection": collection, "backend": backend}, _log)
+    service = Service(flags, _log)
     pipe = service.warm()
     s = service.settings
     _log(
