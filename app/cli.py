@@ -67,23 +67,28 @@ def _print_passages(passages: tuple[Passage, ...] | list[Passage]) -> None:
 
 
 def _print_answer(ans: Answer) -> None:
+    _print_answer_doc(ans.to_json())
+
+
+def _print_answer_doc(ans: dict[str, Any]) -> None:
+    """An answer for a person, from its `ask --json` document (a server's too)."""
     from rich.console import Console
     from rich.text import Text
 
     con = Console()
-    con.print(Text(ans.answer, style="bold" if not ans.abstained else "yellow"))
-    for s in ans.sentences:
-        if s.support != "supported":
-            con.print(Text(f"  ({s.support}) {s.text}", style="red"))
-    if ans.citations:
+    con.print(Text(ans["answer"], style="bold" if not ans["abstained"] else "yellow"))
+    for s in ans["sentences"]:
+        if s["support"] != "supported":
+            con.print(Text(f"  ({s['support']}) {s['text']}", style="red"))
+    if ans["citations"]:
         con.print()
-    for c in ans.citations:
-        line = Text(f"[{c.id}] ", style="bold")
-        where = f"{c.source}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page else "")
-        line.append(f"{where} ", style="dim")
-        line.append(f"“{c.quote}”")
+    for c in ans["citations"]:
+        line = Text(f"[{c['id']}] ", style="bold")
+        page = f" (page {c['page']})" if c.get("page") else ""
+        line.append(f"{c['source']}:{c['start']}-{c['end']}{page} ", style="dim")
+        line.append(f"“{c['quote']}”")
         con.print(line)
-    for note in ans.notes:
+    for note in ans.get("notes", []):
         con.print(Text(f"note: {note}", style="dim"))
 
 
@@ -178,24 +183,42 @@ def ask(
     ] = False,
     collection: CollectionOpt = None,
     doc: DocOpt = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Ask a running `docqa serve` (its URL, e.g. http://127.0.0.1:8000) instead of "
+            "loading the models here; DOCQA_SERVER_URL sets it.",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """A cited answer."""
     # Bad usage is told before anything heavy (the index, the models) is imported.
     q = _read_arg(question, "question")
     payloads.check_context(context)
-    s = _settings(index_dir=index_dir, k=k, backend=backend, collection=collection)
-    from answer.prompting import parse_history
-    from app.engine import open_pipeline, resolve_docs
-
-    turns = []
+    s = _settings(
+        index_dir=index_dir, k=k, backend=backend, collection=collection, server_url=server
+    )
+    turns: Any = []
     if history is not None:
         try:
-            turns = parse_history(json.loads(history.read_text(encoding="utf-8")))
+            turns = json.loads(history.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise BadInput(
                 f"cannot read the history file {history}: {e}", "give a JSON file"
             ) from None
+    if s.server_url:  # one HTTP call to a running `docqa serve`; nothing heavy is imported
+        from app.serve_client import ask_remote
+
+        got = ask_remote(s, q, index_dir=index_dir, docs=doc, history=history and turns,
+                         context=context, fallback=fallback)  # fmt: skip
+        _emit(got) if json_out else _print_answer_doc(got)
+        return
+    from answer.prompting import parse_history
+    from app.engine import open_pipeline, resolve_docs
+
+    turns = parse_history(turns) if history is not None else []
     pipe = open_pipeline(s, log=_log)
     scope = resolve_docs(pipe, doc)
     # A person at a terminal sees the extractive answer at once, then the model's answer as it

@@ -72,6 +72,15 @@ def test_help_of_every_command_imports_nothing_heavy(tmp_path: Path) -> None:
         assert heavy == [], args
 
 
+def test_ask_with_a_server_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`ask --server URL` is one HTTP call: no model, index or server stack is imported (here
+    no server listens, so it fails, in one line, having imported nothing)."""
+    args = ["ask", "--server", "http://127.0.0.1:9", "--json", "Who wrote it?"]
+    code, err, heavy = _probe("from app.cli import main; main()", args, tmp_path)
+    assert code == 1 and "cannot reach the docqa server" in err and len(err.splitlines()) == 1
+    assert heavy == []
+
+
 def test_one_shot_ask_imports_neither_scipy_nor_torch(tmp_path: Path) -> None:
     """bm25s builds with numpy (retrieval/bm25.py) and spaCy runs on thinc's numpy ops
     (answer/reader/nlp.py): a one-shot `ask` answers without scipy or torch loaded."""

@@ -311,3 +311,25 @@ def test_a_non_loopback_address_is_refused_unless_asked() -> None:
     assert r.returncode == 2, r.stderr
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("docqa: error:") and "--allow-remote" in lines[0]
+
+
+def test_ask_with_server_prints_what_plain_ask_prints(
+    server: Server, monkeypatch, capsys, embedder
+) -> None:
+    import json
+
+    args = ["ask", "--json", QUESTION]
+    code, out, err = _cli(args, server, monkeypatch, capsys, embedder)
+    assert code == 0, err
+    code, remote, err = _cli(["ask", "--server", server.url, "--json", QUESTION], server,
+                             monkeypatch, capsys, embedder)  # fmt: skip
+    assert code == 0, err
+    assert _untimed(json.loads(remote)) == _untimed(json.loads(out))
+    # The server's bad input is this command's: exit 2 and the same one line.
+    for extra in (["--collection", "nowhere"], ["--doc", "nothing-like-it"]):
+        local = _cli(["ask", *extra, QUESTION], server, monkeypatch, capsys, embedder)
+        monkeypatch.setenv("DOCQA_SERVER_URL", server.url)
+        via = _cli(["ask", *extra, QUESTION], server, monkeypatch, capsys, embedder)
+        monkeypatch.delenv("DOCQA_SERVER_URL")
+        assert local[0] == via[0] == 2
+        assert local[2] == via[2] and via[2].startswith("docqa: error:")
