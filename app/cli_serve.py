@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from typing import Annotated
 
 import typer
@@ -54,14 +55,38 @@ def serve(
         )
     flags = {"index_dir": index_dir, "collection": collection, "backend": backend}
     _settings(**flags)  # a bad setting is told before the models and the server are imported
+    # The address is taken now: a port in use is told at once, not after the models loaded.
+    # A client that connects meanwhile waits (the listen backlog) for its answer.
+    sock = bind(host, port)
     from app.serve import run
     from app.serve_state import Service
 
     service = Service(flags, _log)
     pipe = service.warm()
     s = service.settings
+    where = f"[{host}]" if ":" in host else host
     _log(
         f"serving collection {s.collection} ({len(pipe.index.documents)} document(s), backend "
-        f"{s.backend}) on http://{host}:{port} (POST /ask, /v1/chat/completions; GET /health)"
+        f"{s.backend}) on http://{where}:{port} (POST /ask, /v1/chat/completions; GET /health)"
     )
-    run(service, host, port, log_level)
+    run(service, sock, log_level)
+
+
+def bind(host: str, port: int) -> socket.socket:
+    try:
+        family, kind, proto, _, addr = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as e:
+        raise BadInput(f"cannot use the address {host} ({e})", "give --host an address") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as uvicorn does
+        sock.bind(addr)
+        sock.listen(2048)  # uvicorn's backlog; on Linux a port in use may bind, never listen
+    except OSError as e:
+        sock.close()
+        raise BadInput(
+            f"cannot serve on {host}:{port} ({e.strerror or e})",
+            "choose another --port, or stop what holds it",
+        ) from None
+    sock.set_inheritable(True)
+    return sock

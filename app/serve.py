@@ -19,6 +19,7 @@ it loads its scripts from a CDN, and docqa runs offline (the schema is at /opena
 
 from __future__ import annotations
 
+import socket
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -164,7 +165,9 @@ def create_app(service: Service) -> FastAPI:
     return api
 
 
-def run(service: Service, host: str, port: int, log_level: str = "info") -> None:
+def run(service: Service, sock: socket.socket, log_level: str = "info") -> None:
+    """Serve on a socket already bound (app/cli_serve.py) until interrupted."""
     import uvicorn
 
-    uvicorn.run(create_app(service), host=host, port=port, log_level=log_level)
+    config = uvicorn.Config(create_app(service), log_level=log_level)
+    uvicorn.Server(config).run(sockets=[sock])

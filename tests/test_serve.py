@@ -333,3 +333,14 @@ def test_ask_with_server_prints_what_plain_ask_prints(
         monkeypatch.delenv("DOCQA_SERVER_URL")
         assert local[0] == via[0] == 2
         assert local[2] == via[2] and via[2].startswith("docqa: error:")
+
+
+def test_a_port_in_use_is_told_at_once(server: Server) -> None:
+    port = server.url.rsplit(":", 1)[1]
+    args = ["serve", "--port", port, "--index-dir", str(server.index_dir)]
+    r = subprocess.run([sys.executable, "-m", "app", *args], cwd=server.cwd, env=_env(),
+                       capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert r.returncode == 2, r.stderr
+    lines = r.stderr.strip().splitlines()
+    assert len(lines) == 1 and f"cannot serve on 127.0.0.1:{port}" in lines[0], r.stderr
+    assert httpx.get(server.url + "/health", timeout=30).status_code == 200  # still serving
