@@ -344,3 +344,27 @@ def test_a_port_in_use_is_told_at_once(server: Server) -> None:
     lines = r.stderr.strip().splitlines()
     assert len(lines) == 1 and f"cannot serve on 127.0.0.1:{port}" in lines[0], r.stderr
     assert httpx.get(server.url + "/health", timeout=30).status_code == 200  # still serving
+
+
+def test_an_unexpected_failure_is_a_500_in_one_line(monkeypatch, embedder, tmp_path) -> None:
+    """A bug (any exception that is not a DocqaError) reaches the client as one line, and the
+    server's log as one line, never as a traceback page; in process, with the real app."""
+    from fastapi.testclient import TestClient
+
+    from app import engine
+    from app.serve import create_app
+    from app.serve_state import Service
+
+    monkeypatch.setattr(engine, "make_embedder", lambda s, log=None: embedder)
+    logged: list[str] = []
+    service = Service({"index_dir": tmp_path / "index"}, logged.append)
+
+    def broken(collection: str | None = None) -> dict:
+        raise KeyError("sentences")
+
+    monkeypatch.setattr(service, "health", broken)
+    r = TestClient(create_app(service), raise_server_exceptions=False).get("/health")
+    assert r.status_code == 500
+    err = r.json()["error"]
+    assert err["type"] == "internal_error" and err["message"] == "KeyError: 'sentences'"
+    assert logged == ["error: GET /health: KeyError: 'sentences'"]
