@@ -38,7 +38,8 @@ class Service:
         self.embedder = engine.make_embedder(self.settings, log)
         self.backends = engine.llm_backends(self.settings)
         self._pipes: dict[str, Pipeline] = {}
-        self._lock = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+        self._lock = threading.Lock()  # guards _locks
 
     def settings_for(self, **overrides: Any) -> Settings:
         """The settings of one request: its fields (None: not given) over the server's, checked
@@ -49,7 +50,11 @@ class Service:
     def pipeline(self, s: Settings) -> Pipeline:
         name = s.collection
         d = engine.collection_dir(s)
-        with self._lock:  # one opening at a time: two requests never build an index twice
+        with self._lock:
+            lock = self._locks.setdefault(name, threading.Lock())
+        # One opening of a collection at a time (two requests never build its index twice);
+        # a long rebuild of one collection holds up no other.
+        with lock:
             pipe = self._pipes.get(name)
             if pipe is None or pipe.index.version != store.current_version(d):
                 if pipe is not None:
