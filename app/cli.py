@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from app import cli_collection
+from app import cli_collection, cli_serve, payloads
 from app.cli_common import (
     BackendOpt,
     CollectionOpt,
@@ -26,7 +26,7 @@ from app.cli_common import (
 from app.cli_common import emit as _emit
 from app.cli_common import log as _log
 from app.cli_common import settings as _settings
-from core.errors import BadInput, DocqaError
+from core.errors import BackendError, BadInput, DocqaError
 from core.types import Answer, Passage
 
 # The commands import what they use (torch, faiss, the models) inside themselves, so that
@@ -43,20 +43,14 @@ app = typer.Typer(
 )
 app.command()(cli_collection.ingest)
 app.add_typer(cli_collection.docs_app, name="docs")
+app.command()(cli_serve.serve)
 
 
 def _read_arg(value: str | None, what: str) -> str:
     """The argument itself, or stdin for "-" (and when stdin is piped with no argument)."""
     if value == "-" or (value is None and not sys.stdin.isatty()):
         value = sys.stdin.read()
-    if value is None or not value.strip():
-        raise BadInput(f"the {what} is empty", f'give a {what}, e.g. docqa ask "Who wrote it?"')
-    if not any(ch.isprintable() and not ch.isspace() for ch in value):
-        raise BadInput(
-            f"the {what} holds only control characters",
-            f'give a {what} in words, e.g. docqa ask "Who wrote it?"',
-        )
-    return value
+    return payloads.require_text(value, what)
 
 
 def _print_passages(passages: tuple[Passage, ...] | list[Passage]) -> None:
@@ -73,23 +67,28 @@ def _print_passages(passages: tuple[Passage, ...] | list[Passage]) -> None:
 
 
 def _print_answer(ans: Answer) -> None:
+    _print_answer_doc(ans.to_json())
+
+
+def _print_answer_doc(ans: dict[str, Any]) -> None:
+    """An answer for a person, from its `ask --json` document (a server's too)."""
     from rich.console import Console
     from rich.text import Text
 
     con = Console()
-    con.print(Text(ans.answer, style="bold" if not ans.abstained else "yellow"))
-    for s in ans.sentences:
-        if s.support != "supported":
-            con.print(Text(f"  ({s.support}) {s.text}", style="red"))
-    if ans.citations:
+    con.print(Text(ans["answer"], style="bold" if not ans["abstained"] else "yellow"))
+    for s in ans["sentences"]:
+        if s["support"] != "supported":
+            con.print(Text(f"  ({s['support']}) {s['text']}", style="red"))
+    if ans["citations"]:
         con.print()
-    for c in ans.citations:
-        line = Text(f"[{c.id}] ", style="bold")
-        where = f"{c.source}:{c.start}-{c.end}" + (f" (page {c.page})" if c.page else "")
-        line.append(f"{where} ", style="dim")
-        line.append(f"“{c.quote}”")
+    for c in ans["citations"]:
+        line = Text(f"[{c['id']}] ", style="bold")
+        page = f" (page {c['page']})" if c.get("page") else ""
+        line.append(f"{c['source']}:{c['start']}-{c['end']}{page} ", style="dim")
+        line.append(f"“{c['quote']}”")
         con.print(line)
-    for note in ans.notes:
+    for note in ans.get("notes", []):
         con.print(Text(f"note: {note}", style="dim"))
 
 
@@ -108,11 +107,11 @@ def retrieve(
     from app.engine import open_pipeline, resolve_docs
 
     pipe = open_pipeline(s, log=_log)
-    r = pipe.retrieve(q, s.k, resolve_docs(pipe, doc))
+    scope = resolve_docs(pipe, doc)
     if json_out:
-        _emit({"question": q, "passages": [p.to_json() for p in r.passages]})
+        _emit(payloads.retrieve_doc(pipe, q, s.k, scope))
     else:
-        _print_passages(r.passages)
+        _print_passages(pipe.retrieve(q, s.k, scope).passages)
 
 
 def _ask_live(
@@ -184,53 +183,60 @@ def ask(
     ] = False,
     collection: CollectionOpt = None,
     doc: DocOpt = None,
+    server: Annotated[
+        str | None,
+        typer.Option(
+            "--server",
+            help="Ask a running `docqa serve` (its URL, e.g. http://127.0.0.1:8000) instead of "
+            "loading the models here; DOCQA_SERVER_URL sets it.",
+        ),
+    ] = None,
     json_out: JsonFlag = False,
 ) -> None:
     """A cited answer."""
-    from dataclasses import replace
-
-    from answer.llm import CONTEXT_MODES
-
     # Bad usage is told before anything heavy (the index, the models) is imported.
     q = _read_arg(question, "question")
-    if context is not None and context not in CONTEXT_MODES:
-        raise BadInput(f"unknown --context {context!r}", "use auto, passages or document")
-    s = _settings(index_dir=index_dir, k=k, backend=backend, collection=collection)
-    from answer.prompting import parse_history
-    from app.engine import open_pipeline, resolve_docs
-    from core.errors import BackendError
-
-    turns = []
+    payloads.check_context(context)
+    s = _settings(
+        index_dir=index_dir, k=k, backend=backend, collection=collection, server_url=server
+    )
+    turns: Any = []
     if history is not None:
         try:
-            turns = parse_history(json.loads(history.read_text(encoding="utf-8")))
+            turns = json.loads(history.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
             raise BadInput(
                 f"cannot read the history file {history}: {e}", "give a JSON file"
             ) from None
+    if s.server_url:  # one HTTP call to a running `docqa serve`; nothing heavy is imported
+        from app.serve_client import ask_remote
+
+        got = ask_remote(s, q, index_dir=index_dir, docs=doc, history=history and turns,
+                         context=context, fallback=fallback)  # fmt: skip
+        _emit(got) if json_out else _print_answer_doc(got)
+        return
+    from answer.prompting import parse_history
+    from app.engine import open_pipeline, resolve_docs
+
+    turns = parse_history(turns) if history is not None else []
     pipe = open_pipeline(s, log=_log)
     scope = resolve_docs(pipe, doc)
     # A person at a terminal sees the extractive answer at once, then the model's answer as it
     # is written, then what stands once it is verified (each labelled with its backend).
     live = not json_out and s.backend != "extractive" and sys.stdout.isatty()
-    try:
-        if live:
-            ans = _ask_live(pipe, q, s.k, s.backend, turns, context, scope)
+    if not live:
+        ans = payloads.answer(
+            pipe, q, s, history=turns, context=context, scope=scope, fallback=fallback, log=_log
+        )
+    else:
+        try:
+            _ask_live(pipe, q, s.k, s.backend, turns, context, scope)
             return
-        ans = None
-        for ev in pipe.stream(
-            q, k=s.k, backend=s.backend, history=turns, context=context, docs=scope
-        ):
-            if not isinstance(ev, str):
-                ans = ev
-        assert ans is not None
-    except BackendError as e:
-        if not fallback or s.backend == "extractive":
-            raise
-        _log(f"error: {e}; answering extractively (--fallback)")
-        ans = pipe.ask(q, k=s.k, backend="extractive", docs=scope)
-        note = f"the {s.backend} backend failed ({e.problem}); this is the extractive answer"
-        ans = replace(ans, notes=(*ans.notes, note))
+        except BackendError as e:
+            if not fallback:
+                raise
+            _log(f"error: {e}; answering extractively (--fallback)")
+            ans = payloads.extractive_instead(pipe, q, s, scope, e)
     if json_out:
         _emit(ans.to_json())
     else:
@@ -249,13 +255,9 @@ def check(
     body = _read_arg(text, "text to check")
     s = _settings(index_dir=index_dir, collection=collection)
     from app.engine import open_pipeline, resolve_docs
-    from verify.checker import Checker
-    from verify.report import check_report
 
     pipe = open_pipeline(s, log=_log)
-    scope = resolve_docs(pipe, doc)
-    checker = Checker(pipe.embedder, pipe.index, scope=scope) if scope else pipe.checker
-    report = check_report(body, checker)
+    report = payloads.check_doc(pipe, body, resolve_docs(pipe, doc))
     if json_out:
         _emit(report)
     else:

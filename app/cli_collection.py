@@ -12,6 +12,7 @@ from app.cli_common import CollectionOpt, IndexOpt, JsonFlag
 from app.cli_common import emit as _emit
 from app.cli_common import log as _log
 from app.cli_common import settings as _settings
+from app.payloads import docs_doc
 
 # The ingest bar's tasks, by the stage names of `retrieval.index.build`'s progress callback.
 INGEST_STAGES = {"read": "reading documents", "embed": "embedding sentences"}
@@ -99,7 +100,7 @@ def docs_list(
 
     infos = list_documents(s)
     if json_out:
-        _emit({"collection": s.collection, "documents": [i.to_json() for i in infos]})
+        _emit(docs_doc(s.collection, infos))
         return
     if not infos:
         print(f"collection {s.collection}: no documents")

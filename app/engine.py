@@ -294,10 +294,16 @@ def open_pipeline(
     rebuild: bool = False,
     log: Log = _quiet,
     collection: str | None = None,
+    *,
+    embedder: Embedder | None = None,
+    backends: dict | None = None,
 ) -> Pipeline:
-    embedder = make_embedder(s, log)
+    """The pipeline of a collection. A long-lived process (`docqa serve`) passes the embedder
+    and the LLM backends it already holds, so that reopening a collection after an ingest, or
+    opening another one, loads no model again (a local GGUF file stays loaded once)."""
+    embedder = embedder or make_embedder(s, log)
     idx = open_index(s, embedder, sources, rebuild, log, collection)
-    return make_pipeline(idx, embedder, search_settings(s), llm_backends(s))
+    return make_pipeline(idx, embedder, search_settings(s), backends or llm_backends(s))
 
 
 def llm_threads(s: Settings) -> int:

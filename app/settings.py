@@ -64,6 +64,9 @@ class Settings(BaseSettings):
     openai_model: str | None = None
     openai_api_key: SecretStr | None = None
     request_timeout_s: float = Field(60.0, gt=0)
+    # A running `docqa serve` that `docqa ask` sends its question to, instead of loading the
+    # models itself (a one-shot ask is then a Python start and one HTTP call).
+    server_url: str | None = None
     max_retries: int = Field(2, ge=0, le=10)
 
     @field_validator("collection")
@@ -71,7 +74,7 @@ class Settings(BaseSettings):
     def _collection(cls, v: str) -> str:
         return check_name(v)  # its own one-line BadInput, not pydantic's
 
-    @field_validator("openai_base_url")
+    @field_validator("openai_base_url", "server_url")
     @classmethod
     def _url(cls, v: str | None) -> str | None:
         if v is not None and not v.startswith(("http://", "https://")):

@@ -15,6 +15,8 @@ import pytest
 from .conftest import ROOT
 
 HEAVY = ("faiss", "bm25s", "scipy", "spacy", "thinc", "onnxruntime", "tokenizers", "torch")
+# The HTTP server's stack: imported by `docqa serve` only, once it is really serving.
+SERVER = ("fastapi", "uvicorn", "starlette")
 
 _PROBE = """
 import json, sys
@@ -28,7 +30,7 @@ finally:
 
 def _probe(body: str, args: list[str], tmp: Path, **env: str) -> tuple[int, str, list[str]]:
     e = {**os.environ, "DOCQA_INDEX_DIR": str(tmp / "index"), "HF_HUB_OFFLINE": "1", **env}
-    code = _PROBE.format(body=body, heavy=HEAVY)
+    code = _PROBE.format(body=body, heavy=HEAVY + SERVER)
     r = subprocess.run(
         [sys.executable, "-c", code, *args],
         cwd=ROOT, env=e, capture_output=True, text=True, timeout=120,
@@ -52,6 +54,8 @@ def test_settings_import_nothing_heavy(tmp_path: Path) -> None:
         ["retrieve", "--collection", "../up", "Who?"],
         ["ask", "--context", "everything", "Who?"],
         ["docs", "list", "--collection", "bad name"],
+        ["serve", "--host", "0.0.0.0"],  # not loopback, and --allow-remote not given
+        ["serve", "--collection", "../up"],
     ],
 )
 def test_bad_usage_is_told_before_anything_heavy(args: list[str], tmp_path: Path) -> None:
@@ -61,10 +65,20 @@ def test_bad_usage_is_told_before_anything_heavy(args: list[str], tmp_path: Path
 
 
 def test_help_of_every_command_imports_nothing_heavy(tmp_path: Path) -> None:
-    for args in (["--help"], ["ask", "--help"], ["ingest", "--help"], ["docs", "--help"]):
+    for args in (["--help"], ["ask", "--help"], ["ingest", "--help"], ["docs", "--help"],
+                 ["serve", "--help"]):  # fmt: skip
         code, err, heavy = _probe("from app.cli import main; main()", args, tmp_path)
         assert code == 0, err
         assert heavy == [], args
+
+
+def test_ask_with_a_server_imports_nothing_heavy(tmp_path: Path) -> None:
+    """`ask --server URL` is one HTTP call: no model, index or server stack is imported (here
+    no server listens, so it fails, in one line, having imported nothing)."""
+    args = ["ask", "--server", "http://127.0.0.1:9", "--json", "Who wrote it?"]
+    code, err, heavy = _probe("from app.cli import main; main()", args, tmp_path)
+    assert code == 1 and "cannot reach the docqa server" in err and len(err.splitlines()) == 1
+    assert heavy == []
 
 
 def test_one_shot_ask_imports_neither_scipy_nor_torch(tmp_path: Path) -> None:
@@ -78,3 +92,4 @@ def test_one_shot_ask_imports_neither_scipy_nor_torch(tmp_path: Path) -> None:
     assert code == 0, err
     assert {"faiss", "onnxruntime", "spacy"} <= set(heavy)  # the probe sees what was loaded
     assert "scipy" not in heavy and "torch" not in heavy
+    assert not set(SERVER) & set(heavy)
