@@ -351,6 +351,10 @@ def ui(
         sys.executable, "-m", "streamlit", "run", str(script),
         "--server.port", str(port), "--server.address", host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
+        # No watching of the sources for edits (a developer's `streamlit run` keeps it): after
+        # the first run it walked every loaded module on the server's event loop, holding the
+        # first page's last messages (the chat box) back by ~2 s on 2 loaded cores.
+        "--server.fileWatcherType", "none",
     ]  # fmt: skip
     raise typer.Exit(subprocess.call(cmd))
 
