@@ -7,7 +7,6 @@ Exit status: 0 ok, 2 bad usage or bad input (one line on stderr), 1 anything els
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -346,17 +345,9 @@ def ui(
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
 ) -> None:
     """Start the Streamlit app."""
-    script = Path(__file__).with_name("streamlit_app.py")
-    cmd = [
-        sys.executable, "-m", "streamlit", "run", str(script),
-        "--server.port", str(port), "--server.address", host,
-        "--server.headless", "true", "--browser.gatherUsageStats", "false",
-        # No watching of the sources for edits (a developer's `streamlit run` keeps it): after
-        # the first run it walked every loaded module on the server's event loop, holding the
-        # first page's last messages (the chat box) back by ~2 s on 2 loaded cores.
-        "--server.fileWatcherType", "none",
-    ]  # fmt: skip
-    raise typer.Exit(subprocess.call(cmd))
+    from app import ui_start
+
+    raise typer.Exit(ui_start.serve(port, host))
 
 
 def _one_line(text: str) -> str:

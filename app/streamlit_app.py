@@ -28,7 +28,11 @@ st.html(CSS)
 
 
 def main() -> None:
-    # Imported after set_page_config, so the page shows while torch and faiss load.
+    # Imported after set_page_config, so the page shows while they load; under `docqa ui`
+    # they have been imported while the browser was starting the page (app/ui_start.py).
+    from app import ui_start
+
+    ui_start.wait()
     from app import ui_article, ui_chat, ui_check, ui_docs, ui_eval, ui_resources, ui_sidebar
     from app.settings import Settings, load_settings
     from core.errors import DocqaError
