@@ -8,6 +8,8 @@ import ast
 import time
 from pathlib import Path
 
+import pytest
+
 from app import ui_start
 
 SCRIPT = Path(__file__).resolve().parents[1] / "app" / "streamlit_app.py"
@@ -39,3 +41,24 @@ def test_without_a_preload_the_script_does_not_wait() -> None:
     t = time.perf_counter()
     ui_start.wait(timeout_s=5.0)
     assert time.perf_counter() - t < 1.0
+
+
+def test_docqa_ui_skips_the_component_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from streamlit.components.v2 import manifest_scanner
+    from streamlit.components.v2.component_manager import BidiComponentManager
+
+    # Restored after the test: only `docqa ui`'s own process keeps the skip.
+    monkeypatch.setattr(
+        BidiComponentManager,
+        "discover_and_register_components",
+        BidiComponentManager.discover_and_register_components,
+    )
+    scanned: list[int] = []
+    monkeypatch.setattr(
+        manifest_scanner, "scan_component_manifests", lambda: scanned.append(1) or []
+    )
+    BidiComponentManager().discover_and_register_components(start_file_watching=False)
+    assert scanned == [1]  # the step this skips exists in the pinned streamlit, and scans
+    assert ui_start._skip_component_scan()  # ...and is found to be skipped
+    BidiComponentManager().discover_and_register_components(start_file_watching=False)
+    assert scanned == [1]
