@@ -106,6 +106,7 @@ def main() -> None:
     with evaluate:
         if evaluate.open:
             ui_eval.render(side.pipeline, side.backend, side.k, base)
+    ui_resources.warm_up(default_pipe)  # after the page: what the first question needs
 
 
 def _back_in_the_box_if_busy() -> None:

@@ -26,11 +26,11 @@ from ingest.read import decode_text, source_format
 from retrieval.embed import Embedder
 
 
-@st.cache_resource(show_spinner="Loading the embedding model…")
+@st.cache_resource(show_spinner=False)
 def _embedder(threads: int, backend: str, cache_dir: str) -> Embedder:
-    emb = engine.make_embedder_for(threads, backend, Path(cache_dir) if cache_dir else None)
-    emb.encode(["warm up"])  # load the weights now, not on the first question
-    return emb
+    # Its weights load on first use: after the first page is drawn (`warm_up`), or with
+    # whatever needs them sooner (a question, an index to build), which waits on the other.
+    return engine.make_embedder_for(threads, backend, Path(cache_dir) if cache_dir else None)
 
 
 def shared_embedder(s: Settings) -> Embedder:
@@ -45,7 +45,6 @@ def _shared_pipeline(key: str, _settings: Settings) -> Pipeline:
     idx = engine.open_index(_settings, emb)
     pipe = engine.make_pipeline(idx, emb, engine.search_settings(_settings))
     _freeze_heap()
-    preread(pipe)
     return pipe
 
 
@@ -135,6 +134,27 @@ def with_backends(base: Pipeline, backends: dict, chosen: str = "") -> Pipeline:
     if chosen == "llamacpp":  # (a server keeps nothing for us between calls)
         _in_background(lambda: pipe.warm(chosen))
     return pipe
+
+
+_WARMED: weakref.WeakSet[Pipeline] = weakref.WeakSet()
+_WARMED_LOCK = threading.Lock()
+
+
+def warm_up(pipe: Pipeline) -> None:
+    """Once a pipeline's page is drawn: its embedding model's weights loaded and its documents'
+    sentences analysed (spaCy), once, on a background thread, so a first question finds both
+    ready. Done before the page was drawn they held it back: the model's ~0.45 s in the first
+    run, and spaCy's ~3 s load slowed the browser drawing it (2 loaded cores)."""
+    with _WARMED_LOCK:
+        if pipe in _WARMED:
+            return
+        _WARMED.add(pipe)
+
+    def work() -> None:
+        pipe.embedder.encode(["warm up"])
+        pipe.preread()
+
+    _in_background(work)
 
 
 def preread(pipe: Pipeline) -> None:
