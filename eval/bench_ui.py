@@ -1,5 +1,6 @@
 """The app's first page for `make bench`: seconds from `docqa ui` starting to the chat input being
-usable in headless Chromium (the model loaded, the index opened), per embedding backend.
+usable in headless Chromium (the index opened; the embedding model's weights and spaCy load
+after the page is drawn, app/ui_resources.py `warm_up`), per embedding backend.
 
 Needs playwright and Debian's /usr/bin/chromium (as tests/test_browser_app.py); skipped otherwise.
 """
