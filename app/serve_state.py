@@ -10,7 +10,6 @@ process), with the same models; reading the CURRENT pointer is the whole cost of
 
 from __future__ import annotations
 
-import contextlib
 import threading
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -18,8 +17,8 @@ from typing import Any
 from answer.pipeline import Pipeline
 from answer.prompting import parse_history
 from app import engine, payloads
+from app.background import in_background
 from app.settings import Settings, load_settings
-from core.errors import DocqaError
 from core.types import Answer
 from retrieval import store
 
@@ -74,9 +73,9 @@ class Service:
         reader = getattr(pipe.backends.get("extractive"), "reader", None)
         if reader is not None:
             reader.warm_up()
-        _in_background(pipe.preread)
+        in_background(pipe.preread)
         if self.settings.backend == "llamacpp":
-            _in_background(lambda: pipe.warm("llamacpp"))
+            in_background(lambda: pipe.warm("llamacpp"))
         return pipe
 
     # ---- the requests, each the JSON its CLI command prints with --json -----------------
@@ -146,13 +145,3 @@ def _pairs(history: Any) -> bool:
     return isinstance(history, list | tuple) and all(
         isinstance(t, tuple) and len(t) == 2 for t in history
     )
-
-
-def _in_background(call: Callable[[], object]) -> None:
-    """Work ahead of the questions; what fails is told by the first question that needs it."""
-
-    def run() -> None:
-        with contextlib.suppress(DocqaError, ImportError, OSError):
-            call()
-
-    threading.Thread(target=run, daemon=True).start()

@@ -8,20 +8,19 @@ a collection of their own, built with the shared model (app/ui_library.py).
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import json
 import threading
 import weakref
-from collections.abc import Callable
 from pathlib import Path
 
 import streamlit as st
 
 from answer.pipeline import Pipeline
 from app import engine
+from app.background import in_background
 from app.settings import Settings
-from core.errors import BadInput, DocqaError
+from core.errors import BadInput
 from ingest.read import decode_text, source_format
 from retrieval.embed import Embedder
 
@@ -132,7 +131,7 @@ def with_backends(base: Pipeline, backends: dict, chosen: str = "") -> Pipeline:
     pipe = engine.make_pipeline(base.index, base.embedder, base.search_settings, backends)
     _WITH[base] = (backends, pipe)
     if chosen == "llamacpp":  # (a server keeps nothing for us between calls)
-        _in_background(lambda: pipe.warm(chosen))
+        in_background(lambda: pipe.warm(chosen))
     return pipe
 
 
@@ -154,24 +153,13 @@ def warm_up(pipe: Pipeline) -> None:
         pipe.embedder.encode(["warm up"])
         pipe.preread()
 
-    _in_background(work)
+    in_background(work)
 
 
 def preread(pipe: Pipeline) -> None:
     """The reader analyses the documents' sentences in the background (every reader of the
     process shares the analyses), so a first question about them reads none."""
-    _in_background(pipe.preread)
-
-
-def _in_background(call: Callable[[], object]) -> None:
-    """Work ahead of the questions, on a daemon thread; what fails is told by the first
-    question that needs it, not here."""
-
-    def run() -> None:
-        with contextlib.suppress(DocqaError, ImportError, OSError):
-            call()
-
-    threading.Thread(target=run, daemon=True).start()
+    in_background(pipe.preread)
 
 
 def safe_name(name: str) -> str:
