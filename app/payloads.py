@@ -59,14 +59,9 @@ def answer(
     """`ask`'s answer (its `--json` is `.to_json()`): with `fallback`, a failing LLM backend
     gives the extractive answer with a note instead of its BackendError."""
     try:
-        ans = None
-        for ev in pipe.stream(
+        return pipe.ask(
             question, k=s.k, backend=s.backend, history=history, context=context, docs=scope
-        ):
-            if not isinstance(ev, str):
-                ans = ev
-        assert ans is not None
-        return ans
+        )
     except BackendError as e:
         if not fallback or s.backend == "extractive":
             raise
