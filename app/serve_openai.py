@@ -30,11 +30,11 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from app.settings import Settings
+from app.settings import BackendName, Settings
 from core.errors import BadInput
 from core.types import Answer
 from ingest.tokens import count_tokens
@@ -42,7 +42,7 @@ from ingest.tokens import count_tokens
 # The model ids a client may ask for: "docqa" answers with the server's backend.
 MODEL = "docqa"
 PREFIX = "docqa-"
-BACKENDS = ("extractive", "llamacpp", "openai")
+BACKENDS: tuple[str, ...] = get_args(BackendName)
 
 
 class TextPart(BaseModel):
