@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Sequence
 from functools import lru_cache
 from types import ModuleType
 
@@ -49,7 +48,7 @@ these they this those through to too under until up very was we were what when w
 while who whom whose why will with would you your yours yourself yourselves also said say says
 according tell told give given
 """
-QUESTION_STOPWORDS = sorted(set(_QUESTION_STOPWORDS.split()))
+QUESTION_STOPWORDS = frozenset(_QUESTION_STOPWORDS.split())
 
 
 @lru_cache(maxsize=1)
@@ -64,21 +63,12 @@ def _stemmer():  # PyStemmer; imported lazily to keep import light
 # times per answer, and bm25s's fixed overhead was ~15% of a warm ask. Same tokens, in order
 # (tests/test_retrieval.py checks it against bm25s.tokenize on every shipped text).
 _SPLIT = re.compile(r"(?u)\b\w\w+\b").findall
-_STOPSETS: dict[str, frozenset[str]] = {"english": frozenset(bm25s.stopwords.STOPWORDS_EN)}
+ENGLISH_STOPWORDS = frozenset(bm25s.stopwords.STOPWORDS_EN)
 
 
-def _stopset(stopwords: str | Sequence[str]) -> frozenset[str]:
-    if isinstance(stopwords, str):
-        return _STOPSETS[stopwords]
-    key = "\n".join(stopwords)
-    if key not in _STOPSETS:
-        _STOPSETS[key] = frozenset(stopwords)
-    return _STOPSETS[key]
-
-
-def tokenize(texts: list[str], stopwords: str | Sequence[str] = "english") -> list[list[str]]:
-    stop, stem = _stopset(stopwords), _stemmer()
-    return [stem([t for t in _SPLIT(fold(text).lower()) if t not in stop]) for text in texts]
+def tokenize(texts: list[str], stopwords: frozenset[str] = ENGLISH_STOPWORDS) -> list[list[str]]:
+    stem = _stemmer()
+    return [stem([t for t in _SPLIT(fold(text).lower()) if t not in stopwords]) for text in texts]
 
 
 class BM25:
