@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -21,6 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from .procs import free_port, stop
 
 MODEL_NAME = "qwen2.5-coder-0.5b-instruct-q4.gguf"
 # SmolLM2-135M-Instruct: the fastest model, for the protocol tests of constrained output.
@@ -59,12 +60,6 @@ def require_llm() -> Path:
     return p
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass
 class Server:
     proc: subprocess.Popen
@@ -77,13 +72,7 @@ class Server:
         return f"http://127.0.0.1:{self.port}/v1"
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:  # busy with an abandoned request
-                self.proc.kill()
-                self.proc.wait(timeout=10)
+        stop(self.proc)
 
 
 def _ready(url: str, key: str) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 
 from .conftest import ARTICLE, ROOT
 from .inproc import DOC, docqa, make_index, source_text
+from .procs import free_port, stop
 
 QUESTION = "How much has Japan invested in India?"
 
@@ -29,12 +29,6 @@ class Server:
     index_dir: Path
     cwd: Path
     log: Path
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _env() -> dict[str, str]:
@@ -48,7 +42,7 @@ def _env() -> dict[str, str]:
 def server(tmp_path_factory: pytest.TempPathFactory, embedder, article_text) -> Iterator[Server]:
     folder = tmp_path_factory.mktemp("serve")
     index_dir = make_index(folder, embedder, article_text, ARTICLE.name)
-    port = _free_port()
+    port = free_port()
     log = folder / "server.log"
     with open(log, "w") as err:
         proc = subprocess.Popen(
@@ -70,12 +64,7 @@ def server(tmp_path_factory: pytest.TempPathFactory, embedder, article_text) -> 
             time.sleep(0.3)
         yield Server(url, index_dir, folder, log)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=15)
     assert "Traceback" not in log.read_text()
 
 
@@ -305,7 +294,7 @@ def test_a_collection_ingested_while_serving_is_opened_and_reopened(
 
 def test_a_non_loopback_address_is_refused_unless_asked() -> None:
     r = subprocess.run(
-        [sys.executable, "-m", "app", "serve", "--host", "0.0.0.0", "--port", str(_free_port())],
+        [sys.executable, "-m", "app", "serve", "--host", "0.0.0.0", "--port", str(free_port())],
         cwd=ROOT, env=_env(), capture_output=True, text=True, timeout=60,
     )  # fmt: skip
     assert r.returncode == 2, r.stderr
