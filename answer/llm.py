@@ -19,8 +19,8 @@ ContextMode = Literal["auto", "passages", "document"]
 CONTEXT_MODES: tuple[str, ...] = ("auto", "passages", "document")
 CitationMode = Literal["constrained", "free"]
 CITATION_MODES: tuple[str, ...] = ("constrained", "free")
-AbstainMode = Literal["reader", "reader+model"]
-ABSTAIN_MODES: tuple[str, ...] = ("reader", "reader+model")
+AbstainMode = Literal["reader", "reader+model", "judge"]
+ABSTAIN_MODES: tuple[str, ...] = ("reader", "reader+model", "judge")
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,16 @@ class Message:
 
     def to_json(self) -> dict[str, str]:
         return {"role": self.role, "content": self.content}
+
+
+@dataclass(frozen=True)
+class Position:
+    """One generated position: the text generated before it, and the likeliest next tokens of
+    the model's own distribution there (before any grammar held the output), each with its
+    log-probability. What a caller reads a probability from (answer/judge.py)."""
+
+    before: str
+    top: tuple[tuple[str, float], ...]
 
 
 @dataclass(frozen=True)
@@ -44,6 +54,9 @@ class Usage:
     # Prompt tokens the model already held from an earlier call (llama.cpp's prefix reuse: the
     # shared system prompt), so not evaluated again; None when the backend cannot tell.
     cached_tokens: int | None = None
+    # The first generated positions' likeliest tokens, when the caller asked for them
+    # (`stream(..., logprobs=n)`) and the backend can tell; () otherwise.
+    positions: tuple[Position, ...] = ()
 
 
 class StructuredOutputRefused(BackendError):
@@ -65,10 +78,16 @@ class ChatModel(Protocol):
         ...
 
     def stream(
-        self, messages: Sequence[Message], max_tokens: int, schema: dict | None = None
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        schema: dict | None = None,
+        logprobs: int = 0,
     ) -> Generator[str, None, Usage]:
         """Text deltas as they are generated; the return value is the call's usage. With a
-        JSON `schema`, the output is held to it (or StructuredOutputRefused is raised)."""
+        JSON `schema`, the output is held to it (or StructuredOutputRefused is raised). With
+        `logprobs` > 0, the usage's `positions` hold that many first generated positions'
+        likeliest tokens, when the backend can read them."""
         ...
 
 
@@ -106,6 +125,12 @@ class LlmOptions:
     # 0.333) and no wrong one (false abstention 0.190 both; none on 20 dev questions either),
     # at no cost in time, as it is part of the same reply.
     abstain: AbstainMode = "reader+model"
+    # abstain="judge": the model is asked on every question (the reader's abstentions too),
+    # and its probability that the passages answer (its first token, `answerable`, read before
+    # the grammar: answer/judge.py) decides. Below this threshold the answer abstains. The
+    # threshold is the model's own, calibrated on SQuAD (eval/calibrate_judge.py): it means
+    # nothing for another model.
+    judge_threshold: float | None = None
 
     def __post_init__(self) -> None:
         if self.context not in CONTEXT_MODES:
@@ -115,7 +140,16 @@ class LlmOptions:
         if self.citations not in CITATION_MODES:
             raise BadInput(f"unknown citation mode {self.citations!r}", "use constrained or free")
         if self.abstain not in ABSTAIN_MODES:
-            raise BadInput(f"unknown abstain mode {self.abstain!r}", "use reader or reader+model")
+            raise BadInput(
+                f"unknown abstain mode {self.abstain!r}", "use reader, reader+model or judge"
+            )
+        if self.abstain == "judge" and not (
+            isinstance(self.judge_threshold, float) and 0.0 < self.judge_threshold < 1.0
+        ):
+            raise BadInput(
+                f"abstain='judge' needs a judge_threshold in (0, 1), got {self.judge_threshold!r}",
+                "calibrate the model with python -m app.bench judge, or use reader+model",
+            )
         for name, lo in (("max_tokens", 1), ("rewrite_max_tokens", 1), ("max_sentences", 1),
                          ("history_turns", 0), ("margin_tokens", 0),
                          ("sentences_shown", 1)):  # fmt: skip

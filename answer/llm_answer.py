@@ -13,6 +13,12 @@
    answer stands, with a one-line note saying why (not supported, no JSON, no sentence cited).
    The model's `answerable: false` abstains (`LlmOptions.abstain="reader+model"`, the default,
    measured in eval/bench_llm.py); with `abstain="reader"` the extractive answer stands then.
+5. With `abstain="judge"` (a model calibrated in answer/data/judges.json), the model is asked
+   on every question, the reader's abstentions included, and its probability that the
+   passages answer (answer/judge.py) decides: under the threshold the answer abstains; at or
+   over it the model's verified answer is given, else the extractive one stands (an
+   abstention, if the reader abstained). When the probability cannot be read, the reader
+   decides, with a note.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ from answer.grounded import (
     parse_judgement,
     partial_answer,
 )
+from answer.judge import answerable_probability
 from answer.llm import LlmBackend, Message, Usage
 from answer.prompting import Unit, cite_messages, document_title, load_prompts
 from answer.streams import relay
@@ -56,6 +63,9 @@ class Outcome:
     instant: Answer | None = None
     judgement: Judgement | None = None
     answerability: float | None = None
+    # The model's P(answerable) read from its reply (abstain="judge"; None otherwise or when
+    # it could not be read).
+    judge_p: float | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,11 @@ def warm(index: DocIndex, b: LlmBackend) -> int:
     return keep([sample("Who?"), sample("Where is it?")])
 
 
+# Generated positions watched for the `answerable` value: `{"answerable":` is ~4 tokens, and a
+# grammar may let the model write whitespace first.
+JUDGE_POSITIONS = 12
+
+
 def _stands(instant: Answer, notes: list[str], why: str, timings: dict[str, float]) -> Answer:
     return replace(instant, notes=(*instant.notes, *notes, why), timings_ms=timings)
 
@@ -133,14 +148,16 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
     timings["extractive"] = instant.timings_ms["total"] - timings["retrieve"]
     yield instant
     answerability = getattr(reading, "answerability", None)
+    judging = opts.abstain == "judge"
+    p: float | None = None
 
     def done(final: Answer, usage: Usage | None = None, msgs=(), j=None) -> Outcome:
         timings["total"] = (time.perf_counter() - t0) * 1000
         final = replace(final, timings_ms=dict(timings), standalone_question=standalone)
         return Outcome(final, usage, turn.rewrite_usage, "sentences", tuple(msgs), instant, j,
-                       answerability)  # fmt: skip
+                       answerability, p)  # fmt: skip
 
-    if reading is None or instant.abstained:
+    if reading is None or (instant.abstained and not judging):
         why = (
             "the extractive reader found no answer in the passages"
             if instant.abstained
@@ -155,7 +172,8 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
         on_stage("generate")
     t2 = time.perf_counter()
     parts: list[str] = []
-    stream = b.model.stream(msgs, opts.max_tokens, schema=answer_schema(len(units)))
+    stream = b.model.stream(msgs, opts.max_tokens, schema=answer_schema(len(units)),
+                            logprobs=JUDGE_POSITIONS if judging else 0)  # fmt: skip
     usage, t_first = yield from relay(stream, parts, timings, t0, view=partial_answer)
     t3 = time.perf_counter()
     timings["generate"] = (t3 - t2) * 1000
@@ -165,6 +183,21 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
     j = parse_judgement("".join(parts))
     if usage.finish_reason == "length":
         notes.append(f"the model's reply was cut at {opts.max_tokens} tokens")
+    if judging:
+        p = answerable_probability(usage.positions)
+        t = opts.judge_threshold or 0.0
+        if p is not None and p < t:
+            text = abstention_text(question)
+            note = (f"the {b.name} model judged that the passages do not answer "
+                    f"(P(answerable) {p:.2f}, under its calibrated {t:.2f})")  # fmt: skip
+            final = Answer(question, text, True, b.name, passages=retrieval.passages,
+                           notes=(*notes, note))  # fmt: skip
+            return done(final, usage, msgs, j)
+        if p is None:
+            why = f"the {b.name} model's P(answerable) could not be read; the reader decides"
+            if instant.abstained:
+                return done(_stands(instant, notes, why, timings), usage, msgs, j)
+            notes.append(why)
     if on_stage:
         on_stage("verify")
     if j is None:

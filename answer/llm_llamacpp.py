@@ -21,7 +21,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from answer.llm import Message, StructuredOutputRefused, Usage, context_error
+from answer.llm import Message, Position, StructuredOutputRefused, Usage, context_error
 from core.errors import BackendError
 from core.text import common_prefix
 
@@ -219,10 +219,15 @@ class LlamaCppModel:
             return len(prefix)
 
     def stream(
-        self, messages: Sequence[Message], max_tokens: int, schema: dict | None = None
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        schema: dict | None = None,
+        logprobs: int = 0,
     ) -> Generator[str, None, Usage]:
         m = self.loaded()
         grammar = grammar_for(schema) if schema is not None else None
+        watch: _Watch | None = None
         with m.lock:
             toks = self._prompt_tokens(m, messages)
             n_prompt = len(toks) if toks is not None else None
@@ -235,9 +240,11 @@ class LlamaCppModel:
                 raise context_error(n_prompt, max_tokens, self.n_ctx, CTX_SETTING)
             try:
                 if toks is not None:
+                    if logprobs > 0:
+                        watch = _Watch(m.llm, len(toks), logprobs)
                     chunks = m.llm.create_completion(
                         toks, max_tokens=max_tokens, temperature=0.0, stream=True,
-                        grammar=grammar,
+                        grammar=grammar, logits_processor=[watch] if watch else None,
                     )  # fmt: skip
                 else:
                     chunks = m.llm.create_chat_completion(
@@ -269,7 +276,40 @@ class LlamaCppModel:
             if n_prompt is None:
                 n_prompt = max(0, m.llm.n_tokens - n_out)
             return Usage(n_prompt, n_out, toks is not None, finish, "grammar" if grammar else "",
-                         cached)  # fmt: skip
+                         cached, tuple(watch.positions) if watch else ())  # fmt: skip
+
+
+TOP = 8  # likeliest tokens kept per watched position
+
+
+class _Watch:
+    """A llama.cpp logits processor that changes nothing: at each of the first `n` generated
+    positions it keeps the likeliest tokens of the model's distribution and their
+    log-probabilities. llama-cpp-python runs it first in the sampler chain, on the raw logits
+    in vocabulary order, before the grammar masks what the schema forbids: the probability of
+    `false` where the grammar allows `true` or `false` is the model's own."""
+
+    def __init__(self, llm: Any, n_prompt: int, n: int) -> None:
+        self.llm, self.n_prompt, self.n = llm, n_prompt, n
+        self.positions: list[Position] = []
+
+    def __call__(self, input_ids: Any, scores: Any) -> Any:
+        if len(self.positions) < self.n:
+            import numpy as np
+
+            s = np.asarray(scores, dtype=np.float64)
+            hi = float(s.max())
+            lse = hi + float(np.log(np.exp(s - hi).sum()))
+            top = np.argpartition(s, -TOP)[-TOP:]
+            top = top[np.argsort(-s[top])]
+            before = self._text(list(input_ids[self.n_prompt :]))
+            self.positions.append(
+                Position(before, tuple((self._text([int(i)]), float(s[i]) - lse) for i in top))
+            )
+        return scores
+
+    def _text(self, ids: list[int]) -> str:
+        return self.llm.detokenize(ids).decode("utf-8", errors="replace")
 
 
 def _held(m: _Loaded) -> list[int]:

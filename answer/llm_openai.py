@@ -134,8 +134,16 @@ class OpenAIModel:
         return sum(count_tokens(m.content) + 4 for m in messages) + 3
 
     def stream(
-        self, messages: Sequence[Message], max_tokens: int, schema: dict | None = None
+        self,
+        messages: Sequence[Message],
+        max_tokens: int,
+        schema: dict | None = None,
+        logprobs: int = 0,
     ) -> Generator[str, None, Usage]:
+        # `logprobs` is not sent yet: servers differ in whether their log-probabilities come
+        # before or after the schema's constraint, so no position is reported (the judge then
+        # falls back to the reader, answer/llm_answer.py).
+        del logprobs
         import httpx
         import openai
         from langchain_core.messages import AIMessage, HumanMessage, SystemMessage

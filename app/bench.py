@@ -6,6 +6,10 @@
                                  re-derive the checker's thresholds (eval/calibrate_checker.py)
     python -m app.bench llm [N [M]]  the LLM backend beside the extractive one, on the first N
                      dev questions and M SQuAD questions (default N=all, M=N or 20)
+    python -m app.bench judge [N [START] | --refit]
+                     fit the local model's answerability threshold on SQuAD questions
+                     START..START+N (default 400 from 100) into answer/data/judges.json;
+                     --refit: again from the kept records (eval/calibrate_judge.py)
     python -m app.bench llm-ui [N]  the llamacpp backend in the app in headless Chromium: Enter
                      to the extractive answer on screen, N dev questions (eval/bench_ui.py)
     python -m app.bench embed    the embedding paths alone: ONNX, torch, LangChain
@@ -43,10 +47,12 @@ from eval.bench_reader import reader_report
 from eval.bench_scale import bench_scale
 from eval.bench_ui import bench_instant
 from eval.calibrate_checker import calibration
+from eval.calibrate_judge import calibrate_judge, refit_judge
 from retrieval.embed import Embedder
 
 USAGE = (
-    "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | llm-ui [N] | embed "
+    "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | judge [N [START]] "
+    "| llm-ui [N] | embed "
     "| ingest [--embed] | collection | scale | pdf | reader]"
 )
 
@@ -78,6 +84,13 @@ def main(argv: list[str] | None = None) -> int:
         squad = int(args[2]) if len(args) == 3 else None
         _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
                          s.llamacpp_model, limit, squad, engine.llm_threads(s)))  # fmt: skip
+    elif args == ["judge", "--refit"]:
+        _print(refit_judge(s.llamacpp_model))
+    elif args[0] == "judge" and len(args) <= 3 and all(a.isdigit() for a in args[1:]):
+        n = int(args[1]) if len(args) >= 2 else 400
+        start = int(args[2]) if len(args) == 3 else 100
+        _print(calibrate_judge(engine.make_embedder(s), engine.make_pipeline, s.llamacpp_model,
+                               n, start, engine.llm_threads(s)))  # fmt: skip
     elif args[0] == "llm-ui" and len(args) <= 2 and all(a.isdigit() for a in args[1:]):
         from app.ui_chat import instant_label
 

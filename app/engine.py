@@ -8,6 +8,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from answer.judge import calibrated
 from answer.llm import LlmBackend, LlmOptions
 from answer.llm_llamacpp import LlamaCppModel
 from answer.llm_openai import OpenAIConfig, OpenAIModel
@@ -333,7 +334,15 @@ def llm_backends(s: Settings) -> dict:
         context_tokens=getattr(s, "openai_ctx", None),
     )
     opts = LlmOptions(sentences_shown=s.llm_sentences)
+    judge = calibrated(s.llamacpp_model) if s.llm_judge else None
+    local_opts = (
+        opts
+        if judge is None
+        else LlmOptions(
+            sentences_shown=s.llm_sentences, abstain="judge", judge_threshold=judge.threshold
+        )
+    )
     return {
-        "llamacpp": LlmBackend(local, opts),
+        "llamacpp": LlmBackend(local, local_opts),
         "openai": LlmBackend(OpenAIModel(remote), opts),
     }

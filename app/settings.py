@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     # model more to choose from (SQuAD sample, issue #12's note: contained 0.88 vs 0.82, same
     # accuracy) at about twice the prompt reading.
     llm_sentences: int = Field(3, ge=1, le=12)
+    # The local model judges answerability with its own probability, where a calibration was
+    # fitted for its file (answer/data/judges.json, `python -m app.bench judge`); False: the
+    # reader decides, and the model's written "no" also abstains.
+    llm_judge: bool = True
     openai_base_url: str | None = None
     openai_model: str | None = None
     openai_api_key: SecretStr | None = None

@@ -31,6 +31,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from answer.judge import calibrated
 from answer.llm import LlmBackend, LlmOptions, collect
 from answer.llm_answer import Outcome
 from answer.llm_llamacpp import LlamaCppModel
@@ -50,6 +51,7 @@ N_CTX = 4096
 MAX_TOKENS = 96  # the JSON reply: ids and a short answer
 K = 5
 SEED = 0
+NEVER = 1e-6  # a judge threshold no probability is under: every reply is the model's own
 
 
 def model_paths(given: Path | None) -> list[Path]:
@@ -169,14 +171,31 @@ def table(tallies: list[Tally]) -> list[str]:
 UNSURE = 0.15  # "the reader is unsure": its answerability within this of its threshold
 
 
+def reader_decides(o: Outcome) -> Answer:
+    """The final answer had the model not been asked where the reader abstains (the replies
+    are made in judge mode, which asks it on every question)."""
+    inst = o.instant or o.answer
+    return inst if inst.abstained else o.answer
+
+
 def with_model_abstention(o: Outcome, below: float = 1.0) -> Answer:
     """The final answer when the model's `answerable: false` also abstains (abstain=
     "reader+model"), or only where the reader's answerability is under `below`."""
-    a = o.answer
+    a = reader_decides(o)
     unsure = o.answerability is None or o.answerability < below
     if o.judgement is not None and not o.judgement.answerable and not a.abstained and unsure:
         return Answer(a.question, "", True, a.backend, passages=a.passages)
     return a
+
+
+def judged(o: Outcome, threshold: float) -> Answer:
+    """The final answer when the model's P(answerable) decides (abstain="judge")."""
+    if o.judge_p is None:
+        return reader_decides(o)
+    if o.judge_p < threshold:
+        a = o.answer
+        return Answer(a.question, "", True, a.backend, passages=a.passages)
+    return o.answer
 
 
 def record(q: Question, o: Outcome) -> dict:
@@ -184,7 +203,7 @@ def record(q: Question, o: Outcome) -> dict:
     j, a, inst = o.judgement, o.answer, o.instant or o.answer
     return {
         "set": q.set, "id": q.id, "question": q.question, "answers": list(q.answers),
-        "answerability": o.answerability,
+        "answerability": o.answerability, "judge_p": o.judge_p,
         "model": None if j is None else {"answerable": j.answerable, "ids": list(j.ids),
                                           "answer": j.answer},
         "extractive": {"answer": inst.answer, "abstained": inst.abstained,
@@ -198,10 +217,18 @@ def record(q: Question, o: Outcome) -> dict:
 
 
 def run_set(
-    pipe: Pipeline, questions: list[Question], label: str, records: list[dict] | None = None
+    pipe: Pipeline,
+    questions: list[Question],
+    label: str,
+    records: list[dict] | None = None,
+    threshold: float | None = None,
 ) -> tuple[list[Tally], list[str]]:
+    """Every column from the same replies, made in judge mode at a threshold that never
+    abstains: the reader decides (llm), the model's "no" also abstains, only where the reader
+    is unsure, and (with the model's calibrated `threshold`) its probability decides."""
     ex, llm, both = Tally("extractive"), Tally(label), Tally(f"{label}+model-abstain")
     unsure = Tally(f"{label}+model-if-unsure")
+    judge = Tally(f"{label}+judge") if threshold is not None else None
     reader = getattr(pipe.backends.get("extractive"), "reader", None)
     below = (reader.models.threshold if reader is not None else 0.0) + UNSURE
     errors: list[str] = []
@@ -216,11 +243,16 @@ def run_set(
             _progress(records[-1])
         t = o.answer.timings_ms
         inst = o.instant or o.answer
+        asked = not inst.abstained  # the reader-decided columns ask the model only then
         ex.add(q, inst, inst.timings_ms["total"])
-        llm.add(q, o.answer, t["total"])
-        both.add(q, with_model_abstention(o), t["total"])
-        unsure.add(q, with_model_abstention(o, below), t["total"])
-        for tally in (llm, both, unsure):
+        columns = [(llm, reader_decides(o), asked), (both, with_model_abstention(o), asked),
+                   (unsure, with_model_abstention(o, below), asked)]  # fmt: skip
+        if judge is not None and threshold is not None:
+            columns.append((judge, judged(o, threshold), True))
+        for tally, final, model_ran in columns:
+            tally.add(q, final, t["total"] if model_ran else inst.timings_ms["total"])
+            if not model_ran:
+                continue
             if "first_token" in t:
                 tally.ttft_ms.append(t["first_token"])
             if o.usage is not None:
@@ -229,7 +261,8 @@ def run_set(
                     tally.read_tok.append(o.usage.prompt_tokens - o.usage.cached_tokens)
             if o.usage is not None and t.get("decode", 0) > 0 and o.usage.completion_tokens > 1:
                 tally.tok_s.append((o.usage.completion_tokens - 1) / (t["decode"] / 1000))
-    return [ex, llm, both, unsure], errors
+    tallies = [ex, llm, both, unsure] + ([judge] if judge is not None else [])
+    return tallies, errors
 
 
 def dev_questions(limit: int | None) -> list[Question]:
@@ -285,10 +318,17 @@ def bench_llm(
         llm.loaded()
         yield (f"\nmodel {path.name}: loaded in {time.perf_counter() - t:.1f} s; n_ctx {N_CTX}, "
                f"{threads} thread(s), max {MAX_TOKENS} reply tokens, k={K}")  # fmt: skip
-        # abstain="reader": the model's "no" is applied here, from the same replies (columns 3-4;
-        # column 3 is what the default abstain="reader+model" gives).
-        opts = LlmOptions(max_tokens=MAX_TOKENS, abstain="reader")
+        # Judge mode at a threshold that never abstains: the model is asked on every
+        # question, and every column is computed from the same replies (run_set).
+        opts = LlmOptions(max_tokens=MAX_TOKENS, abstain="judge", judge_threshold=NEVER)
         backends = {"llamacpp": LlmBackend(llm, opts)}
+        cal = calibrated(path)
+        threshold = cal.threshold if cal is not None else None
+        yield (
+            f"judge column: P(answerable) < {threshold:.4f} abstains (answer/data/judges.json)"
+            if threshold is not None
+            else "no judge column: no calibration for this model (python -m app.bench judge)"
+        )
         label = "llm" if "1.5b" not in path.name else "llm-1.5b"
         dev = dev_questions(limit)
         recs: list[dict] = []
@@ -296,7 +336,7 @@ def bench_llm(
             pipe = make_pipeline(index, embedder, backends=backends)
             warm = _warm(pipe)
             load = _load()
-            tallies, errors = run_set(pipe, dev, label, recs)
+            tallies, errors = run_set(pipe, dev, label, recs, threshold)
             yield f"\n### dev set ({len(dev)} questions), {path.name}"
             yield f"{warm}; load average (1 min) {load} at the start, {_load()} at the end"
             yield from table(tallies)
@@ -312,7 +352,7 @@ def bench_llm(
             pipe = make_pipeline(article_index(articles[name], embedder), embedder,
                                  backends=backends)  # fmt: skip
             _warm(pipe)
-            ts, errs = run_set(pipe, qs, label, recs)
+            ts, errs = run_set(pipe, qs, label, recs, threshold)
             errors += errs
             all_t = ts if all_t is None else [_merge(x, y) for x, y in zip(all_t, ts, strict=True)]
         yield f"\n### SQuAD 2.0 dev articles, {len(sample)} questions (seed {SEED}), {path.name}"

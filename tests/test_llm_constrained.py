@@ -170,6 +170,72 @@ def test_when_the_reader_abstains_the_model_is_not_asked(small, article_index, e
     assert any("model was not asked" in n for n in out.answer.notes)
 
 
+@pytest.mark.llm
+def test_the_watched_probabilities_are_the_models_own(small, pipeline) -> None:
+    """The judge's logits processor reads the model's raw distribution (before the grammar),
+    position by position: checked against a second llama.cpp instance that keeps every
+    position's logits, fed the same prompt and the generated tokens at once."""
+    import numpy as np
+    from llama_cpp import Llama
+
+    from answer.judge import answerable_probability
+
+    units = _units(pipeline)
+    msgs = _messages(units)
+    raw, usage = collect(small.stream(msgs, 10, schema=answer_schema(len(units)), logprobs=6))
+    m = small.loaded()
+    with m.lock:
+        prompt = small._prompt_tokens(m, msgs)
+        assert prompt is not None
+        gen = m.llm.input_ids[len(prompt) : m.llm.n_tokens].tolist()
+    assert len(usage.positions) == 6 and len(gen) >= 6, raw
+    ref = Llama(model_path=str(small.model_path), n_ctx=2048, n_threads=1, logits_all=True,
+                verbose=False)  # fmt: skip
+    try:
+        ref.eval(prompt + gen)
+        for i, pos in enumerate(usage.positions):
+            assert pos.before == ref.detokenize(gen[:i]).decode("utf-8", "replace")
+            logits = np.asarray(ref.scores[len(prompt) - 1 + i], dtype=np.float64)
+            lp = logits - (logits.max() + np.log(np.exp(logits - logits.max()).sum()))
+            best = int(lp.argmax())
+            text, got = pos.top[0]
+            assert text == ref.detokenize([best]).decode("utf-8", "replace")
+            # (llama.cpp's logits for one token read alone and in a batch differ a little)
+            assert got == pytest.approx(lp[best], abs=0.1)
+            assert [t for t, _ in pos.top] == sorted(
+                (t for t, _ in pos.top), key=lambda t: -dict(pos.top)[t]
+            )
+    finally:
+        ref.close()
+    p = answerable_probability(usage.positions)
+    assert raw.lstrip().startswith('{"answerable"') and p is not None and 0.0 < p < 1.0
+
+
+@pytest.mark.llm
+def test_in_judge_mode_the_models_probability_decides(small, article_index, embedder) -> None:
+    """abstain="judge": the model is asked although the reader abstains, and its probability
+    against the threshold decides; the note names both."""
+    q = "What is the boiling point of mercury?"
+
+    def ask(t: float):  # type: ignore[no-untyped-def]
+        opts = LlmOptions(max_tokens=160, abstain="judge", judge_threshold=t)
+        pipe = Pipeline(article_index, embedder, backends={"llamacpp": LlmBackend(small, opts)})
+        return collect(pipe.generate(q, k=3, backend="llamacpp"))[1]
+
+    low, high = ask(1e-6), ask(1 - 1e-6)
+    assert low.instant is not None and low.instant.abstained  # the reader finds nothing
+    assert low.usage is not None and low.judge_p is not None  # yet the model was asked
+    # (the second call finds the prompt cached: its logits differ a little, not its decision)
+    assert high.judge_p == pytest.approx(low.judge_p, abs=0.1)
+    assert high.answer.abstained and high.answer.backend == "llamacpp"
+    assert any(f"P(answerable) {high.judge_p:.2f}" in n for n in high.answer.notes)
+    # Over the threshold: the model's answer only when verified, else the reader's abstention.
+    if low.answer.backend == "llamacpp" and not low.answer.abstained:
+        assert all(s.support == "supported" for s in low.answer.sentences)
+    else:
+        assert low.answer.abstained
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     with llama_server(require_small_llm(), tmp_path_factory.mktemp("server")) as s:

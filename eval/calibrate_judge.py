@@ -1,0 +1,259 @@
+"""Fits a local model's answerability threshold (answer/judge.py) on the SQuAD dev articles.
+
+`python -m app.bench judge [N [START]]`: questions START .. START+N of the fixed SQuAD sample
+(eval/bench_llm.py's seed-0 shuffle of the 8 dev articles' questions; START defaults to 100, so
+the LLM bench's first 100 questions are never fitted on). Each is asked once of the llamacpp
+backend with `abstain="judge"` and a threshold that never abstains, so every reply is the
+model's full constrained answer; every policy below is then computed from the same replies:
+
+- reader: the reader's answerability decides (abstain="reader");
+- reader+model: also abstain when the model writes `answerable: false` (today's default);
+- judge at t: abstain when the model's P(answerable) < t (else its verified answer, or the
+  extractive one when that failed: an abstention, if the reader abstained).
+
+Held-out: each article's threshold is the one that maximises accuracy on the other articles'
+questions (leave-one-article-out); the shipped threshold is fitted on all of them. The records
+are kept (`.docqa/bench/judge-<model>.jsonl`), so `fit` can be rerun without the model.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+from answer.judge import JUDGES, fingerprint
+from answer.llm import LlmBackend, LlmOptions, collect
+from answer.llm_llamacpp import LlamaCppModel
+from answer.pipeline import Pipeline
+from eval.bench_llm import MAX_TOKENS, N_CTX, NEVER, K, Question, model_paths, squad_sample
+from eval.metrics import answer_contained
+from retrieval.embed import Embedder
+
+ROOT = Path(__file__).resolve().parents[1]
+START = 100  # the LLM bench's sample is the first 100: never fitted on
+
+
+@dataclass(frozen=True)
+class Rec:
+    """One question's replies, as the policies need them."""
+
+    article: str
+    answerable: bool
+    p: float | None  # the model's P(answerable); None: not read
+    said_answerable: bool | None  # the model's sampled word (None: no JSON)
+    instant_abstained: bool  # the reader abstained
+    instant_contained: bool
+    model_answered: bool  # the model's answer was verified and given
+    model_contained: bool
+    qid: str = ""  # the SQuAD question id
+    answerability: float | None = None  # the reader's (for a combination with p)
+
+    def to_json(self) -> dict:
+        return dict(vars(self))
+
+
+def correct(r: Rec, policy: str, t: float = 0.0) -> bool:
+    """Whether the final answer under `policy` ("reader", "reader+model" or "judge" at `t`)
+    is right: answerable questions need the gold answer in an answer, unanswerable ones an
+    abstention."""
+    if policy == "judge" and r.p is not None:
+        if r.p < t:
+            abstained, contained = True, False
+        elif r.model_answered:
+            abstained, contained = False, r.model_contained
+        else:
+            abstained, contained = r.instant_abstained, r.instant_contained
+    else:  # the reader decides (judge mode without a probability does so too)
+        model_no = policy == "reader+model" and r.said_answerable is False
+        if r.instant_abstained or model_no:
+            abstained, contained = True, False
+        elif r.model_answered:
+            abstained, contained = False, r.model_contained
+        else:
+            abstained, contained = False, r.instant_contained
+    return contained if r.answerable else abstained
+
+
+def accuracy(recs: Sequence[Rec], policy: str, t: float = 0.0) -> float:
+    return sum(correct(r, policy, t) for r in recs) / len(recs) if recs else 0.0
+
+
+def best_threshold(recs: Sequence[Rec]) -> float:
+    """The threshold of highest accuracy on `recs`, midway between two neighbouring
+    probabilities (the lower one of a tie: abstain less)."""
+    ps = sorted({r.p for r in recs if r.p is not None})
+    # never abstain, abstain under each midpoint, or always abstain
+    cuts = [NEVER, *((a + b) / 2 for a, b in itertools.pairwise(ps))]
+    if ps:
+        cuts.append((ps[-1] + 1) / 2)
+    return max(cuts, key=lambda t: (accuracy(recs, "judge", t), -t))
+
+
+@dataclass(frozen=True)
+class Fit:
+    threshold: float  # fitted on every record
+    held_out: dict[str, float]  # policy -> pooled accuracy, judge's threshold per article held out
+    per_article: dict[str, tuple[int, float, float]]  # article -> (n, its threshold, judge acc)
+    abstention: dict[str, tuple[float, float]]  # policy -> (abstention recall, false abstention)
+    n: int
+
+
+def fit(recs: Sequence[Rec]) -> Fit:
+    arts = sorted({r.article for r in recs})
+    right = {"reader": 0, "reader+model": 0, "judge": 0}
+    per: dict[str, tuple[int, float, float]] = {}
+    # per policy: abstained unanswerable, unanswerable, abstained answerable, answerable
+    rates: dict[str, list[int]] = {k: [0, 0, 0, 0] for k in right}
+    for a in arts:
+        held = [r for r in recs if r.article == a]
+        t = best_threshold([r for r in recs if r.article != a]) if len(arts) > 1 else NEVER
+        for policy in right:
+            for r in held:
+                ok = correct(r, policy, t)
+                right[policy] += ok
+                abst = ok if not r.answerable else _abstains(r, policy, t)
+                k = 0 if not r.answerable else 2
+                rates[policy][k] += abst
+                rates[policy][k + 1] += 1
+        per[a] = (len(held), t, accuracy(held, "judge", t))
+    n = len(recs)
+    return Fit(
+        threshold=best_threshold(recs),
+        held_out={k: v / n for k, v in right.items()} if n else {},
+        per_article=per,
+        abstention={k: (v[0] / max(v[1], 1), v[2] / max(v[3], 1)) for k, v in rates.items()},
+        n=n,
+    )
+
+
+def _abstains(r: Rec, policy: str, t: float) -> bool:
+    """Whether the final answer abstains (for an answerable question: a false abstention)."""
+    return correct(replace(r, answerable=False), policy, t)
+
+
+def ask_all(
+    questions: Sequence[tuple[str, Question]],
+    index_of: Callable[[str], object],
+    embedder: Embedder,
+    make_pipeline: Callable[..., Pipeline],
+    model: LlamaCppModel,
+    on_record: Callable[[Rec], None] | None = None,
+) -> list[Rec]:
+    """Each question asked once of its article's index, in the judge mode that never abstains."""
+    opts = LlmOptions(max_tokens=MAX_TOKENS, abstain="judge", judge_threshold=NEVER)
+    backends = {"llamacpp": LlmBackend(model, opts)}
+    out: list[Rec] = []
+    for name in dict.fromkeys(a for a, _ in questions):
+        pipe = make_pipeline(index_of(name), embedder, backends=backends)
+        pipe.warm("llamacpp")
+        for _, q in (x for x in questions if x[0] == name):
+            _, o = collect(pipe.generate(q.question, k=K, backend="llamacpp"))
+            inst, a, j = o.instant or o.answer, o.answer, o.judgement
+            rec = Rec(
+                article=name,
+                answerable=q.answerable,
+                p=o.judge_p,
+                said_answerable=None if j is None else j.answerable,
+                instant_abstained=inst.abstained,
+                instant_contained=bool(answer_contained(inst.answer, q.answers)),
+                model_answered=a.backend == "llamacpp" and not a.abstained,
+                model_contained=bool(answer_contained(a.answer, q.answers)),
+                qid=q.id,
+                answerability=o.answerability,
+            )
+            out.append(rec)
+            if on_record:
+                on_record(rec)
+    return out
+
+
+def records_path(model: Path) -> Path:
+    return ROOT / ".docqa" / "bench" / f"judge-{model.stem}.jsonl"
+
+
+def read_records(path: Path) -> list[Rec]:
+    return [Rec(**json.loads(line)) for line in path.read_text("utf-8").splitlines() if line]
+
+
+def write_judge(model: Path, f: Fit, first: int, judges: Path = JUDGES) -> None:
+    """Record the fitted threshold for this model file (replacing an earlier one for it),
+    atomically."""
+    size, head = fingerprint(model)
+    old = json.loads(judges.read_text("utf-8")).get("judges", []) if judges.is_file() else []
+    keep = [j for j in old if not (j["size"] == size and j["head_sha256"] == head)]
+    entry = {
+        "model": model.name, "size": size, "head_sha256": head,
+        "threshold": round(f.threshold, 4),
+        "fitted_on": f"SQuAD 2.0 dev sample (seed 0) questions {first}..{first + f.n - 1}",
+        "held_out_accuracy": {k: round(v, 3) for k, v in f.held_out.items()},
+    }  # fmt: skip
+    judges.parent.mkdir(parents=True, exist_ok=True)
+    tmp = judges.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"judges": [*keep, entry]}, indent=1) + "\n", "utf-8")
+    tmp.replace(judges)
+
+
+def report(f: Fit) -> Iterator[str]:
+    yield f"{f.n} questions; held-out accuracy (judge: each article's threshold from the others)"
+    yield "| policy | accuracy | abstention recall | false abstention |"
+    yield "|---|---|---|---|"
+    for k, acc in f.held_out.items():
+        rec, fa = f.abstention[k]
+        yield f"| {k} | {acc:.3f} | {rec:.3f} | {fa:.3f} |"
+    yield "| article | questions | threshold (others) | judge accuracy |"
+    yield "|---|---|---|---|"
+    for a, (n, t, acc) in f.per_article.items():
+        yield f"| {a} | {n} | {t:.3f} | {acc:.3f} |"
+    yield f"threshold fitted on all {f.n}: {f.threshold:.4f}"
+
+
+def calibrate_judge(
+    embedder: Embedder,
+    make_pipeline: Callable[..., Pipeline],
+    model: Path | None,
+    n: int,
+    start: int = START,
+    threads: int = 1,
+) -> Iterator[str]:
+    """Ask, fit, write answer/data/judges.json, and yield the report's lines."""
+    from eval.reader_data import article_index
+    from eval.squad import DEV_FILE, load_articles
+
+    paths = model_paths(model)
+    if not paths:
+        yield "skipped: no local model (make install-llm)"
+        return
+    path = paths[0]
+    qs = squad_sample(start + n)[start:]
+    articles = {a.name: a for a in load_articles(DEV_FILE, "dev")}
+    out = records_path(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text("", "utf-8")
+
+    def keep(r: Rec) -> None:  # each record as it is made: a long run stopped early keeps it
+        with open(out, "a", encoding="utf-8") as fh:
+            fh.write(json.dumps(r.to_json()) + "\n")
+
+    llm = LlamaCppModel(path, n_ctx=N_CTX, threads=threads)
+    recs = ask_all(qs, lambda a: article_index(articles[a], embedder), embedder, make_pipeline,
+                   llm, keep)  # fmt: skip
+    f = fit(recs)
+    write_judge(path, f, start)
+    yield f"model {path.name}; records in {out}"
+    yield from report(f)
+
+
+def refit_judge(model: Path | None) -> Iterator[str]:
+    """The fit again from the records a calibration kept (no model run)."""
+    paths = model_paths(model)
+    if not paths or not records_path(paths[0]).is_file():
+        yield "skipped: no kept records (run python -m app.bench judge first)"
+        return
+    recs = read_records(records_path(paths[0]))
+    f = fit(recs)
+    write_judge(paths[0], f, START)
+    yield f"model {paths[0].name}; {len(recs)} kept records"
+    yield from report(f)
