@@ -81,9 +81,10 @@ def _judges(path: Path, stamp: tuple[int, int]) -> tuple[Judge, ...]:
     )
 
 
-def calibrated(path: Path | None, judges: Path = JUDGES) -> Judge | None:
+def calibrated(path: Path | None, judges: Path | None = None) -> Judge | None:
     """The calibration fitted for this model file, if any (None: the file is not there, or
-    no calibration was fitted for it)."""
+    no calibration was fitted for it), from `judges` (default: the shipped JUDGES)."""
+    judges = judges or JUDGES
     if path is None:
         return None
     p = Path(path).expanduser()

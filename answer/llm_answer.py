@@ -200,9 +200,10 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
             notes.append(why)
     if on_stage:
         on_stage("verify")
+    # (in judge mode the reader may have abstained: then its abstention is what stands)
+    stands = f"the {'reader’s abstention' if instant.abstained else 'extractive answer'} stands"
     if j is None:
-        why = (f"the {b.name} model did not reply with the JSON asked for; "
-               "the extractive answer stands")  # fmt: skip
+        why = f"the {b.name} model did not reply with the JSON asked for; {stands}"
         return done(_stands(instant, notes, why, timings), usage, msgs)
     if not j.answerable:
         if opts.abstain == "reader+model":
@@ -211,8 +212,7 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
             final = Answer(question, text, True, b.name, passages=retrieval.passages,
                            notes=(*notes, note))  # fmt: skip
             return done(final, usage, msgs, j)
-        why = (f"the {b.name} model found no answer in the sentences it was shown; "
-               "the extractive answer stands")  # fmt: skip
+        why = f"the {b.name} model found no answer in the sentences it was shown; {stands}"
         return done(_stands(instant, notes, why, timings), usage, msgs, j)
 
     checker = host.checker  # (made under the lock the checker's use then takes)
@@ -223,7 +223,7 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
     if not g.supported:
         said = j.answer if len(j.answer) <= 80 else j.answer[:79] + "…"
         why = (f"the {b.name} model's answer “{said}” is not supported by the sentences it "
-               "cites; the extractive answer stands")  # fmt: skip
+               f"cites; {stands}")  # fmt: skip
         return done(_stands(instant, [*notes, *g.notes], why, timings), usage, msgs, j)
     final = Answer(
         question=question,

@@ -9,11 +9,13 @@ model's full constrained answer; every policy below is then computed from the sa
 - reader: the reader's answerability decides (abstain="reader");
 - reader+model: also abstain when the model writes `answerable: false` (today's default);
 - judge at t: abstain when the model's P(answerable) < t (else its verified answer, or the
-  extractive one when that failed: an abstention, if the reader abstained).
+  extractive one when that failed: an abstention, if the reader abstained);
+- nothing: abstain on every question (the reference row).
 
-Held-out: each article's threshold is the one that maximises accuracy on the other articles'
-questions (leave-one-article-out); the shipped threshold is fitted on all of them. The records
-are kept (`.docqa/bench/judge-<model>.jsonl`), so `fit` can be rerun without the model.
+The threshold is chosen by the reader's own rule (eval/train_reader.py): the most accurate
+one whose false abstention stays within 0.10. Held-out: each article's threshold is chosen on
+the other articles' questions (leave-one-article-out); the shipped one on all of them. The records
+are kept (`eval/judge_records/<model>.jsonl`), so `--refit` reruns the fit without the model.
 """
 
 from __future__ import annotations
@@ -33,6 +35,8 @@ from eval.metrics import answer_contained
 from retrieval.embed import Embedder
 
 ROOT = Path(__file__).resolve().parents[1]
+# The reader's rule for its own threshold: the most accurate one within this false abstention.
+MAX_FALSE_ABSTENTION = 0.10
 START = 100  # the LLM bench's sample is the first 100: never fitted on
 
 
@@ -59,6 +63,8 @@ def correct(r: Rec, policy: str, t: float = 0.0) -> bool:
     """Whether the final answer under `policy` ("reader", "reader+model" or "judge" at `t`)
     is right: answerable questions need the gold answer in an answer, unanswerable ones an
     abstention."""
+    if policy == "nothing":
+        return not r.answerable
     if policy == "judge" and r.p is not None:
         if r.p < t:
             abstained, contained = True, False
@@ -81,15 +87,22 @@ def accuracy(recs: Sequence[Rec], policy: str, t: float = 0.0) -> float:
     return sum(correct(r, policy, t) for r in recs) / len(recs) if recs else 0.0
 
 
-def best_threshold(recs: Sequence[Rec]) -> float:
-    """The threshold of highest accuracy on `recs`, midway between two neighbouring
-    probabilities (the lower one of a tie: abstain less)."""
+def false_abstention(recs: Sequence[Rec], policy: str, t: float = 0.0) -> float:
+    ans = [r for r in recs if r.answerable]
+    return sum(_abstains(r, policy, t) for r in ans) / len(ans) if ans else 0.0
+
+
+def best_threshold(recs: Sequence[Rec], max_fa: float = MAX_FALSE_ABSTENTION) -> float:
+    """The most accurate threshold on `recs` whose false abstention stays within `max_fa`
+    (the reader's own rule, eval/train_reader.py), midway between two neighbouring
+    probabilities; the lower one of a tie (abstain less). Never abstaining is the fallback."""
     ps = sorted({r.p for r in recs if r.p is not None})
     # never abstain, abstain under each midpoint, or always abstain
     cuts = [NEVER, *((a + b) / 2 for a, b in itertools.pairwise(ps))]
     if ps:
         cuts.append((ps[-1] + 1) / 2)
-    return max(cuts, key=lambda t: (accuracy(recs, "judge", t), -t))
+    ok = [t for t in cuts if false_abstention(recs, "judge", t) <= max_fa] or [NEVER]
+    return max(ok, key=lambda t: (accuracy(recs, "judge", t), -t))
 
 
 @dataclass(frozen=True)
@@ -103,7 +116,7 @@ class Fit:
 
 def fit(recs: Sequence[Rec]) -> Fit:
     arts = sorted({r.article for r in recs})
-    right = {"reader": 0, "reader+model": 0, "judge": 0}
+    right = {"reader": 0, "reader+model": 0, "judge": 0, "nothing": 0}
     per: dict[str, tuple[int, float, float]] = {}
     # per policy: abstained unanswerable, unanswerable, abstained answerable, answerable
     rates: dict[str, list[int]] = {k: [0, 0, 0, 0] for k in right}
@@ -171,7 +184,9 @@ def ask_all(
 
 
 def records_path(model: Path) -> Path:
-    return ROOT / ".docqa" / "bench" / f"judge-{model.stem}.jsonl"
+    """Where a calibration's replies are kept, beside the code: the shipped threshold can be
+    checked (and refitted with --refit) without running the model."""
+    return ROOT / "eval" / "judge_records" / f"{model.stem}.jsonl"
 
 
 def read_records(path: Path) -> list[Rec]:
@@ -196,7 +211,36 @@ def write_judge(model: Path, f: Fit, first: int, judges: Path = JUDGES) -> None:
     tmp.replace(judges)
 
 
-def report(f: Fit) -> Iterator[str]:
+def recall_at(recs: Sequence[Rec], score: str, max_fa: float) -> float | None:
+    """Abstention recall of a score alone ("p": the model's, "answerability": the reader's)
+    at the threshold that abstains most while its false abstention stays within `max_fa`
+    (the risk-coverage curve's point there), over the records that have the score."""
+    pairs = _scored(recs, score)
+    ans = sorted(v for v, a in pairs if a)
+    un = [v for v, a in pairs if not a]
+    if not ans or not un:
+        return None
+    cut = ans[int(max_fa * len(ans))]  # abstaining under this leaves <= max_fa of ans abstained
+    return sum(v < cut for v in un) / len(un)
+
+
+def _scored(recs: Sequence[Rec], score: str) -> list[tuple[float, bool]]:
+    """(score, answerable) of the records that have the score."""
+    return [(v, r.answerable) for r in recs if (v := getattr(r, score)) is not None]
+
+
+def auc(recs: Sequence[Rec], score: str) -> float | None:
+    """P(an answerable question scores higher than an unanswerable one), ties half."""
+    pairs = _scored(recs, score)
+    ans = [v for v, a in pairs if a]
+    un = [v for v, a in pairs if not a]
+    if not ans or not un:
+        return None
+    won = sum((a > u) + 0.5 * (a == u) for a in ans for u in un)
+    return won / (len(ans) * len(un))
+
+
+def report(f: Fit, recs: Sequence[Rec] = ()) -> Iterator[str]:
     yield f"{f.n} questions; held-out accuracy (judge: each article's threshold from the others)"
     yield "| policy | accuracy | abstention recall | false abstention |"
     yield "|---|---|---|---|"
@@ -208,6 +252,14 @@ def report(f: Fit) -> Iterator[str]:
     for a, (n, t, acc) in f.per_article.items():
         yield f"| {a} | {n} | {t:.3f} | {acc:.3f} |"
     yield f"threshold fitted on all {f.n}: {f.threshold:.4f}"
+    yield "risk-coverage, each score alone: abstention recall at false abstention 0.05/0.10/0.20"
+    for score in ("p", "answerability"):
+        at = [recall_at(recs, score, x) for x in (0.05, 0.10, 0.20)]
+        a = auc(recs, score)
+        if a is not None:
+            cells = " / ".join(f"{x:.3f}" if x is not None else "n/a" for x in at)
+            who = "model P(answerable)" if score == "p" else "reader answerability (in-sample)"
+            yield f"- {who}: {cells}; AUC {a:.3f}"
 
 
 def calibrate_judge(
@@ -243,7 +295,7 @@ def calibrate_judge(
     f = fit(recs)
     write_judge(path, f, start)
     yield f"model {path.name}; records in {out}"
-    yield from report(f)
+    yield from report(f, recs)
 
 
 def refit_judge(model: Path | None) -> Iterator[str]:
@@ -256,4 +308,4 @@ def refit_judge(model: Path | None) -> Iterator[str]:
     f = fit(recs)
     write_judge(paths[0], f, START)
     yield f"model {paths[0].name}; {len(recs)} kept records"
-    yield from report(f)
+    yield from report(f, recs)

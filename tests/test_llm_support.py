@@ -135,3 +135,29 @@ def test_llm_sentences_setting_reaches_both_llm_backends() -> None:
         assert {b.options.sentences_shown for b in backends.values()} == {n}
     with pytest.raises(BadInput, match="llm_sentences"):
         load_settings(llm_sentences=0)
+
+
+def test_a_calibrated_local_model_judges_unless_told_not_to(tmp_path, monkeypatch) -> None:
+    """The local backend abstains by the model's probability exactly when a calibration was
+    fitted for its file (answer/data/judges.json) and DOCQA_LLM_JUDGE is not off; the remote
+    backend never does (no probability is read from a server)."""
+    import answer.judge as judge_mod
+    from app.engine import llm_backends
+    from app.settings import load_settings
+    from eval.calibrate_judge import Rec, fit, write_judge
+
+    model = tmp_path / "m.gguf"
+    model.write_bytes(b"GGUF" + bytes(range(256)) * 4096)
+    judges = tmp_path / "judges.json"
+    monkeypatch.setattr(judge_mod, "JUDGES", judges)
+    plain = llm_backends(load_settings(llamacpp_model=model))["llamacpp"].options
+    assert plain.abstain == "reader+model" and plain.judge_threshold is None
+    recs = [Rec("a", True, 0.9, True, False, True, True, True),
+            Rec("a", False, 0.3, True, False, False, True, False)]  # fmt: skip
+    write_judge(model, fit(recs), 0, judges)
+    both = llm_backends(load_settings(llamacpp_model=model))
+    opts = both["llamacpp"].options
+    assert opts.abstain == "judge" and opts.judge_threshold == pytest.approx(0.6)
+    assert both["openai"].options.abstain == "reader+model"
+    off = llm_backends(load_settings(llamacpp_model=model, llm_judge=False))["llamacpp"].options
+    assert off.abstain == "reader+model"
