@@ -13,8 +13,9 @@ there (`ShortAnswer`). The answer is then verified by the shared checker, like a
 an answer whose every sentence is supported replaces the extractive one.
 
 Who decides that nothing answers is the pipeline's choice (`LlmOptions.abstain`): measured on
-SQuAD, the small models say `answerable: true` almost always, so by default the reader's
-answerability decides and the model is not asked when the reader abstains.
+SQuAD, the small models say `answerable: true` almost always, so their written word decides
+little; the model's *probability* of `true` does better (answer/judge.py), where a threshold
+was calibrated for the model, and otherwise the reader's answerability decides.
 """
 
 from __future__ import annotations
