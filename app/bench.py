@@ -6,6 +6,9 @@
                                  re-derive the checker's thresholds (eval/calibrate_checker.py)
     python -m app.bench llm [N [M]]  the LLM backend beside the extractive one, on the first N
                      dev questions and M SQuAD questions (default N=all, M=N or 20)
+    python -m app.bench llm-sets [NAME ...]
+                     the local model on the held-out and blind sets, the real pages and the
+                     PDFs: a first look on documents nothing was fitted on (eval/bench_llm_sets.py)
     python -m app.bench judge [N [START] | --refit]
                      fit the local model's answerability threshold on SQuAD questions
                      START..START+N (default 400 from 100) into answer/data/judges.json;
@@ -42,6 +45,7 @@ from eval.bench_collection import bench_collection
 from eval.bench_embed import bench_embed
 from eval.bench_ingest import ingest_scaling
 from eval.bench_llm import bench_llm
+from eval.bench_llm_sets import SETS, bench_llm_sets
 from eval.bench_pdf import bench_pdf
 from eval.bench_reader import reader_report
 from eval.bench_scale import bench_scale
@@ -51,7 +55,8 @@ from eval.calibrate_judge import calibrate_judge, refit_judge
 from retrieval.embed import Embedder
 
 USAGE = (
-    "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | judge [N [START]] "
+    "usage: python -m app.bench [check | calibrate [--errors] | llm [N [M]] | llm-sets [NAME ...] "
+    "| judge [N [START] | --refit] "
     "| llm-ui [N] | embed "
     "| ingest [--embed] | collection | scale | pdf | reader]"
 )
@@ -84,6 +89,11 @@ def main(argv: list[str] | None = None) -> int:
         squad = int(args[2]) if len(args) == 3 else None
         _print(bench_llm(engine.open_index(s, emb), emb, engine.make_pipeline,
                          s.llamacpp_model, limit, squad, engine.llm_threads(s)))  # fmt: skip
+    elif args[0] == "llm-sets" and set(args[1:]) <= set(SETS):
+        emb = engine.make_embedder(s)
+        _print(bench_llm_sets(engine.open_index(s, emb), emb, engine.make_pipeline,
+                              s.llamacpp_model, engine.llm_threads(s),
+                              tuple(args[1:]) or SETS))  # fmt: skip
     elif args == ["judge", "--refit"]:
         _print(refit_judge(s.llamacpp_model))
     elif args[0] == "judge" and len(args) <= 3 and all(a.isdigit() for a in args[1:]):

@@ -46,3 +46,21 @@ def test_scale_corpus_holds_only_pdfs_that_ingest_reads() -> None:
     assert verdicts["password-example.pdf"] is False
     assert verdicts["malformed-from-issue-932.pdf"] is False
     assert verdicts["federal-register-2020-17221.pdf"] is True
+
+
+def test_every_llm_set_has_its_questions_and_its_documents() -> None:
+    """`python -m app.bench llm-sets`: each set's Q&A file reads, with unanswerable questions
+    among them, and names the documents it is asked of (the shipped article for its own)."""
+    from pathlib import Path
+
+    from eval.bench_llm_sets import ARTICLE_SETS, SETS, questions, sources
+
+    shared = Path(__file__).resolve().parents[2] / "shared"
+    for name in SETS:
+        qs = questions(name)
+        assert len(qs) >= 15 and any(not q.answerable for q in qs), name
+        files = sources(name)
+        assert (files is None) == (name in ARTICLE_SETS), name
+        for f in files or []:
+            assert f.parent.parent == shared, f
+    assert app_bench.main(["llm-sets", "no-such-set"]) == 2
