@@ -62,6 +62,17 @@ def model_paths(given: Path | None) -> list[Path]:
     return [MODELS / f for f in MODEL_FILES if (MODELS / f).is_file()][:1]
 
 
+def why_skipped(model: Path | None) -> str | None:
+    """Why a bench of the local model cannot run here (None: it can)."""
+    try:
+        import llama_cpp  # noqa: F401
+    except ImportError:
+        return "skipped: llama-cpp-python is not installed (make install-llm)"
+    if not model_paths(model):
+        return f"skipped: no local model (make install-llm puts {MODEL_FILES[0]} in ~/.cache/docqa)"
+    return None
+
+
 @dataclass(frozen=True)
 class Question:
     set: str
@@ -297,15 +308,11 @@ def bench_llm(
     """The report's lines; `make_pipeline(index, embedder, backends=...)` builds each pipeline.
     `limit` dev questions (all when None) and `squad` SQuAD questions (default: `limit`, or 20;
     0: none); `threads`: the model's CPU threads (the settings' `threads`, as the app uses)."""
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        yield "skipped: llama-cpp-python is not installed (make install-llm)"
+    why = why_skipped(model)
+    if why:
+        yield why
         return
     paths = model_paths(model)
-    if not paths:
-        yield f"skipped: no local model (make install-llm puts {MODEL_FILES[0]} in ~/.cache/docqa)"
-        return
     n_squad = squad if squad is not None else (limit or 20)
     sample = squad_sample(n_squad) if n_squad else []
     from eval.reader_data import article_index

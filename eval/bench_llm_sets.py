@@ -31,6 +31,7 @@ from eval.bench_llm import (
     model_paths,
     run_set,
     table,
+    why_skipped,
     write_records,
 )
 from eval.bench_pdf import PDF_DIR, PDFS
@@ -65,16 +66,11 @@ def bench_llm_sets(
     threads: int = 1,
     names: tuple[str, ...] = SETS,
 ) -> Iterator[str]:
-    try:
-        import llama_cpp  # noqa: F401
-    except ImportError:
-        yield "skipped: llama-cpp-python is not installed (make install-llm)"
+    why = why_skipped(model)
+    if why:
+        yield why
         return
-    paths = model_paths(model)
-    if not paths:
-        yield "skipped: no local model (make install-llm)"
-        return
-    path = paths[0]
+    path = model_paths(model)[0]
     t = time.perf_counter()
     llm = LlamaCppModel(path, n_ctx=N_CTX, threads=threads)
     llm.loaded()

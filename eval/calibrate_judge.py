@@ -30,7 +30,16 @@ from answer.judge import JUDGES, fingerprint
 from answer.llm import LlmBackend, LlmOptions, collect
 from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
-from eval.bench_llm import MAX_TOKENS, N_CTX, NEVER, K, Question, model_paths, squad_sample
+from eval.bench_llm import (
+    MAX_TOKENS,
+    N_CTX,
+    NEVER,
+    K,
+    Question,
+    model_paths,
+    squad_sample,
+    why_skipped,
+)
 from eval.metrics import answer_contained
 from retrieval.embed import Embedder
 
@@ -274,11 +283,11 @@ def calibrate_judge(
     from eval.reader_data import article_index
     from eval.squad import DEV_FILE, load_articles
 
-    paths = model_paths(model)
-    if not paths:
-        yield "skipped: no local model (make install-llm)"
+    why = why_skipped(model)
+    if why:
+        yield why
         return
-    path = paths[0]
+    path = model_paths(model)[0]
     qs = squad_sample(start + n)[start:]
     articles = {a.name: a for a in load_articles(DEV_FILE, "dev")}
     out = records_path(path)
