@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import contextlib
 import importlib
+import os
+import sys
 import threading
 import time
 from pathlib import Path
@@ -33,6 +35,11 @@ def serve(port: int, host: str) -> int:
     from streamlit.web import cli as st_cli
 
     script = Path(__file__).with_name("streamlit_app.py")
+    # Before the first run (the preload thread imports meanwhile): Streamlit then finds the
+    # script's folder on sys.path and never changes the list (app/streamlit_app.py says why).
+    here = os.path.dirname(os.path.abspath(script))
+    if here not in sys.path:
+        sys.path.append(here)
     args = [
         "run", str(script), "--server.port", str(port), "--server.address", host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",

@@ -692,3 +692,33 @@ def test_badges_jump_to_their_sources_and_the_answer_can_be_copied_and_exported(
             assert f"> {c.quote.splitlines()[0]}" in md
             assert ARTICLE[c.start : c.end] == c.quote
     assert export.proto.label == "Export the chat"
+
+
+class _Watched(list):
+    """sys.path, recording every change made to it in place."""
+
+    changes: list[str]
+
+    def insert(self, i, x):  # type: ignore[no-untyped-def]
+        self.changes.append(f"insert {i} {x}")
+        super().insert(i, x)
+
+    def remove(self, x):  # type: ignore[no-untyped-def]
+        self.changes.append(f"remove {x}")
+        super().remove(x)
+
+
+def test_a_run_of_the_app_leaves_sys_path_alone(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Streamlit puts the script's folder first on sys.path for a run and takes it out after,
+    unless it is on the path already; taking it out shifts the list under an import running on
+    another thread (an upload's ingest), which then missed site-packages in one CI run. Once
+    the app has run, its runs change nothing."""
+    import sys
+
+    at = new_app()
+    watched = _Watched(sys.path)
+    watched.changes = []
+    monkeypatch.setattr(sys, "path", watched)
+    ask(at, "When was the lighthouse automated?")
+    at.run()
+    assert watched.changes == []

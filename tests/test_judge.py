@@ -105,9 +105,7 @@ def test_each_policy_decides_from_the_same_replies() -> None:
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.tuples(st.booleans(), st.floats(0.01, 0.99), st.booleans()), min_size=1,
                 max_size=40), st.floats(0.0, 1.0))  # fmt: skip
-def test_the_fitted_threshold_is_the_most_accurate_within_the_false_abstention_cap(
-    rows, t
-) -> None:
+def test_the_fitted_threshold_is_the_most_accurate_within_the_cap(rows, t) -> None:
     recs = [R("a", ans, p, True, False, ok, True, ok) for ans, p, ok in rows]
     best = best_threshold(recs)
     assert best == NEVER or false_abstention(recs, "judge", best) <= MAX_FALSE_ABSTENTION
