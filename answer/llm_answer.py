@@ -157,6 +157,11 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
         return Outcome(final, usage, turn.rewrite_usage, "sentences", tuple(msgs), instant, j,
                        answerability, p)  # fmt: skip
 
+    def model_abstains(why: str) -> Answer:
+        note = f"the {b.name} model judged that the passages do not answer{why}"
+        return Answer(question, abstention_text(question), True, b.name,
+                      passages=retrieval.passages, notes=(*notes, note))  # fmt: skip
+
     if reading is None or (instant.abstained and not judging):
         why = (
             "the extractive reader found no answer in the passages"
@@ -187,12 +192,8 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
         p = answerable_probability(usage.positions)
         t = opts.judge_threshold or 0.0
         if p is not None and p < t:
-            text = abstention_text(question)
-            note = (f"the {b.name} model judged that the passages do not answer "
-                    f"(P(answerable) {p:.2f}, under its calibrated {t:.2f})")  # fmt: skip
-            final = Answer(question, text, True, b.name, passages=retrieval.passages,
-                           notes=(*notes, note))  # fmt: skip
-            return done(final, usage, msgs, j)
+            why = f" (P(answerable) {p:.2f}, under its calibrated {t:.2f})"
+            return done(model_abstains(why), usage, msgs, j)
         if p is None:
             why = f"the {b.name} model's P(answerable) could not be read; the reader decides"
             if instant.abstained:
@@ -207,11 +208,7 @@ def constrained(host: Host, b: LlmBackend, turn: Turn) -> Generator[Answer | str
         return done(_stands(instant, notes, why, timings), usage, msgs)
     if not j.answerable:
         if opts.abstain == "reader+model":
-            text = abstention_text(question)
-            note = f"the {b.name} model judged that the passages do not answer"
-            final = Answer(question, text, True, b.name, passages=retrieval.passages,
-                           notes=(*notes, note))  # fmt: skip
-            return done(final, usage, msgs, j)
+            return done(model_abstains(""), usage, msgs, j)
         why = f"the {b.name} model found no answer in the sentences it was shown; {stands}"
         return done(_stands(instant, notes, why, timings), usage, msgs, j)
 

@@ -335,14 +335,10 @@ def llm_backends(s: Settings) -> dict:
     )
     opts = LlmOptions(sentences_shown=s.llm_sentences)
     judge = calibrated(s.llamacpp_model) if s.llm_judge else None
-    local_opts = (
-        opts
-        if judge is None
-        else LlmOptions(
-            sentences_shown=s.llm_sentences, abstain="judge", judge_threshold=judge.threshold
-        )
-    )
+    on_device = LlmBackend(local, opts)
+    if judge is not None:
+        on_device = on_device.with_options(abstain="judge", judge_threshold=judge.threshold)
     return {
-        "llamacpp": LlmBackend(local, local_opts),
+        "llamacpp": on_device,
         "openai": LlmBackend(OpenAIModel(remote), opts),
     }

@@ -6,7 +6,6 @@ is assembled from small `app/ui_*` modules; this script only wires them together
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -15,14 +14,9 @@ from pathlib import Path
 _ROOT = str(Path(__file__).resolve().parents[1])
 if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
-# Streamlit puts this script's folder first on sys.path for each run and takes it out again
-# when the run ends, unless it is there already. Taking it out shifts the list under any import
-# running meanwhile on another thread (an upload's ingest, the warm-up), which can then skip
-# site-packages: "No module named 'lxml'" in one CI run. Kept at the end of the path for good
-# (where it shadows nothing), it is found there and sys.path is left alone.
-_HERE = os.path.dirname(os.path.abspath(__file__))  # as Streamlit computes it
-if _HERE not in sys.path[1:]:
-    sys.path.append(_HERE)
+from app.ui_start import hold_script_dir  # noqa: E402 (stdlib only: cheap)
+
+hold_script_dir(__file__)  # so that Streamlit's runs leave sys.path alone (ui_start says why)
 
 import streamlit as st  # noqa: E402
 

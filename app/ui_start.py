@@ -30,16 +30,26 @@ _done = threading.Event()
 _done.set()  # nothing being imported: nothing to wait for (a plain `streamlit run`)
 
 
+def hold_script_dir(script: str) -> None:
+    """Keep the app script's folder on sys.path, at the end, where it shadows nothing.
+
+    Streamlit puts that folder first on sys.path for each run and takes it out again when the
+    run ends, unless it is there already. Taking it out shifts the list under any import
+    running meanwhile on another thread (an upload's ingest, the warm-up), which can then skip
+    site-packages: "No module named 'lxml'" in one CI run. Found on the path, it is left alone.
+    The first entry is not counted: in a run, that is Streamlit's own insertion."""
+    here = os.path.dirname(os.path.abspath(script))  # as Streamlit computes it
+    if here not in sys.path[1:]:
+        sys.path.append(here)
+
+
 def serve(port: int, host: str) -> int:
     """Run the app's server until it is stopped; its exit status."""
     from streamlit.web import cli as st_cli
 
     script = Path(__file__).with_name("streamlit_app.py")
-    # Before the first run (the preload thread imports meanwhile): Streamlit then finds the
-    # script's folder on sys.path and never changes the list (app/streamlit_app.py says why).
-    here = os.path.dirname(os.path.abspath(script))
-    if here not in sys.path:
-        sys.path.append(here)
+    # Before the first run, as the preload thread imports meanwhile.
+    hold_script_dir(str(script))
     args = [
         "run", str(script), "--server.port", str(port), "--server.address", host,
         "--server.headless", "true", "--browser.gatherUsageStats", "false",
