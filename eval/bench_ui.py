@@ -176,6 +176,48 @@ def instant_answer(
             browser.close()
 
 
+FLOOR_APP = Path(__file__).with_name("ui_floor_app.py")
+
+
+def streamlit_floor(n: int = 5, timeout_s: float = 120.0) -> list[float]:
+    """ms from Enter to the echo on screen in eval/ui_floor_app.py, one page per question."""
+    from playwright.sync_api import sync_playwright
+
+    port = _port()
+    cmd = [sys.executable, "-m", "streamlit", "run", str(FLOOR_APP), "--server.port", str(port),
+           "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           "--server.fileWatcherType", "none"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # fmt: skip
+    out: list[float] = []
+    try:
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                t0 = time.perf_counter()
+                for i in range(n + 1):
+                    page = browser.new_page()
+                    _goto(page, port, t0, timeout_s)
+                    page.locator('[data-testid="stChatInputTextArea"]').wait_for(
+                        timeout=timeout_s * 1000
+                    )
+                    page.wait_for_timeout(300)  # as instant_answer: the page settles first
+                    page.evaluate(_WATCH_JS, ["echo: "])
+                    _send(page, f"question {i}")
+                    page.wait_for_function("() => window.__dq.instant !== null",
+                                           timeout=timeout_s * 1000, polling=50)  # fmt: skip
+                    t = page.evaluate("() => window.__dq")
+                    if i:  # the first page of a server is slower: not counted, as the model's
+                        out.append(t["instant"] - t["t0"])
+                    page.close()
+            finally:
+                browser.close()
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=20)
+    return out
+
+
 def bench_instant(index_dir: Path, model: Path | None, marker: str, n: int = 5) -> Iterator[str]:
     """`python -m app.bench llm-ui [N]`: the instant answer in the browser with the llamacpp
     backend (issue #12: on screen within 100 ms of the question), on N dev questions the
@@ -188,6 +230,10 @@ def bench_instant(index_dir: Path, model: Path | None, marker: str, n: int = 5) 
         yield f"skipped: {why or 'no local model (make install-llm)'}"
         return
     qs = [q.question for q in dev_questions(None) if q.answerable][3 : 3 + n]
+    floor = streamlit_floor(n)
+    yield (f"Streamlit's own floor, a chat page that only echoes the question "
+           f"(eval/ui_floor_app.py), same browser: Enter -> echo on screen p50 "
+           f"{statistics.median(floor):,.0f} ms (max {max(floor):,.0f})")  # fmt: skip
     for follow_ups in (False, True):
         t = instant_answer(index_dir, paths[0], qs, marker, follow_ups)
         inst, done = [a for a, _ in t], [b for _, b in t]
