@@ -37,6 +37,7 @@ from answer.llm_answer import Outcome
 from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
 from core.types import Answer
+from eval.llm_policy import Policy, shown
 from eval.metrics import answer_contained, nearest_rank, strip_markers, token_f1
 from eval.qa import read_qa
 from retrieval.embed import Embedder
@@ -182,28 +183,18 @@ def table(tallies: list[Tally]) -> list[str]:
 UNSURE = 0.15  # "the reader is unsure": its answerability within this of its threshold
 
 
-def reader_decides(o: Outcome) -> Answer:
-    """The final answer had the model not been asked where the reader abstains (the replies
-    are made in judge mode, which asks it on every question)."""
+def shown_answer(o: Outcome, policy: Policy, threshold: float = 0.0, unsure: bool = True) -> Answer:
+    """The final answer under `policy` (eval/llm_policy.py), from replies made in judge mode,
+    which asks the model on every question."""
     inst = o.instant or o.answer
-    return inst if inst.abstained else o.answer
-
-
-def with_model_abstention(o: Outcome, below: float = 1.0) -> Answer:
-    """The final answer when the model's `answerable: false` also abstains (abstain=
-    "reader+model"), or only where the reader's answerability is under `below`."""
-    a = reader_decides(o)
-    unsure = o.answerability is None or o.answerability < below
-    if o.judgement is not None and not o.judgement.answerable and not a.abstained and unsure:
-        return Answer(a.question, "", True, a.backend, passages=a.passages)
-    return a
-
-
-def judged(o: Outcome, threshold: float) -> Answer:
-    """The final answer when the model's P(answerable) decides (abstain="judge")."""
-    if o.judge_p is None:
-        return reader_decides(o)
-    if o.judge_p < threshold:
+    j = o.judgement
+    got = shown(policy, instant_abstained=inst.abstained,
+                model_answered=o.answer.backend != "extractive" and not o.answer.abstained,
+                said_answerable=None if j is None else j.answerable, p=o.judge_p,
+                threshold=threshold, unsure=unsure)  # fmt: skip
+    if got == "reader_abstains":
+        return inst
+    if got == "abstains":
         a = o.answer
         return Answer(a.question, "", True, a.backend, passages=a.passages)
     return o.answer
@@ -256,10 +247,14 @@ def run_set(
         inst = o.instant or o.answer
         asked = not inst.abstained  # the reader-decided columns ask the model only then
         ex.add(q, inst, inst.timings_ms["total"])
-        columns = [(llm, reader_decides(o), asked), (both, with_model_abstention(o), asked),
-                   (unsure, with_model_abstention(o, below), asked)]  # fmt: skip
+        sure = o.answerability is not None and o.answerability >= below
+        columns = [
+            (llm, shown_answer(o, "reader"), asked),
+            (both, shown_answer(o, "reader+model"), asked),
+            (unsure, shown_answer(o, "reader+model", unsure=not sure), asked),
+        ]
         if judge is not None and threshold is not None:
-            columns.append((judge, judged(o, threshold), True))
+            columns.append((judge, shown_answer(o, "judge", threshold), True))
         for tally, final, model_ran in columns:
             tally.add(q, final, t["total"] if model_ran else inst.timings_ms["total"])
             if not model_ran:

@@ -40,6 +40,7 @@ from eval.bench_llm import (
     squad_sample,
     why_skipped,
 )
+from eval.llm_policy import shown
 from eval.metrics import answer_contained
 from retrieval.embed import Embedder
 
@@ -69,26 +70,19 @@ class Rec:
 
 
 def correct(r: Rec, policy: str, t: float = 0.0) -> bool:
-    """Whether the final answer under `policy` ("reader", "reader+model" or "judge" at `t`)
-    is right: answerable questions need the gold answer in an answer, unanswerable ones an
-    abstention."""
+    """Whether the final answer under `policy` (one of eval/llm_policy.py's, at threshold `t`,
+    or "nothing") is right: answerable questions need the gold answer in an answer,
+    unanswerable ones an abstention."""
     if policy == "nothing":
         return not r.answerable
-    if policy == "judge" and r.p is not None:
-        if r.p < t:
-            abstained, contained = True, False
-        elif r.model_answered:
-            abstained, contained = False, r.model_contained
-        else:
-            abstained, contained = r.instant_abstained, r.instant_contained
-    else:  # the reader decides (judge mode without a probability does so too)
-        model_no = policy == "reader+model" and r.said_answerable is False
-        if r.instant_abstained or model_no:
-            abstained, contained = True, False
-        elif r.model_answered:
-            abstained, contained = False, r.model_contained
-        else:
-            abstained, contained = False, r.instant_contained
+    got = shown(policy, instant_abstained=r.instant_abstained, model_answered=r.model_answered,
+                said_answerable=r.said_answerable, p=r.p, threshold=t)  # type: ignore[arg-type]  # fmt: skip
+    if got == "model":
+        abstained, contained = False, r.model_contained
+    elif got == "instant":
+        abstained, contained = r.instant_abstained, r.instant_contained
+    else:
+        abstained, contained = True, False
     return contained if r.answerable else abstained
 
 

@@ -27,6 +27,7 @@ from eval.calibrate_judge import (
     fit,
     write_judge,
 )
+from eval.llm_policy import shown
 
 
 def _pos(before: str, **lp: float) -> Position:
@@ -143,3 +144,32 @@ def test_the_shipped_threshold_is_the_fit_of_the_shipped_replies() -> None:
         assert round(f.threshold, 4) == j["threshold"]
         assert {k: round(v, 3) for k, v in f.held_out.items()} == j["held_out_accuracy"]
         assert f.n == len(recs) >= 400 and len({r.article for r in recs}) == 8
+
+
+def _shown(policy: str, **kw: object) -> str:
+    args = {"instant_abstained": False, "model_answered": True, "said_answerable": True,
+            "p": 0.9, "threshold": 0.5, **kw}  # fmt: skip
+    return shown(policy, **args)  # type: ignore[arg-type]
+
+
+def test_each_policy_shows_what_its_rule_says() -> None:
+    # The reader's abstention stands under the reader's policies, whatever the model said...
+    assert _shown("reader", instant_abstained=True, said_answerable=False) == "reader_abstains"
+    assert _shown("reader+model", instant_abstained=True) == "reader_abstains"
+    # ...and the model's written "no" abstains only under reader+model, and only where unsure.
+    assert _shown("reader", said_answerable=False) == "model"
+    assert _shown("reader+model", said_answerable=False) == "abstains"
+    assert _shown("reader+model", said_answerable=False, unsure=False) == "model"
+    assert _shown("reader+model", said_answerable=None) == "model"
+    # The judge's probability overrides the reader both ways; without one the reader decides.
+    assert _shown("judge", p=0.4) == "abstains"
+    assert _shown("judge", p=0.6, instant_abstained=True) == "model"
+    assert _shown("judge", p=0.6, instant_abstained=True, model_answered=False) == "instant"
+    assert _shown("judge", p=None, instant_abstained=True) == "reader_abstains"
+    assert _shown("judge", p=None, said_answerable=False) == "model"
+    assert _shown("reader", model_answered=False) == "instant"
+
+
+def test_an_unknown_policy_is_refused_by_name() -> None:
+    with pytest.raises(ValueError, match="'readr'"):
+        _shown("readr")
