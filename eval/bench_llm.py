@@ -37,6 +37,7 @@ from answer.llm_answer import Outcome
 from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
 from core.types import Answer
+from eval.judge_fitted import fitted_qids
 from eval.llm_policy import Policy, shown
 from eval.metrics import answer_contained, nearest_rank, strip_markers, token_f1
 from eval.qa import read_qa
@@ -277,9 +278,9 @@ def dev_questions(limit: int | None) -> list[Question]:
     return qs if limit is None else qs[:limit]
 
 
-def squad_sample(n: int) -> list[tuple[str, Question]]:
+def squad_sample(n: int, skip: frozenset[str] = frozenset()) -> list[tuple[str, Question]]:
     """(article name, question): every question of the SQuAD dev articles shuffled with a
-    fixed seed, the first n."""
+    fixed seed, the first n whose id is not in `skip`."""
     from eval.squad import DEV_FILE, load_articles
 
     pool = [
@@ -288,7 +289,7 @@ def squad_sample(n: int) -> list[tuple[str, Question]]:
         for q in a.questions
     ]
     random.Random(SEED).shuffle(pool)
-    return pool[:n]
+    return [x for x in pool if x[1].id not in skip][:n]
 
 
 def bench_llm(
@@ -309,12 +310,13 @@ def bench_llm(
         return
     paths = model_paths(model)
     n_squad = squad if squad is not None else (limit or 20)
-    sample = squad_sample(n_squad) if n_squad else []
     from eval.reader_data import article_index
     from eval.squad import DEV_FILE, load_articles
 
-    articles = {a.name: a for a in load_articles(DEV_FILE, "dev")} if sample else {}
+    articles = {a.name: a for a in load_articles(DEV_FILE, "dev")} if n_squad else {}
     for path in paths:
+        # Never a question the model's threshold was fitted on (eval/judge_fitted.py).
+        sample = squad_sample(n_squad, fitted_qids(path)) if n_squad else []
         t = time.perf_counter()
         llm = LlamaCppModel(path, n_ctx=N_CTX, threads=threads)
         llm.loaded()
@@ -357,7 +359,9 @@ def bench_llm(
             ts, errs = run_set(pipe, qs, label, recs, threshold)
             errors += errs
             all_t = ts if all_t is None else [_merge(x, y) for x, y in zip(all_t, ts, strict=True)]
-        yield f"\n### SQuAD 2.0 dev articles, {len(sample)} questions (seed {SEED}), {path.name}"
+        fitted = len(fitted_qids(path))
+        yield (f"\n### SQuAD 2.0 dev articles, {len(sample)} questions (seed {SEED}; none of "
+               f"the judge's {fitted} calibration questions), {path.name}")  # fmt: skip
         yield f"load average (1 min) {load} at the start, {_load()} at the end"
         yield from table(all_t or [])
         yield from (f"error: {e}" for e in errors[:5])

@@ -40,6 +40,7 @@ from eval.bench_llm import (
     squad_sample,
     why_skipped,
 )
+from eval.judge_fitted import records_path
 from eval.llm_policy import shown
 from eval.metrics import answer_contained
 from retrieval.embed import Embedder
@@ -184,12 +185,6 @@ def ask_all(
             if on_record:
                 on_record(rec)
     return out
-
-
-def records_path(model: Path) -> Path:
-    """Where a calibration's replies are kept, beside the code: the shipped threshold can be
-    checked (and refitted with --refit) without running the model."""
-    return ROOT / "eval" / "judge_records" / f"{model.stem}.jsonl"
 
 
 def read_records(path: Path) -> list[Rec]:
