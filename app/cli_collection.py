@@ -13,6 +13,7 @@ from app.cli_common import emit as _emit
 from app.cli_common import log as _log
 from app.cli_common import settings as _settings
 from app.payloads import docs_doc
+from core.errors import BadInput, NothingReadable
 
 # The ingest bar's tasks, by the stage names of `retrieval.index.build`'s progress callback.
 INGEST_STAGES = {"read": "reading documents", "embed": "embedding sentences"}
@@ -42,12 +43,20 @@ def ingest(
 
     embedder = make_ingest_embedder(s, _log)
     show = sys.stderr.isatty() if progress is None else progress
-    with StderrBar(show, labels=INGEST_STAGES) as bar:
-        done = add_documents(
-            s, paths or list(s.sources), replace=replace, embedder=embedder, progress=bar.update
-        )
+    try:
+        with StderrBar(show, labels=INGEST_STAGES) as bar:
+            done = add_documents(
+                s, paths or list(s.sources), replace=replace, embedder=embedder,
+                progress=bar.update,
+            )  # fmt: skip
+    except NothingReadable as e:
+        for path, err in e.unreadable[1:]:  # the first is in the error line itself
+            _log(f"also unreadable: {_unreadable(path, err)}")
+        raise
     for path, why in done.skipped:
         _log(f"skipped {path} ({why})")
+    for path, err in done.unreadable:
+        _log(f"skipped {_unreadable(path, err)}")
     m = done.index.manifest
     if json_out:
         _emit(
@@ -65,7 +74,8 @@ def ingest(
                 "changed": list(done.changed),
                 "unchanged": list(done.unchanged),
                 "dropped": list(done.dropped),
-                "skipped": [{"path": str(p), "why": why} for p, why in done.skipped],
+                "skipped": [{"path": str(p), "why": why} for p, why in done.skipped]
+                + [{"path": str(p), "why": str(e)} for p, e in done.unreadable],
                 "chunks": m["n_chunks"],
                 "sentences": m["n_sentences"],
                 "model": m["model"],
@@ -83,6 +93,11 @@ def ingest(
             f"{len(done.changed)} changed, {len(done.dropped)} dropped), {m['n_chunks']} "
             f"chunks, {m['n_sentences']} sentences in {s.index_dir}"
         )
+
+
+def _unreadable(path: Path, e: BadInput) -> str:
+    """One line: the file, what is wrong with it and what to do (its error names the file)."""
+    return str(e) if str(path) in e.problem else f"{path}: {e}"
 
 
 docs_app = typer.Typer(

@@ -138,6 +138,9 @@ class Ingested:
     unchanged: tuple[str, ...]
     dropped: tuple[str, ...]  # by replace=True
     skipped: tuple[tuple[Path, str], ...]
+    # New files that could not be read and were left out: found in a folder, or any with
+    # skip_unreadable. Each with its error (which names the file and what to do).
+    unreadable: tuple[tuple[Path, BadInput], ...] = ()
 
 
 def add_documents(
@@ -149,6 +152,7 @@ def add_documents(
     embedder: Embedder | None = None,
     progress: Progress | None = None,
     cancelled: Cancel | None = None,
+    skip_unreadable: bool = False,
     log: Log = _quiet,
 ) -> Ingested:
     """Add files and folders (walked recursively) to a collection, reading and embedding only
@@ -158,7 +162,14 @@ def add_documents(
     `progress(stage, done, total)` and `cancelled()` are `retrieval.index.build`'s: stage
     "read" counts documents, then "embed" counts texts (sentences and chunks) embedded. A
     cancel raises `core.errors.Cancelled` and leaves the collection as it was; so does any
-    error (the new version is switched to only once complete)."""
+    error (the new version is switched to only once complete).
+
+    A new file found by walking a folder that cannot be read (encrypted, malformed, image-only,
+    empty...) is left out and listed in `unreadable`, as a folder's unknown file types are in
+    `skipped`; a file named in `paths` stops the ingest instead (nothing changes), unless
+    `skip_unreadable`. A document already in the collection is never dropped that way: if its
+    file changed into one that cannot be read, the ingest stops. When nothing at all could be
+    read, `core.errors.NothingReadable` lists every file and why."""
     name = collection or s.collection
     d = collection_dir(s, name)
     store.check_dir(d)
@@ -181,9 +192,18 @@ def add_documents(
         d,
         f"`docqa docs remove --collection {name} DOC` for each one gone",
     )
-    idx = index_mod.build(
-        wanted, d, emb, index_settings(s), previous=prev, progress=progress, cancelled=cancelled
-    )
+    held = {Path(m["path"]) for m in prev.manifest["sources"]} if prev else set()
+    left_out: list[tuple[Path, BadInput]] = []
+
+    def leave_out(path: Path, e: BadInput) -> bool:
+        r = path.resolve()
+        if r in held or not (skip_unreadable or r in found.walked):
+            return False
+        left_out.append((path, e))
+        return True
+
+    idx = index_mod.build(wanted, d, emb, index_settings(s), previous=prev, progress=progress,
+                          cancelled=cancelled, unreadable=leave_out)  # fmt: skip
     store.save(idx, d, expect=expect)
     before = {m["doc_id"]: m["sha256"] for m in prev.manifest["sources"]} if prev else {}
     now = {m["doc_id"]: m["sha256"] for m in idx.manifest["sources"]}
@@ -194,6 +214,7 @@ def add_documents(
         unchanged=tuple(i for i in now if before.get(i) == now[i]),
         dropped=tuple(i for i in before if i not in now),
         skipped=found.skipped,
+        unreadable=tuple(left_out),
     )
 
 

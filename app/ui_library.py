@@ -21,6 +21,7 @@ import threading
 import time
 import traceback
 import weakref
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,7 +29,7 @@ from answer.pipeline import Pipeline
 from app import engine
 from app import ui_resources as RES
 from app.settings import Settings
-from core.errors import BadInput, Cancelled, DocqaError
+from core.errors import BadInput, Cancelled, DocqaError, NothingReadable
 from ingest.load import display_path
 from retrieval.collection import DocInfo, document_infos
 from retrieval.embed import Embedder
@@ -184,26 +185,28 @@ def _work(job: Job, s: Settings, keep: list[Path], folder: Path, embedder: Embed
     """The thread: add the files, dropping (with its one line) any that cannot be read."""
     _yield_cpu()
     todo = dict(job.paths)
+    by_path = {p.resolve(): name for name, p in todo.items()}
+
+    def refuse(unreadable: Iterable[tuple[Path, BadInput]]) -> None:
+        for path, e in unreadable:
+            name = by_path[Path(path).resolve()]
+            job.refused.append(Refused(name, _line(e, todo[name], name)))
+            del todo[name]
+
     try:
-        while True:
-            try:
-                job.result = engine.add_documents(
-                    s,
-                    keep + list(todo.values()),
-                    replace=True,
-                    embedder=embedder,
-                    progress=job.progress,
-                    cancelled=job.cancel_event.is_set,
-                )
-                break
-            except BadInput as e:
-                bad = _named(e, todo)
-                if bad is None:
-                    raise
-                job.refused.append(Refused(bad, _line(e, todo[bad], bad)))
-                del todo[bad]
-                if not todo:
-                    break
+        try:
+            job.result = engine.add_documents(
+                s,
+                keep + list(todo.values()),
+                replace=True,
+                embedder=embedder,
+                progress=job.progress,
+                cancelled=job.cancel_event.is_set,
+                skip_unreadable=True,  # each upload that cannot be read: one line, the rest go in
+            )
+            refuse(job.result.unreadable)
+        except NothingReadable as e:
+            refuse(e.unreadable)  # no upload could be read: the collection stays as it was
         job.names = tuple(todo)
     except Cancelled:
         job.cancelled = True
@@ -228,14 +231,6 @@ def _yield_cpu() -> None:
     come before the next embedding batch."""
     with contextlib.suppress(AttributeError, OSError):
         os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), 10)
-
-
-def _named(e: BadInput, todo: dict[str, Path]) -> str | None:
-    """The upload a reading error is about (its message names the file's path)."""
-    for name, p in todo.items():
-        if any(form in e.problem for form in _forms(p)):
-            return name
-    return None
 
 
 def _forms(p: Path) -> list[str]:

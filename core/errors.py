@@ -20,6 +20,17 @@ class BadInput(DocqaError):
     """The user gave us something we cannot use (a file, a question, a setting)."""
 
 
+class NothingReadable(BadInput):
+    """Every document an ingest was to read could not be read; `unreadable` holds each one's
+    path and error, for a caller that reports them one by one (the app's uploads)."""
+
+    def __init__(self, unreadable: list[tuple[object, BadInput]]) -> None:
+        first = unreadable[0][1]
+        more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
+        super().__init__(f"no document could be read: {first.problem}{more}", first.fix)
+        self.unreadable = unreadable
+
+
 class IndexProblem(DocqaError):
     """The index on disk is missing, stale or corrupt and could not be rebuilt."""
 

@@ -15,6 +15,7 @@ from ingest.read import source_format
 class Found:
     files: tuple[Path, ...]
     skipped: tuple[tuple[Path, str], ...]  # (path, why) for what a folder held and we left out
+    walked: frozenset[Path] = frozenset()  # the files (resolved) found inside a folder
 
 
 def _accepted(path: Path) -> bool:
@@ -31,6 +32,7 @@ def discover(paths: list[Path]) -> Found:
     and files of types we do not read, are skipped and listed."""
     files: list[Path] = []
     skipped: list[tuple[Path, str]] = []
+    walked: set[Path] = set()
     for p in paths:
         if not p.is_dir():
             if not p.exists():
@@ -51,9 +53,10 @@ def discover(paths: list[Path]) -> Found:
                     skipped.append((f, f"type {f.suffix or '(none)'} not read"))
                 else:
                     files.append(f)
+                    walked.add(f.resolve())
     if not files:
         raise BadInput(
             f"no file to ingest in {', '.join(map(str, paths))}",
             "give .txt, .md, .html or .pdf files, or folders holding them",
         )
-    return Found(tuple(files), tuple(skipped))
+    return Found(tuple(files), tuple(skipped), frozenset(walked))

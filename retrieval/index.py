@@ -10,6 +10,7 @@ import hashlib
 import math
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, replace
 from functools import cached_property
 from importlib import metadata
@@ -19,7 +20,7 @@ from typing import Any
 import faiss
 import numpy as np
 
-from core.errors import BadInput, IndexProblem
+from core.errors import BadInput, IndexProblem, NothingReadable
 from core.text import fold
 from core.types import Chunk, Document, Sentence
 from ingest.chunk import chunk_document
@@ -221,6 +222,7 @@ def build(
     previous: DocIndex | None = None,
     progress: Progress | None = None,
     cancelled: Cancel | None = None,
+    unreadable: Callable[[Path, BadInput], bool] | None = None,
 ) -> DocIndex:
     """Read, chunk and embed every source; nothing is written (see retrieval/store.py `save`).
 
@@ -231,6 +233,9 @@ def build(
     at the end) and then "embed" (texts embedded so far, of the new documents' texts).
     `cancelled()`: polled between documents and between embedding batches; when it returns
     True, `Cancelled` is raised and nothing has been written.
+    `unreadable(path, error)`: asked when a document cannot be read (a `BadInput` such as an
+    encrypted or image-only PDF); True leaves it out, else the error stands. When every
+    document is left out, `NothingReadable` is raised.
     """
     if not paths:
         raise BadInput("no source to index", "give at least one .txt, .md, .html or .pdf file")
@@ -241,12 +246,23 @@ def build(
     version = new_version()
     old = reusable(previous, embedder.name, asdict(settings))
     parts: list[Part] = []
+    left_out: list[tuple[object, BadInput]] = []
     for i, path in enumerate(paths):
         stop_if(cancelled)
         if progress:
             progress("read", i, len(paths))
         part = reuse(old, path, index_dir, version)
-        parts.append(part if part is not None else _read(path, index_dir, version, settings))
+        if part is None:
+            try:
+                part = _read(path, index_dir, version, settings)
+            except BadInput as e:
+                if unreadable is None or not unreadable(path, e):
+                    raise
+                left_out.append((path, e))
+                continue
+        parts.append(part)
+    if not parts:
+        raise NothingReadable(left_out)
     if progress:
         progress("read", len(paths), len(paths))
     chunks = label_chunks(parts)

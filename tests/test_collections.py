@@ -300,3 +300,43 @@ def test_an_add_that_raced_another_save_is_refused_not_lost(folder, embedder, tm
         engine.add_documents(s, [folder / "rail"], embedder=embedder, progress=meanwhile)
     names = [Path(m["path"]).name for m in load(tmp_path / "index").manifest["sources"]]
     assert names == ["harbour.txt", "ferry.txt"]  # the other ingest's document is kept
+
+
+def test_a_folders_unreadable_files_are_left_out_and_named(
+    folder, embedder, monkeypatch, capsys, tmp_path
+) -> None:
+    """One broken PDF in a folder must not keep the folder's other documents out; a file named
+    on its own, or a document already in the collection, still stops the ingest."""
+    (folder / "scan.pdf").write_bytes(b"%PDF-1.4 not really a PDF")
+    (folder / "rail" / "blank.txt").write_text(" \n\n ", encoding="utf-8")
+    r = _run(["ingest", "--json", str(folder)], monkeypatch, capsys, embedder, tmp_path)
+    assert r.code == 0, r.err
+    j = json.loads(r.out)
+    assert sorted(Path(s["path"]).name for s in j["sources"]) == ["harbour.txt", "rail.md"]
+    why = {Path(s["path"]).name: s["why"] for s in j["skipped"]}
+    assert "scan.pdf" in why["scan.pdf"] and "blank.txt" in why["blank.txt"]
+    assert "skipped" in r.err and "scan.pdf" in r.err and "blank.txt" in r.err
+    before = _digest(tmp_path / "index")
+
+    # Named on its own, the same broken file is an error, and the collection is untouched.
+    r = _run(["ingest", "--json", str(folder / "harbour.txt"), str(folder / "scan.pdf")],
+             monkeypatch, capsys, embedder, tmp_path)  # fmt: skip
+    assert r.code == 2 and "scan.pdf" in r.err
+    assert _digest(tmp_path / "index") == before
+
+    # A document of the collection whose file broke is not dropped without a word.
+    (folder / "harbour.txt").write_text("", encoding="utf-8")
+    r = _run(["ingest", "--json", str(folder)], monkeypatch, capsys, embedder, tmp_path)
+    assert r.code == 2 and "harbour.txt" in r.err
+    assert _digest(tmp_path / "index") == before
+
+    # A folder of nothing readable: one error naming the first, the others on stderr too.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    (bad / "a.pdf").write_bytes(b"junk")
+    (bad / "b.txt").write_text("", encoding="utf-8")
+    r = _run(["ingest", "--json", str(bad)], monkeypatch, capsys, embedder, tmp_path,
+             tmp_path / "other")  # fmt: skip
+    assert r.code == 2 and "no document could be read" in r.err and "(and 1 more)" in r.err
+    assert "a.pdf" in r.err and "b.txt" in r.err
+    assert not (tmp_path / "other").exists() or not list((tmp_path / "other").rglob("*.faiss"))
