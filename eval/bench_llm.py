@@ -37,6 +37,7 @@ from answer.llm_answer import Outcome
 from answer.llm_llamacpp import LlamaCppModel
 from answer.pipeline import Pipeline
 from core.types import Answer
+from eval.bench_records import progress, write_records
 from eval.judge_fitted import fitted_qids
 from eval.llm_policy import Policy, shown
 from eval.metrics import answer_contained, nearest_rank, strip_markers, token_f1
@@ -243,7 +244,7 @@ def run_set(
             continue
         if records is not None:
             records.append(record(q, o))
-            _progress(records[-1])
+            progress(records[-1])
         t = o.answer.timings_ms
         inst = o.instant or o.answer
         asked = not inst.abstained  # the reader-decided columns ask the model only then
@@ -381,30 +382,6 @@ def _load() -> str:
     import os
 
     return f"{os.getloadavg()[0]:.2f}"
-
-
-PROGRESS = ROOT / ".docqa" / "bench" / "llm-progress.jsonl"
-
-
-def _progress(rec: dict) -> None:
-    """Each record as soon as it is made (a long run stopped early keeps what it measured)."""
-    import json
-
-    PROGRESS.parent.mkdir(parents=True, exist_ok=True)
-    with open(PROGRESS, "a", encoding="utf-8") as f:
-        f.write(json.dumps(rec, ensure_ascii=False) + "\n")
-
-
-def write_records(recs: list[dict], stem: str) -> Path:
-    import json
-
-    sets = "+".join(dict.fromkeys(r["set"] for r in recs)) or "none"
-    out = ROOT / ".docqa" / "bench" / f"llm-{stem}-{sets}.jsonl"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_suffix(".tmp")
-    tmp.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in recs), "utf-8")
-    tmp.replace(out)
-    return out
 
 
 def _merge(a: Tally, b: Tally) -> Tally:

@@ -32,10 +32,10 @@ from eval.bench_llm import (
     run_set,
     table,
     why_skipped,
-    write_records,
 )
 from eval.bench_pdf import PDF_DIR, PDFS
 from eval.bench_reader import DATASETS, REAL_PAGES, REALWORLD
+from eval.bench_records import write_records
 from eval.qa import read_qa
 from retrieval.embed import Embedder
 from retrieval.index import DocIndex, IndexSettings, build
