@@ -81,8 +81,13 @@ def _print_answer_doc(ans: dict[str, Any]) -> None:
             con.print(Text(f"  ({s['support']}) {s['text']}", style="red"))
     if ans["citations"]:
         con.print()
+    # Several documents cited: each line names its own (the source path of an extracted PDF or
+    # page is the stored text inside the index, which tells a person little).
+    several = len({c.get("doc_id") for c in ans["citations"]}) > 1
     for c in ans["citations"]:
         line = Text(f"[{c['id']}] ", style="bold")
+        if several and c.get("title"):
+            line.append(f"“{c['title']}” ", style="bold")
         page = f" (page {c['page']})" if c.get("page") else ""
         line.append(f"{c['source']}:{c['start']}-{c['end']}{page} ", style="dim")
         line.append(f"“{c['quote']}”")

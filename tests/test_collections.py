@@ -223,6 +223,11 @@ def test_several_documents_what_is_it_about_cites_each(
     a = json.loads(r.out)
     assert not a["abstained"] and len({c["doc_id"] for c in a["citations"]}) == 2
     assert any("2 documents are in scope" in n for n in a["notes"])
+    r = _run(["ask", "What is this about?"], monkeypatch, capsys, embedder, tmp_path)
+    # At a terminal, each citation line names its document when several are cited.
+    lines = [ln for ln in r.out.splitlines() if ln.startswith("[")]
+    assert any("“Harbour report”" in ln for ln in lines), r.out
+    assert any("“Rail report”" in ln for ln in lines), r.out
     r = _run(["ask", "--json", "Who wrote it?"], monkeypatch, capsys, embedder, tmp_path)
     assert any("--doc" in n for n in json.loads(r.out)["notes"])  # not one picked silently
     r = _run(["ask", "--json", "What is this about?", "--doc", "rail.md"], monkeypatch, capsys,
