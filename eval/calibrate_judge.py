@@ -23,7 +23,7 @@ from __future__ import annotations
 import itertools
 import json
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 
 from answer.judge import JUDGES, fingerprint
@@ -70,20 +70,24 @@ class Rec:
         return dict(vars(self))
 
 
-def correct(r: Rec, policy: str, t: float = 0.0) -> bool:
-    """Whether the final answer under `policy` (one of eval/llm_policy.py's, at threshold `t`,
-    or "nothing") is right: answerable questions need the gold answer in an answer,
-    unanswerable ones an abstention."""
+def _outcome(r: Rec, policy: str, t: float) -> tuple[bool, bool]:
+    """(abstained, gold contained) of the final answer under `policy` (one of
+    eval/llm_policy.py's, at threshold `t`, or "nothing")."""
     if policy == "nothing":
-        return not r.answerable
+        return True, False
     got = shown(policy, instant_abstained=r.instant_abstained, model_answered=r.model_answered,
                 said_answerable=r.said_answerable, p=r.p, threshold=t)  # type: ignore[arg-type]  # fmt: skip
     if got == "model":
-        abstained, contained = False, r.model_contained
-    elif got == "instant":
-        abstained, contained = r.instant_abstained, r.instant_contained
-    else:
-        abstained, contained = True, False
+        return False, r.model_contained
+    if got == "instant":
+        return r.instant_abstained, r.instant_contained
+    return True, False
+
+
+def correct(r: Rec, policy: str, t: float = 0.0) -> bool:
+    """Whether the final answer under `policy` is right: answerable questions need the gold
+    answer in an answer, unanswerable ones an abstention."""
+    abstained, contained = _outcome(r, policy, t)
     return contained if r.answerable else abstained
 
 
@@ -148,7 +152,7 @@ def fit(recs: Sequence[Rec]) -> Fit:
 
 def _abstains(r: Rec, policy: str, t: float) -> bool:
     """Whether the final answer abstains (for an answerable question: a false abstention)."""
-    return correct(replace(r, answerable=False), policy, t)
+    return _outcome(r, policy, t)[0]
 
 
 def ask_all(
