@@ -189,7 +189,7 @@ def _work(job: Job, s: Settings, keep: list[Path], folder: Path, embedder: Embed
 
     def refuse(unreadable: Iterable[tuple[Path, BadInput]]) -> None:
         for path, e in unreadable:
-            name = by_path[Path(path).resolve()]
+            name = by_path[path.resolve()]
             job.refused.append(Refused(name, _line(e, todo[name], name)))
             del todo[name]
 

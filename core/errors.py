@@ -6,6 +6,8 @@ turns them into output for a person (and into exit codes: `BadInput` is 2, the r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class DocqaError(Exception):
     """Base class: something went wrong that a person can act on."""
@@ -24,7 +26,7 @@ class NothingReadable(BadInput):
     """Every document an ingest was to read could not be read; `unreadable` holds each one's
     path and error, for a caller that reports them one by one (the app's uploads)."""
 
-    def __init__(self, unreadable: list[tuple[object, BadInput]]) -> None:
+    def __init__(self, unreadable: list[tuple[Path, BadInput]]) -> None:
         first = unreadable[0][1]
         more = f" (and {len(unreadable) - 1} more)" if len(unreadable) > 1 else ""
         super().__init__(f"no document could be read: {first.problem}{more}", first.fix)

@@ -246,7 +246,7 @@ def build(
     version = new_version()
     old = reusable(previous, embedder.name, asdict(settings))
     parts: list[Part] = []
-    left_out: list[tuple[object, BadInput]] = []
+    left_out: list[tuple[Path, BadInput]] = []
     for i, path in enumerate(paths):
         stop_if(cancelled)
         if progress:
